@@ -1,0 +1,103 @@
+#include "core/thread_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+namespace ssm {
+
+namespace {
+thread_local bool tls_in_pool = false;
+std::mutex g_pool_mu;
+std::unique_ptr<ThreadPool> g_pool;
+}  // namespace
+
+ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
+  for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_work_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::worker_loop(int /*index*/) {
+  tls_in_pool = true;
+  unsigned seen = 0;
+  for (;;) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_work_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    if (stop_) return;
+    seen = generation_;
+    for (;;) {
+      if (next_ >= n_) break;
+      const std::size_t b = next_;
+      const std::size_t e = std::min(n_, b + chunk_);
+      next_ = e;
+      const auto* task = task_;
+      lock.unlock();
+      (*task)(b, e);
+      lock.lock();
+    }
+    if (--pending_ == 0) cv_done_.notify_all();
+  }
+}
+
+void ThreadPool::parallel_for(std::size_t n, std::size_t grain,
+                              const std::function<void(std::size_t, std::size_t)>& fn) {
+  if (n == 0) return;
+  grain = std::max<std::size_t>(1, grain);
+  if (threads_ == 1 || tls_in_pool || n <= grain) {
+    fn(0, n);
+    return;
+  }
+  std::lock_guard<std::mutex> run_lock(run_mu_);
+  const std::size_t parts = std::min<std::size_t>(static_cast<std::size_t>(threads_) * 4, (n + grain - 1) / grain);
+  std::unique_lock<std::mutex> lock(mu_);
+  task_ = &fn;
+  n_ = n;
+  chunk_ = (n + parts - 1) / parts;
+  next_ = 0;
+  pending_ = threads_;  // workers + this thread
+  ++generation_;
+  cv_work_.notify_all();
+  tls_in_pool = true;
+  for (;;) {
+    if (next_ >= n_) break;
+    const std::size_t b = next_;
+    const std::size_t e = std::min(n_, b + chunk_);
+    next_ = e;
+    lock.unlock();
+    fn(b, e);
+    lock.lock();
+  }
+  tls_in_pool = false;
+  if (--pending_ != 0) cv_done_.wait(lock, [&] { return pending_ == 0; });
+  task_ = nullptr;
+}
+
+int DefaultThreads() {
+  if (const char* env = std::getenv("SSM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+ThreadPool& GlobalPool() {
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  if (!g_pool) g_pool = std::make_unique<ThreadPool>(DefaultThreads());
+  return *g_pool;
+}
+
+void SetThreads(int n) {
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  g_pool = std::make_unique<ThreadPool>(n > 0 ? n : DefaultThreads());
+}
+
+}  // namespace ssm

@@ -1,0 +1,53 @@
+// A small fixed-size thread pool for data-parallel loops.
+// Sized to the machine by default (hardware_concurrency), overridable with SSM_THREADS or SetThreads().
+// parallel_for splits [0, n) into contiguous chunks, runs them on the pool plus the calling thread,
+// and returns when every chunk is done. Calls from inside a pool task run serially (no nested parallelism).
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ssm {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return threads_; }
+
+  // Runs fn(begin, end) over chunks of [0, n). grain = minimum chunk length.
+  void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& fn);
+
+ private:
+  void worker_loop(int index);
+
+  int threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable cv_work_;
+  std::condition_variable cv_done_;
+  const std::function<void(std::size_t, std::size_t)>* task_ = nullptr;
+  std::size_t n_ = 0;
+  std::size_t chunk_ = 0;
+  std::size_t next_ = 0;
+  int pending_ = 0;
+  unsigned generation_ = 0;
+  bool stop_ = false;
+  std::mutex run_mu_;  // one parallel_for at a time
+};
+
+// The process-wide pool. Thread count: SetThreads(n) if called before first use, else env SSM_THREADS, else the
+// machine's hardware concurrency.
+ThreadPool& GlobalPool();
+// Replaces the global pool (not while a parallel_for runs). n <= 0 means "machine default".
+void SetThreads(int n);
+int DefaultThreads();
+
+}  // namespace ssm
