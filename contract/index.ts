@@ -1,0 +1,7 @@
+// The one contract for everything that crosses a process boundary. Types only: this module imports nothing at run time.
+export type * from './app.js';
+export type * from './errors.js';
+export type * from './jobs.js';
+export type * from './job-worker.js';
+export type * from './json.js';
+export type * from './messages.js';

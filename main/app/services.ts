@@ -1,0 +1,59 @@
+// The main-process services, created once and shared by both transports (Electron IPC, browser-mode WebSocket).
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+
+import type { AppEvent, AppInfo, RunMode } from '../../contract/index.js';
+import { Router } from '../ipc/router.js';
+import { JobHost } from '../jobs/job-host.js';
+import { appHandlers } from './handlers/app.js';
+import { jobHandlers } from './handlers/jobs.js';
+import { NetworkAudit } from './network-audit.js';
+import { packageVersion } from './paths.js';
+import { SettingsStore } from './settings-store.js';
+
+export interface AppServicesOptions {
+  mode: RunMode;
+  dataDir: string;
+  cacheDir: string;
+}
+
+export interface AppServices {
+  router: Router;
+  jobs: JobHost;
+  settings: SettingsStore;
+  network: NetworkAudit;
+  /** Every event for the renderer (job progress, settings changes). */
+  events: EventEmitter<{ event: [AppEvent] }>;
+  dispose(): Promise<void>;
+}
+
+export function createAppServices(options: AppServicesOptions): AppServices {
+  const events = new EventEmitter<{ event: [AppEvent] }>();
+  const settings = new SettingsStore(options.dataDir);
+  const network = new NetworkAudit();
+  const jobs = new JobHost({ cacheDir: options.cacheDir, dataDir: options.dataDir });
+  jobs.on('job', (job) => events.emit('event', { type: 'job', job }));
+
+  const engine = (): AppInfo['engine'] => ({ loaded: false, reason: 'the engine is loaded inside job processes' });
+  const router = new Router({
+    ...appHandlers({
+      mode: options.mode,
+      version: packageVersion(),
+      settings,
+      network,
+      engine,
+      engineThreads: () => settings.get().threads || os.availableParallelism(),
+      onSettingsChanged: (s) => events.emit('event', { type: 'settings', settings: s }),
+    }),
+    ...jobHandlers(jobs),
+  });
+
+  return {
+    router,
+    jobs,
+    settings,
+    network,
+    events,
+    dispose: () => jobs.dispose(),
+  };
+}

@@ -1,0 +1,10 @@
+// Every method's params schema. The type makes a method without a schema a compile error.
+import type { Api } from '../../../contract/index.js';
+import { appSchemas } from './app.js';
+import { jobsSchemas } from './jobs.js';
+import type { ParamSchemas } from './types.js';
+
+export const paramSchemas: ParamSchemas<Api> = {
+  ...appSchemas,
+  ...jobsSchemas,
+};
