@@ -1,6 +1,6 @@
 // The wire protocol shared by both transports (Electron IPC and the browser-mode WebSocket).
 // Every request names a method of Api; main validates params against the contract before any handler runs.
-import type { AppApi } from './app.js';
+import type { AppApi, Settings } from './app.js';
 import type { ErrorInfo } from './errors.js';
 import type { JobInfo, JobsApi } from './jobs.js';
 
@@ -22,9 +22,7 @@ export type ReplyMessage =
   | { type: 'reply'; id: number; ok: true; result: unknown }
   | { type: 'reply'; id: number | null; ok: false; error: ErrorInfo };
 
-export type AppEvent =
-  | { type: 'job'; job: JobInfo }
-  | { type: 'settings'; settings: import('./app.js').Settings };
+export type AppEvent = { type: 'job'; job: JobInfo } | { type: 'settings'; settings: Settings };
 
 export interface EventMessage {
   type: 'event';

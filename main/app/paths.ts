@@ -7,7 +7,8 @@ function findRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = path.join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'ssm-studio') return dir;
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'ssm-studio')
+      return dir;
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error('cannot find the SSM Studio package root');
     dir = parent;

@@ -56,7 +56,12 @@ export class Router {
     return this.call(id, method, params, ctx);
   }
 
-  private async call<M extends Method>(id: number, method: M, rawParams: unknown, ctx: CallContext): Promise<ReplyMessage> {
+  private async call<M extends Method>(
+    id: number,
+    method: M,
+    rawParams: unknown,
+    ctx: CallContext,
+  ): Promise<ReplyMessage> {
     const schema = paramSchemas[method] as z.ZodType<Params<M>>;
     const parsed = schema.safeParse(rawParams);
     if (!parsed.success) {

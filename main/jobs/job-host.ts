@@ -125,7 +125,11 @@ export class JobHost extends EventEmitter<{ job: [JobInfo] }> {
     const run: Running = { child, settled: false, cancelRequested: false, killTimer: null };
     this.running.set(jobId, run);
     const startedAt = Date.now();
-    this.update(jobId, { state: 'running', startedAt, progress: { done: 0, total: 0, message: 'starting', etaSeconds: null } });
+    this.update(jobId, {
+      state: 'running',
+      startedAt,
+      progress: { done: 0, total: 0, message: 'starting', etaSeconds: null },
+    });
 
     child.on('message', (msg: WorkerToHost) => {
       if (msg.jobId !== jobId || run.settled) return;
@@ -162,7 +166,10 @@ export class JobHost extends EventEmitter<{ job: [JobInfo] }> {
     child.on('error', (err) => {
       if (run.settled) return;
       run.settled = true;
-      this.finish(jobId, { state: 'failed', error: { code: 'internal', message: `job process failed: ${err.message}` } });
+      this.finish(jobId, {
+        state: 'failed',
+        error: { code: 'internal', message: `job process failed: ${err.message}` },
+      });
     });
     this.send(child, {
       type: 'start',

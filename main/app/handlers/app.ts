@@ -1,6 +1,6 @@
 import os from 'node:os';
 
-import type { AppInfo, AppApi, RunMode } from '../../../contract/index.js';
+import type { AppApi, AppInfo, RunMode, Settings } from '../../../contract/index.js';
 import type { Handler } from '../../ipc/router.js';
 import type { NetworkAudit } from '../network-audit.js';
 import type { SettingsStore } from '../settings-store.js';
@@ -12,7 +12,7 @@ export interface AppHandlerDeps {
   network: NetworkAudit;
   engine: () => AppInfo['engine'];
   engineThreads: () => number;
-  onSettingsChanged: (s: import('../../../contract/index.js').Settings) => void;
+  onSettingsChanged: (s: Settings) => void;
 }
 
 export function appHandlers(d: AppHandlerDeps): { [M in keyof AppApi]: Handler<M> } {

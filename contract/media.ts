@@ -1,0 +1,46 @@
+// What the app detects in a media file or folder, and the media requests. Types only.
+
+export type MediaKind = 'image' | 'video' | 'dicom' | 'nifti';
+
+/** Pixel storage of decoded data: 8-bit stays 8-bit, 16-bit stays 16-bit, medical data may be signed or float. */
+export type SampleType = 'uint8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64';
+
+export interface WindowPreset {
+  center: number;
+  width: number;
+  /** The preset's name from the file (WindowCenterWidthExplanation), if any. */
+  name: string | null;
+}
+
+export interface MediaInfo {
+  /** Absolute path of the file, or of the folder for a DICOM series. */
+  path: string;
+  kind: MediaKind;
+  /** Container or file format as detected from its bytes: 'png', 'jpeg', 'mp4', 'dicom', 'nifti', … */
+  format: string;
+  width: number;
+  height: number;
+  /** Image pages or GIF frames, video frames; 1 for a still image. */
+  frames: number;
+  /** Volume slices (DICOM series, multi-frame DICOM, NIfTI); null for images and video. */
+  slices: number | null;
+  channels: number;
+  bitDepth: number;
+  sampleType: SampleType;
+  /** Video only. */
+  fps: number | null;
+  durationSeconds: number | null;
+  /** Clockwise display rotation in degrees (video metadata; images are already rotated by EXIF orientation). */
+  rotation: number;
+  /** Voxel or pixel spacing in mm (x, y, z) for medical data, null otherwise. */
+  spacing: [number, number, number] | null;
+  /** Video only: whether an audio stream is present. */
+  hasAudio: boolean;
+  /** Video codec, DICOM transfer syntax or NIfTI datatype, for display. */
+  codec: string | null;
+  windowPresets: WindowPreset[];
+}
+
+export interface MediaApi {
+  'media.info': { params: { path: string }; result: MediaInfo };
+}
