@@ -1,0 +1,234 @@
+// Layer types of the model graph (everything except s4nd, which is in s4nd_node.cc).
+#include <cmath>
+
+#include "core/rng.h"
+#include "graph/model.h"
+#include "ops/ops.h"
+
+namespace ssm::graph {
+
+namespace {
+
+int Int(const Json& spec, const char* key, int def) { return static_cast<int>(spec.num_or(key, def)); }
+
+// PyTorch's default for conv/linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+void InitUniform(Var* v, int64_t fan_in, Rng& rng) {
+  const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  float* p = v->value.data();
+  for (int64_t i = 0; i < v->value.numel(); ++i) p[i] = rng.uniform(-bound, bound);
+}
+
+class Sequential : public Layer {
+ public:
+  std::vector<std::unique_ptr<Layer>> layers;
+  Var* Forward(Tape& t, Var* x, RunContext& ctx) override {
+    for (auto& l : layers) x = l->Forward(t, x, ctx);
+    return x;
+  }
+};
+
+class Residual : public Layer {
+ public:
+  Sequential body;
+  Var* Forward(Tape& t, Var* x, RunContext& ctx) override { return ops::Add(t, x, body.Forward(t, x, ctx)); }
+};
+
+class Conv : public Layer {
+ public:
+  Var* w = nullptr;
+  Var* b = nullptr;
+  std::vector<int> stride, padding;
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Conv(t, x, w, b, stride, padding); }
+};
+
+class Linear : public Layer {
+ public:
+  Var* w = nullptr;
+  Var* b = nullptr;
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Linear(t, x, w, b); }
+};
+
+class LayerNorm : public Layer {
+ public:
+  Var* gamma = nullptr;
+  Var* beta = nullptr;
+  float eps = 1e-5f;
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::LayerNorm(t, x, gamma, beta, true, eps); }
+};
+
+class Activation : public Layer {
+ public:
+  std::string kind;
+  explicit Activation(std::string k) : kind(std::move(k)) {}
+  Var* Forward(Tape& t, Var* x, RunContext&) override {
+    if (kind == "gelu") return ops::Gelu(t, x);
+    if (kind == "silu") return ops::Silu(t, x);
+    if (kind == "relu") return ops::Relu(t, x);
+    if (kind == "sigmoid") return ops::Sigmoid(t, x);
+    return ops::Glu(t, x);
+  }
+};
+
+class Dropout : public Layer {
+ public:
+  float p = 0.0f;
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Dropout(t, x, p); }
+};
+
+class Pool : public Layer {
+ public:
+  bool is_max = false;
+  int kernel = 2, stride = 2;
+  Var* Forward(Tape& t, Var* x, RunContext&) override {
+    return is_max ? ops::MaxPool2d(t, x, kernel, stride) : ops::AvgPool2d(t, x, kernel, stride);
+  }
+};
+
+class GlobalAvgPool : public Layer {
+ public:
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::GlobalAvgPool(t, x); }
+};
+
+class Flatten : public Layer {
+ public:
+  Var* Forward(Tape& t, Var* x, RunContext&) override {
+    const int64_t B = x->value.dim(0);
+    return ops::Reshape(t, x, Shape{B, x->value.numel() / B});
+  }
+};
+
+class Upsample : public Layer {
+ public:
+  int scale = 2;
+  bool bilinear = false;
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Upsample2d(t, x, scale, bilinear); }
+};
+
+class Save : public Layer {
+ public:
+  std::string name;
+  Var* Forward(Tape&, Var* x, RunContext& ctx) override {
+    ctx.saved[name] = x;
+    return x;
+  }
+};
+
+class ConcatSaved : public Layer {
+ public:
+  std::string with;
+  Var* Forward(Tape& t, Var* x, RunContext& ctx) override {
+    auto it = ctx.saved.find(with);
+    if (it == ctx.saved.end()) throw std::invalid_argument("concat: no saved activation named '" + with + "'");
+    return ops::Concat(t, {x, it->second}, 1);
+  }
+};
+
+std::unique_ptr<Sequential> BuildSequential(const Json& layers, const std::string& prefix, Model& model, uint64_t seed) {
+  auto seq = std::make_unique<Sequential>();
+  const auto& arr = layers.arr();
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    seq->layers.push_back(BuildLayer(arr[i], prefix + std::to_string(i) + ".", model, seed * 1000003ull + i + 1));
+  }
+  return seq;
+}
+
+}  // namespace
+
+std::unique_ptr<Layer> BuildLayer(const Json& spec, const std::string& prefix, Model& model, uint64_t seed) {
+  const std::string type = spec.at("type").str();
+  Rng rng(seed);
+  if (type == "conv2d" || type == "conv3d") {
+    const int nsp = type == "conv2d" ? 2 : 3;
+    auto l = std::make_unique<Conv>();
+    const int64_t in = static_cast<int64_t>(spec.at("in").num());
+    const int64_t out = static_cast<int64_t>(spec.at("out").num());
+    const int64_t k = Int(spec, "kernel", 3);
+    l->stride.assign(nsp, Int(spec, "stride", 1));
+    l->padding.assign(nsp, Int(spec, "padding", 0));
+    const Shape ws = nsp == 2 ? Shape{out, in, k, k} : Shape{out, in, k, k, k};
+    l->w = model.NewStorage(ws.numel());
+    l->w->value = l->w->value.view(ws);
+    const int64_t fan_in = ws.numel() / out;
+    InitUniform(l->w, fan_in, rng);
+    model.AddParam(prefix + "weight", l->w, 0, ws, optim::Group::kDecay);
+    if (spec.bool_or("bias", true)) {
+      l->b = model.NewStorage(out);
+      InitUniform(l->b, fan_in, rng);
+      model.AddParam(prefix + "bias", l->b, 0, Shape{out}, optim::Group::kNoDecay);
+    }
+    return l;
+  }
+  if (type == "linear") {
+    auto l = std::make_unique<Linear>();
+    const int64_t in = static_cast<int64_t>(spec.at("in").num());
+    const int64_t out = static_cast<int64_t>(spec.at("out").num());
+    l->w = model.NewStorage(out * in);
+    l->w->value = l->w->value.view(Shape{out, in});
+    InitUniform(l->w, in, rng);
+    model.AddParam(prefix + "weight", l->w, 0, Shape{out, in}, optim::Group::kDecay);
+    if (spec.bool_or("bias", true)) {
+      l->b = model.NewStorage(out);
+      InitUniform(l->b, in, rng);
+      model.AddParam(prefix + "bias", l->b, 0, Shape{out}, optim::Group::kNoDecay);
+    }
+    return l;
+  }
+  if (type == "layernorm") {
+    auto l = std::make_unique<LayerNorm>();
+    const int64_t c = static_cast<int64_t>(spec.at("channels").num());
+    l->eps = static_cast<float>(spec.num_or("eps", 1e-5));
+    l->gamma = model.NewStorage(c);
+    l->gamma->value.fill(1.0f);
+    l->beta = model.NewStorage(c);
+    l->beta->value.fill(0.0f);
+    model.AddParam(prefix + "weight", l->gamma, 0, Shape{c}, optim::Group::kNoDecay);
+    model.AddParam(prefix + "bias", l->beta, 0, Shape{c}, optim::Group::kNoDecay);
+    return l;
+  }
+  if (type == "gelu" || type == "silu" || type == "relu" || type == "sigmoid" || type == "glu") {
+    return std::make_unique<Activation>(type);
+  }
+  if (type == "dropout") {
+    auto l = std::make_unique<Dropout>();
+    l->p = static_cast<float>(spec.num_or("p", 0.1));
+    return l;
+  }
+  if (type == "avg_pool" || type == "max_pool") {
+    auto l = std::make_unique<Pool>();
+    l->is_max = type == "max_pool";
+    l->kernel = Int(spec, "kernel", 2);
+    l->stride = Int(spec, "stride", l->kernel);
+    return l;
+  }
+  if (type == "global_avg_pool") return std::make_unique<GlobalAvgPool>();
+  if (type == "flatten") return std::make_unique<Flatten>();
+  if (type == "upsample") {
+    auto l = std::make_unique<Upsample>();
+    l->scale = Int(spec, "scale", 2);
+    l->bilinear = spec.str_or("mode", "nearest") == "bilinear";
+    return l;
+  }
+  if (type == "residual") {
+    auto l = std::make_unique<Residual>();
+    l->body.layers = std::move(BuildSequential(spec.at("layers"), prefix + "layers.", model, seed)->layers);
+    return l;
+  }
+  if (type == "save") {
+    auto l = std::make_unique<Save>();
+    l->name = spec.at("name").str();
+    return l;
+  }
+  if (type == "concat") {
+    auto l = std::make_unique<ConcatSaved>();
+    l->with = spec.at("with").str();
+    return l;
+  }
+  if (type == "s4nd") return BuildS4ndLayer(spec, prefix, model, seed);
+  throw std::invalid_argument("unknown layer type '" + type + "' at " + prefix);
+}
+
+std::unique_ptr<Layer> BuildRoot(const Json& layers, Model& model, uint64_t seed) {
+  return BuildSequential(layers, "layers.", model, seed);
+}
+
+}  // namespace ssm::graph

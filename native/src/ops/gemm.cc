@@ -1,0 +1,109 @@
+#include "ops/gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+
+namespace ssm {
+
+namespace {
+
+constexpr int64_t kMr = 4;   // rows of C per micro-tile
+constexpr int64_t kNr = 16;  // columns of C per micro-tile
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SSM_MULTIVERSION __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define SSM_MULTIVERSION
+#endif
+
+// acc (kMr, kNr) = Ap (K, kMr) . Bp (K, kNr), both packed k-major. Then C tile (rows x cols) = acc + beta * C.
+SSM_MULTIVERSION
+void MicroKernel(int64_t K, const float* __restrict Ap, const float* __restrict Bp, float* __restrict C, int64_t ldc,
+                 int64_t rows, int64_t cols, float beta) {
+  float acc[kMr][kNr];
+  for (int r = 0; r < kMr; ++r)
+    for (int j = 0; j < kNr; ++j) acc[r][j] = 0.0f;
+  for (int64_t k = 0; k < K; ++k) {
+    const float* b = Bp + k * kNr;
+    const float* a = Ap + k * kMr;
+    for (int r = 0; r < kMr; ++r) {
+      const float av = a[r];
+      for (int j = 0; j < kNr; ++j) acc[r][j] += av * b[j];
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* c = C + r * ldc;
+    if (beta == 0.0f) {
+      for (int64_t j = 0; j < cols; ++j) c[j] = acc[r][j];
+    } else {
+      for (int64_t j = 0; j < cols; ++j) c[j] = acc[r][j] + beta * c[j];
+    }
+  }
+}
+
+}  // namespace
+
+void Gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+          int64_t ldb, float* C, int64_t ldc, float beta) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+  const int64_t mp = (M + kMr - 1) / kMr;  // row panels
+  const int64_t np = (N + kNr - 1) / kNr;  // column panels
+  // Packed A: mp panels of (K, kMr); packed B: np panels of (K, kNr). Zero padding past M / N.
+  Tensor apack(Shape{mp * K * kMr});
+  Tensor bpack(Shape{np * K * kNr});
+  float* Ap = apack.data();
+  float* Bp = bpack.data();
+  const bool big = M * N * K >= (1 << 16);
+  const std::size_t grain_pack = big ? 1 : static_cast<std::size_t>(mp + np);
+  GlobalPool().parallel_for(static_cast<std::size_t>(mp), grain_pack, [&](std::size_t b, std::size_t e) {
+    for (std::size_t p = b; p < e; ++p) {
+      float* dst = Ap + static_cast<int64_t>(p) * K * kMr;
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t r = 0; r < kMr; ++r) {
+          const int64_t i = static_cast<int64_t>(p) * kMr + r;
+          dst[k * kMr + r] = i < M ? (trans_a ? A[k * lda + i] : A[i * lda + k]) : 0.0f;
+        }
+      }
+    }
+  });
+  GlobalPool().parallel_for(static_cast<std::size_t>(np), grain_pack, [&](std::size_t b, std::size_t e) {
+    for (std::size_t p = b; p < e; ++p) {
+      float* dst = Bp + static_cast<int64_t>(p) * K * kNr;
+      const int64_t j0 = static_cast<int64_t>(p) * kNr;
+      const int64_t cols = std::min(kNr, N - j0);
+      for (int64_t k = 0; k < K; ++k) {
+        float* d = dst + k * kNr;
+        if (!trans_b && cols == kNr) {
+          std::memcpy(d, B + k * ldb + j0, sizeof(float) * kNr);
+          continue;
+        }
+        for (int64_t j = 0; j < kNr; ++j) {
+          d[j] = j < cols ? (trans_b ? B[(j0 + j) * ldb + k] : B[k * ldb + j0 + j]) : 0.0f;
+        }
+      }
+    }
+  });
+  // Tiles: iterate column panels in the outer index so neighbouring tasks share a packed B panel.
+  const int64_t tiles = mp * np;
+  const std::size_t grain = big ? 4 : static_cast<std::size_t>(tiles);
+  GlobalPool().parallel_for(static_cast<std::size_t>(tiles), grain, [&](std::size_t b, std::size_t e) {
+    for (std::size_t t = b; t < e; ++t) {
+      const int64_t jp = static_cast<int64_t>(t) / mp;
+      const int64_t ip = static_cast<int64_t>(t) % mp;
+      const int64_t i0 = ip * kMr;
+      const int64_t j0 = jp * kNr;
+      MicroKernel(K, Ap + ip * K * kMr, Bp + jp * K * kNr, C + i0 * ldc + j0, ldc, std::min(kMr, M - i0),
+                  std::min(kNr, N - j0), beta);
+    }
+  });
+}
+
+}  // namespace ssm
