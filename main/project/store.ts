@@ -1,0 +1,419 @@
+// The project store: one SQLite database per project folder (WAL, foreign keys, synchronous=FULL).
+// Every write runs in one transaction, so a crash at any point leaves either the old or the new state.
+// Labeling edits (labels, masks) are recorded with their before/after rows and can be undone and redone.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
+
+import Database from 'better-sqlite3';
+
+import type { Label, MaskInfo, ProjectItem, ProjectSummary, Split } from '../../contract/project.js';
+import type { MediaInfo, MediaKind } from '../../contract/media.js';
+import { AppError } from '../ipc/app-error.js';
+import { migrate } from './schema.js';
+
+export const DB_FILE = 'project.ssm.sqlite';
+
+/** -1 marks a label on the whole item in the frame columns. */
+const WHOLE = -1;
+
+export interface NewItem {
+  path: string;
+  hash: string;
+  info: MediaInfo;
+}
+
+interface ItemRow {
+  id: number;
+  path: string;
+  hash: string;
+  kind: MediaKind;
+  format: string;
+  width: number;
+  height: number;
+  frames: number;
+  slices: number | null;
+  bit_depth: number;
+  split: Split | null;
+  added_at: number;
+}
+
+type RowState =
+  | { t: 'label'; itemId: number; fs: number; fe: number; cls: string | null }
+  | { t: 'mask'; itemId: number; axis: number; slice: number; w: number; h: number; data: string | null };
+
+export interface LabelEdit {
+  itemId: number;
+  className: string | null;
+  frameStart: number | null;
+  frameEnd: number | null;
+}
+
+export interface IntegrityReport {
+  ok: boolean;
+  integrity: string[];
+  foreignKeys: unknown[];
+}
+
+function toItem(r: ItemRow): ProjectItem {
+  return {
+    id: r.id,
+    path: r.path,
+    hash: r.hash,
+    kind: r.kind,
+    format: r.format,
+    width: r.width,
+    height: r.height,
+    frames: r.frames,
+    slices: r.slices,
+    bitDepth: r.bit_depth,
+    split: r.split,
+    addedAt: r.added_at,
+  };
+}
+
+const ITEM_SELECT = `SELECT i.id, i.path, i.hash, i.kind, i.format, i.width, i.height, i.frames, i.slices, i.bit_depth,
+  i.added_at, s.split FROM items i LEFT JOIN splits s ON s.item_id = i.id`;
+
+export class ProjectStore {
+  private constructor(
+    readonly dir: string,
+    readonly db: Database.Database,
+    readonly schemaVersion: number,
+  ) {}
+
+  /** Opens (creating if needed) the project in `dir`. */
+  static open(dir: string, options: { create?: boolean } = {}): ProjectStore {
+    const file = path.join(dir, DB_FILE);
+    if (options.create !== false) mkdirSync(dir, { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(file, { fileMustExist: options.create === false });
+    } catch (err) {
+      throw new AppError('not_found', `cannot open project in ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 10000');
+      const version = migrate(db);
+      return new ProjectStore(dir, db, version);
+    } catch (err) {
+      db.close();
+      if (err instanceof Error && /not a database|malformed/i.test(err.message)) {
+        throw new AppError('corrupt_input', `${file} is not a valid project database: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  integrity(): IntegrityReport {
+    const integrity = (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+    const foreignKeys = this.db.pragma('foreign_key_check') as unknown[];
+    return { ok: integrity.length === 1 && integrity[0] === 'ok' && foreignKeys.length === 0, integrity, foreignKeys };
+  }
+
+  summary(): ProjectSummary {
+    const count = (sql: string): number => (this.db.prepare(sql).pluck().get() as number) ?? 0;
+    return {
+      dir: this.dir,
+      schemaVersion: this.schemaVersion,
+      items: count('SELECT count(*) FROM items'),
+      labels: count('SELECT count(*) FROM labels'),
+      masks: count('SELECT count(*) FROM masks'),
+      classes: this.db.prepare('SELECT name FROM classes ORDER BY name').pluck().all() as string[],
+      canUndo: count('SELECT count(*) FROM history WHERE undone = 0') > 0,
+      canRedo: count('SELECT count(*) FROM history WHERE undone = 1') > 0,
+    };
+  }
+
+  // ---- items ----
+
+  findByHash(hash: string): ProjectItem | null {
+    const r = this.db.prepare(`${ITEM_SELECT} WHERE i.hash = ?`).get(hash) as ItemRow | undefined;
+    return r ? toItem(r) : null;
+  }
+
+  item(id: number): ProjectItem {
+    const r = this.db.prepare(`${ITEM_SELECT} WHERE i.id = ?`).get(id) as ItemRow | undefined;
+    if (!r) throw new AppError('not_found', `no item with id ${id}`, 'params.itemId');
+    return toItem(r);
+  }
+
+  items(offset = 0, limit = 1000): ProjectItem[] {
+    return (this.db.prepare(`${ITEM_SELECT} ORDER BY i.id LIMIT ? OFFSET ?`).all(limit, offset) as ItemRow[]).map(toItem);
+  }
+
+  itemInfo(id: number): MediaInfo {
+    const json = this.db.prepare('SELECT info_json FROM items WHERE id = ?').pluck().get(id) as string | undefined;
+    if (json === undefined) throw new AppError('not_found', `no item with id ${id}`, 'params.itemId');
+    return JSON.parse(json) as MediaInfo;
+  }
+
+  /** Adds an item with its import label and split in one transaction; an existing hash returns the existing item. */
+  addItem(item: NewItem, extra: { className?: string | null; split?: Split | null } = {}): { item: ProjectItem; added: boolean } {
+    return this.db
+      .transaction(() => {
+        const existing = this.findByHash(item.hash);
+        if (existing) return { item: existing, added: false };
+        const i = item.info;
+        const id = Number(
+          this.db
+            .prepare(
+              `INSERT INTO items (path, hash, kind, format, width, height, frames, slices, bit_depth, info_json, added_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            )
+            .run(item.path, item.hash, i.kind, i.format, i.width, i.height, i.frames, i.slices, i.bitDepth, JSON.stringify(i), Date.now())
+            .lastInsertRowid,
+        );
+        if (extra.className) this.writeLabel(id, WHOLE, WHOLE, extra.className);
+        if (extra.split) this.db.prepare('INSERT INTO splits (item_id, split) VALUES (?, ?)').run(id, extra.split);
+        return { item: this.item(id), added: true };
+      })
+      .immediate();
+  }
+
+  setSplit(itemId: number, split: Split | null): void {
+    this.db
+      .transaction(() => {
+        this.item(itemId);
+        this.db.prepare('DELETE FROM splits WHERE item_id = ?').run(itemId);
+        if (split) this.db.prepare('INSERT INTO splits (item_id, split) VALUES (?, ?)').run(itemId, split);
+      })
+      .immediate();
+  }
+
+  // ---- labels ----
+
+  labelsOf(itemId: number): Label[] {
+    return this.labelRows('WHERE l.item_id = ?', itemId);
+  }
+
+  allLabels(): (Label & { path: string })[] {
+    return this.db
+      .prepare(
+        `SELECT l.item_id AS itemId, c.name AS className, l.frame_start AS fs, l.frame_end AS fe, i.path AS path
+         FROM labels l JOIN classes c ON c.id = l.class_id JOIN items i ON i.id = l.item_id ORDER BY l.item_id, l.frame_start`,
+      )
+      .all()
+      .map((row) => {
+        const r = row as { itemId: number; className: string; fs: number; fe: number; path: string };
+        return { itemId: r.itemId, className: r.className, path: r.path, ...frames(r.fs, r.fe) };
+      });
+  }
+
+  private labelRows(where: string, ...args: unknown[]): Label[] {
+    return this.db
+      .prepare(
+        `SELECT l.item_id AS itemId, c.name AS className, l.frame_start AS fs, l.frame_end AS fe
+         FROM labels l JOIN classes c ON c.id = l.class_id ${where} ORDER BY l.frame_start`,
+      )
+      .all(...args)
+      .map((row) => {
+        const r = row as { itemId: number; className: string; fs: number; fe: number };
+        return { itemId: r.itemId, className: r.className, ...frames(r.fs, r.fe) };
+      });
+  }
+
+  /** Sets (or with className null, removes) labels; one undoable history entry for the whole batch. */
+  setLabels(edits: LabelEdit[], action = 'label'): void {
+    this.db
+      .transaction(() => {
+        const before: RowState[] = [];
+        const after: RowState[] = [];
+        for (const e of edits) {
+          const item = this.item(e.itemId);
+          const [fs, fe] = frameKey(e, item);
+          before.push(this.labelState(e.itemId, fs, fe));
+          const state: RowState = { t: 'label', itemId: e.itemId, fs, fe, cls: e.className };
+          this.apply(state);
+          after.push(state);
+        }
+        this.record(action, before, after);
+      })
+      .immediate();
+  }
+
+  setLabel(itemId: number, className: string | null, frameStart: number | null = null, frameEnd: number | null = null): void {
+    this.setLabels([{ itemId, className, frameStart, frameEnd }]);
+  }
+
+  // ---- masks ----
+
+  /** Stores a class-index mask (uint8, width × height) for an image or a volume slice; null removes it. Undoable. */
+  setMask(itemId: number, axis: number, slice: number, mask: { width: number; height: number; data: Uint8Array } | null): void {
+    if (mask && mask.data.length !== mask.width * mask.height) {
+      throw new AppError('bad_request', `mask has ${mask.data.length} bytes, expected ${mask.width}×${mask.height}`);
+    }
+    this.db
+      .transaction(() => {
+        this.item(itemId);
+        const before = this.maskState(itemId, axis, slice);
+        const after: RowState = {
+          t: 'mask',
+          itemId,
+          axis,
+          slice,
+          w: mask?.width ?? 0,
+          h: mask?.height ?? 0,
+          data: mask ? deflateSync(mask.data).toString('base64') : null,
+        };
+        this.apply(after);
+        this.record('mask', [before], [after]);
+      })
+      .immediate();
+  }
+
+  mask(itemId: number, axis: number, slice: number): { width: number; height: number; data: Uint8Array } | null {
+    const r = this.db
+      .prepare('SELECT width, height, data FROM masks WHERE item_id = ? AND axis = ? AND slice = ?')
+      .get(itemId, axis, slice) as { width: number; height: number; data: Buffer } | undefined;
+    return r ? { width: r.width, height: r.height, data: new Uint8Array(inflateSync(r.data)) } : null;
+  }
+
+  masks(itemId?: number): MaskInfo[] {
+    const sql = `SELECT item_id AS itemId, axis, slice, width, height FROM masks ${itemId === undefined ? '' : 'WHERE item_id = ?'}
+      ORDER BY item_id, axis, slice`;
+    const stmt = this.db.prepare(sql);
+    return (itemId === undefined ? stmt.all() : stmt.all(itemId)) as MaskInfo[];
+  }
+
+  // ---- models, runs, metrics ----
+
+  addModel(name: string, card: unknown): number {
+    return Number(
+      this.db.prepare('INSERT INTO models (name, card_json, added_at) VALUES (?, ?, ?)').run(name, JSON.stringify(card), Date.now())
+        .lastInsertRowid,
+    );
+  }
+
+  startRun(modelId: number, params: unknown): number {
+    return Number(
+      this.db
+        .prepare("INSERT INTO runs (model_id, status, params_json, started_at) VALUES (?, 'running', ?, ?)")
+        .run(modelId, JSON.stringify(params), Date.now()).lastInsertRowid,
+    );
+  }
+
+  logMetrics(runId: number, step: number, values: Record<string, number>): void {
+    const stmt = this.db.prepare('INSERT OR REPLACE INTO metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const [name, value] of Object.entries(values)) stmt.run(runId, step, name, value);
+    })();
+  }
+
+  finishRun(runId: number, status: 'done' | 'failed' | 'cancelled'): void {
+    this.db.prepare('UPDATE runs SET status = ?, finished_at = ? WHERE id = ?').run(status, Date.now(), runId);
+  }
+
+  metrics(runId: number): { step: number; name: string; value: number }[] {
+    return this.db.prepare('SELECT step, name, value FROM metrics WHERE run_id = ? ORDER BY step, name').all(runId) as {
+      step: number;
+      name: string;
+      value: number;
+    }[];
+  }
+
+  // ---- undo / redo ----
+
+  undo(): boolean {
+    return this.db
+      .transaction(() => {
+        const h = this.db
+          .prepare('SELECT id, before_json FROM history WHERE undone = 0 ORDER BY id DESC LIMIT 1')
+          .get() as { id: number; before_json: string } | undefined;
+        if (!h) return false;
+        for (const s of (JSON.parse(h.before_json) as RowState[]).reverse()) this.apply(s);
+        this.db.prepare('UPDATE history SET undone = 1 WHERE id = ?').run(h.id);
+        return true;
+      })
+      .immediate();
+  }
+
+  redo(): boolean {
+    return this.db
+      .transaction(() => {
+        const h = this.db
+          .prepare('SELECT id, after_json FROM history WHERE undone = 1 ORDER BY id ASC LIMIT 1')
+          .get() as { id: number; after_json: string } | undefined;
+        if (!h) return false;
+        for (const s of JSON.parse(h.after_json) as RowState[]) this.apply(s);
+        this.db.prepare('UPDATE history SET undone = 0 WHERE id = ?').run(h.id);
+        return true;
+      })
+      .immediate();
+  }
+
+  private record(action: string, before: RowState[], after: RowState[]): void {
+    // A new edit drops the redo stack.
+    this.db.prepare('DELETE FROM history WHERE undone = 1').run();
+    this.db
+      .prepare('INSERT INTO history (action, before_json, after_json, at) VALUES (?, ?, ?, ?)')
+      .run(action, JSON.stringify(before), JSON.stringify(after), Date.now());
+  }
+
+  private classId(name: string): number {
+    if (name.length === 0 || name.length > 256) throw new AppError('bad_request', 'a class name must be 1 to 256 characters');
+    this.db.prepare('INSERT OR IGNORE INTO classes (name) VALUES (?)').run(name);
+    return this.db.prepare('SELECT id FROM classes WHERE name = ?').pluck().get(name) as number;
+  }
+
+  private writeLabel(itemId: number, fs: number, fe: number, cls: string | null): void {
+    this.db.prepare('DELETE FROM labels WHERE item_id = ? AND frame_start = ? AND frame_end = ?').run(itemId, fs, fe);
+    if (cls !== null) {
+      this.db
+        .prepare('INSERT INTO labels (item_id, frame_start, frame_end, class_id) VALUES (?, ?, ?, ?)')
+        .run(itemId, fs, fe, this.classId(cls));
+    }
+  }
+
+  private labelState(itemId: number, fs: number, fe: number): RowState {
+    const cls = this.db
+      .prepare(
+        `SELECT c.name FROM labels l JOIN classes c ON c.id = l.class_id
+         WHERE l.item_id = ? AND l.frame_start = ? AND l.frame_end = ?`,
+      )
+      .pluck()
+      .get(itemId, fs, fe) as string | undefined;
+    return { t: 'label', itemId, fs, fe, cls: cls ?? null };
+  }
+
+  private maskState(itemId: number, axis: number, slice: number): RowState {
+    const r = this.db
+      .prepare('SELECT width, height, data FROM masks WHERE item_id = ? AND axis = ? AND slice = ?')
+      .get(itemId, axis, slice) as { width: number; height: number; data: Buffer } | undefined;
+    return { t: 'mask', itemId, axis, slice, w: r?.width ?? 0, h: r?.height ?? 0, data: r ? r.data.toString('base64') : null };
+  }
+
+  private apply(s: RowState): void {
+    if (s.t === 'label') {
+      this.writeLabel(s.itemId, s.fs, s.fe, s.cls);
+      return;
+    }
+    this.db.prepare('DELETE FROM masks WHERE item_id = ? AND axis = ? AND slice = ?').run(s.itemId, s.axis, s.slice);
+    if (s.data !== null) {
+      this.db
+        .prepare('INSERT INTO masks (item_id, axis, slice, width, height, data) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(s.itemId, s.axis, s.slice, s.w, s.h, Buffer.from(s.data, 'base64'));
+    }
+  }
+}
+
+function frames(fs: number, fe: number): { frameStart: number | null; frameEnd: number | null } {
+  return fs === WHOLE ? { frameStart: null, frameEnd: null } : { frameStart: fs, frameEnd: fe };
+}
+
+function frameKey(e: LabelEdit, item: ProjectItem): [number, number] {
+  if (e.frameStart === null && e.frameEnd === null) return [WHOLE, WHOLE];
+  const fs = e.frameStart ?? 0;
+  const fe = e.frameEnd ?? item.frames - 1;
+  if (!Number.isInteger(fs) || !Number.isInteger(fe) || fs < 0 || fe < fs || fe >= item.frames) {
+    throw new AppError('bad_request', `frame range ${fs}–${fe} is outside the item's ${item.frames} frames`, 'params.frameStart');
+  }
+  return [fs, fe];
+}
