@@ -10,6 +10,8 @@ export type JobKind = keyof JobParamsByKind;
 export interface JobParamsByKind {
   /** Thumbnails for every image in a folder (recursive), written to the app cache. */
   thumbnails: { folder: string; size: number };
+  /** Import files and folders (recursive) into the project in `project`; the result is an ImportResult. */
+  import: { project: string; paths: string[] };
 }
 
 export interface JobProgress {

@@ -32,6 +32,8 @@ function titleOf(job: JobStartParams): string {
   switch (job.kind) {
     case 'thumbnails':
       return `Thumbnails for ${job.params.folder}`;
+    case 'import':
+      return `Import ${job.params.paths.length === 1 ? job.params.paths[0] : `${job.params.paths.length} paths`}`;
   }
 }
 

@@ -12,6 +12,12 @@ const jobStart = z.discriminatedUnion('kind', [
       params: z.object({ folder: absolutePath, size: z.number().int().min(16).max(1024) }).strict(),
     })
     .strict(),
+  z
+    .object({
+      kind: z.literal('import'),
+      params: z.object({ project: absolutePath, paths: z.array(absolutePath).min(1).max(100_000) }).strict(),
+    })
+    .strict(),
 ]);
 
 export const jobsSchemas: ParamSchemas<JobsApi> = {
