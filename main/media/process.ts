@@ -55,7 +55,7 @@ export class ToolFailure extends Error {
 export function lastLines(text: string, n = 3): string {
   return text
     .split('\n')
-    .map((l) => l.trim())
+    .map((l) => l.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim())
     .filter((l) => l.length > 0)
     .slice(-n)
     .join('; ');

@@ -67,6 +67,8 @@ function ascii(buf: Buffer, start: number, end: number): string {
 }
 
 export function sniffBytes(head: Buffer): SniffedFormat {
+  // First: a DICOM preamble is free-form and may itself look like TIFF (dual-personality files).
+  if (head.length >= 132 && ascii(head, 128, 132) === 'DICM') return 'dicom';
   if (head.length >= 8 && head.readUInt32BE(0) === 0x89504e47 && head.readUInt32BE(4) === 0x0d0a1a0a) return 'png';
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
   if (head.length >= 12 && ascii(head, 0, 4) === 'RIFF' && ascii(head, 8, 12) === 'WEBP') return 'webp';
