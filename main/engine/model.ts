@@ -271,6 +271,27 @@ export class Model {
   }
 }
 
+/** Entry point: loads the addon once and makes models. */
+export class Engine {
+  constructor(readonly binding: EngineBinding = loadEngine()) {}
+
+  /** Validates `spec` (throws SpecError) and builds it with parameters initialised from `seed`. */
+  createModel(spec: ModelSpec | unknown, seed: number): Model {
+    return Model.create(spec, seed, this.binding);
+  }
+
+  /** Builds the model stored in a checkpoint and loads its weights and optimizer state. */
+  loadModel(path: string): Promise<Model> {
+    return Model.fromCheckpoint(path, this.binding);
+  }
+
+  /** Compute threads for all models (n <= 0: machine default, or env SSM_THREADS). */
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n > 256) throw argError(`threads must be an integer <= 256, got ${n}`);
+    this.binding.setThreads(n);
+  }
+}
+
 /** Reads the `__metadata__` of a safetensors file (header only). Throws EngineError on a malformed header. */
 export async function readCheckpointMetadata(path: string): Promise<Record<string, string>> {
   const buf = await readFile(path);

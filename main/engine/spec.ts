@@ -470,16 +470,18 @@ export function validateSpec(spec: unknown): ValidatedSpec {
   ]);
   const input = spec['input'];
   if (!isRecord(input)) throw new SpecError("the model spec needs 'input': { channels, size }");
-  checkOptions('input', input, { channels: int(1, L.maxChannels), size: { kind: 'intList', min: 1, max: L.maxSpatial } }, []);
+  checkOptions('input', input, { channels: int(1, L.maxChannels), size: { kind: 'bool' } }, ['size']);
   if (!('channels' in input) || !('size' in input)) throw new SpecError("'input' needs both 'channels' and 'size' (e.g. [28, 28])");
-  const size = (input['size'] as number[]).map((v) => {
+  const rawSize = input['size'];
+  // size [] declares a flat input (B, channels), e.g. for a tabular or already-pooled model.
+  const size = (Array.isArray(rawSize) && rawSize.length === 0 ? [] : (checkOption('input', 'size', rawSize, { kind: 'intList', min: 1, max: L.maxSpatial }), rawSize as number[])).map((v) => {
     if (!Number.isInteger(v)) throw new SpecError(`input.size must hold integers, got ${v}`);
     return v;
   });
   const channels = input['channels'] as number;
   if (!('layers' in spec)) throw new SpecError("the model spec needs 'layers'");
   const st: InferState = { params: 0, saved: new Map(), layerCount: 0 };
-  const inShape: SampleShape = { kind: 'spatial', channels, size };
+  const inShape: SampleShape = size.length ? { kind: 'spatial', channels, size } : { kind: 'flat', features: channels };
   checkActivationSize('input', inShape);
   const { layers, shape } = inferLayers(spec['layers'], 'layers', inShape, 0, st);
 
@@ -516,5 +518,6 @@ export function validateSpec(spec: unknown): ValidatedSpec {
 /** Output shape of one sample for an input of another spatial size (same checks as validateSpec). */
 export function inferOutput(spec: NormalizedSpec, size: number[]): SampleShape {
   const st: InferState = { params: 0, saved: new Map(), layerCount: 0 };
-  return inferLayers(spec.layers, 'layers', { kind: 'spatial', channels: spec.input.channels, size }, 0, st, true).shape;
+  const input: SampleShape = size.length ? { kind: 'spatial', channels: spec.input.channels, size } : { kind: 'flat', features: spec.input.channels };
+  return inferLayers(spec.layers, 'layers', input, 0, st, true).shape;
 }

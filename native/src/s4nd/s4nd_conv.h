@@ -1,0 +1,47 @@
+// Separable depthwise N-D convolution of S4ND (README section 5), one axis at a time. Because the N-D kernel is an
+// outer product of per-axis two-sided kernels, the linear N-D convolution equals a chain of 1-D linear convolutions,
+// y = K_0 (K_1 (... K_{D-1} u)). Each axis is computed either with a fused real FFT per line (transform, multiply by
+// the kernel spectrum, inverse, slice; size P = L + Lk as in the official code) or directly as Toeplitz products
+// (batched small GEMMs), chosen per axis.
+//
+// Tensors are (B, Cx, H, L_0, ..., L_{D-1}); a "slab" is one (b, c, h) spatial block. Cx = 1 means the same input is
+// used for every head c (the layer input u).
+#pragma once
+
+#include "s4nd/s4nd_workspace.h"
+
+namespace ssm::s4nd {
+
+// Axis lengths at or below this use the direct path under ConvAlgo::kAuto (measured, see bench/s4nd-conv.mjs).
+constexpr int kDirectMaxLength = 64;
+
+ConvAlgo ResolveAlgo(ConvAlgo requested, int L);
+
+struct ConvShape {
+  int B = 0, C = 0, H = 0, D = 0;
+  int L[kMaxDim] = {1, 1, 1};
+  std::size_t SlabSize() const {
+    std::size_t n = 1;
+    for (int a = 0; a < D; ++a) n *= L[a];
+    return n;
+  }
+};
+
+// Fills kb from per-axis kernels k (rows, H, Lk) (bidirectional: rows = 2C, backward kernel starts at lag -1) and
+// builds the spectrum or Toeplitz matrices for data->algo. data->L/Lk/P/algo must be set.
+void PrepareAxisConv(const double* k, int C, int H, bool bidirectional, AxisConvData* data);
+
+// out = K_axis * in (transpose = false) or K_axis^T * in (transpose = true). in: (B, cin, H, L...), out: (B, C, H, L...).
+void ConvAxis(const ConvShape& s, int axis, const AxisConvData& data, const float* in, int cin, float* out,
+              bool transpose);
+
+// Backward of out = K_axis * x for one axis: dkb (C*H, P) += correlation of g with x (lag layout of kb), and
+// g_in = K_axis^T g. g: (B, C, H, L...), x: (B, cx, H, L...), g_in: (B, C, H, L...).
+void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& data, const float* g, const float* x, int cx,
+                      float* g_in, float* dkb);
+
+// dk (rows, H, Lk) = kb gradient (C*H, P) mapped back onto the forward / backward kernel taps.
+void AxisKernelGradFromCircular(const float* dkb, int C, int H, bool bidirectional, const AxisConvData& data,
+                                double* dk);
+
+}  // namespace ssm::s4nd
