@@ -229,7 +229,7 @@ function dot(a: readonly number[], b: readonly number[]): number {
 }
 
 /** Voxel → world (RAS, mm). DICOM is LPS, so the first two rows are negated. */
-function dicomAffine(first: DicomHeader, spacing: [number, number, number]): number[][] {
+export function dicomAffine(first: DicomHeader, spacing: [number, number, number]): number[][] {
   const o = first.orientation ?? [1, 0, 0, 0, 1, 0];
   const r = o.slice(0, 3);
   const c = o.slice(3, 6);
