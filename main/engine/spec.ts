@@ -75,7 +75,7 @@ export type NormalizedLayer = { type: string; layers?: NormalizedLayer[] } & Rec
 export interface NormalizedSpec {
   input: { channels: number; size: number[] };
   layers: NormalizedLayer[];
-  loss: Required<LossSpec>;
+  loss: LossSpec;
   optimizer: Required<OptimizerSpec>;
 }
 
@@ -275,7 +275,6 @@ function inferLayers(
   input: SampleShape,
   depth: number,
   st: InferState,
-  normalized = false,
 ): { layers: NormalizedLayer[]; shape: SampleShape } {
   if (depth > L.maxDepth) throw new SpecError(`${path} nests residual blocks deeper than ${L.maxDepth}`);
   if (!Array.isArray(layers)) throw new SpecError(`${path} must be an array of layers`);
@@ -291,8 +290,9 @@ function inferLayers(
     }
     const where = `${where0} (${type})`;
     const allowed = LAYER_OPTIONS[type] ?? {};
-    // A normalised spec also carries the inferred fields the native builder reads.
-    const derived = normalized ? ['in', 'd_model', ...(type === 'layernorm' ? ['channels'] : [])] : [];
+    // A normalised spec (e.g. read back from a checkpoint) also carries the inferred fields the native builder
+    // reads; they are accepted only when they agree with the inference below.
+    const derived = ['in', 'd_model', ...(type === 'layernorm' ? ['channels'] : [])];
     checkOptions(where, raw, allowed, ['type', ...derived]);
     for (const req of REQUIRED[type] ?? []) {
       if (!(req in raw)) throw new SpecError(`Missing option '${req}' in ${where}`);
@@ -376,7 +376,7 @@ function inferLayers(
         break;
       }
       case 'residual': {
-        const body = inferLayers(raw['layers'], `${where0}.layers`, shape, depth + 1, st, normalized);
+        const body = inferLayers(raw['layers'], `${where0}.layers`, shape, depth + 1, st);
         if (describeShape(body.shape) !== describeShape(shape) || body.shape.kind !== shape.kind) {
           throw new SpecError(`${where}: the body maps ${describeShape(shape)} to ${describeShape(body.shape)}; a residual needs the same shape`);
         }
@@ -445,6 +445,11 @@ function inferLayers(
       default:
         throw new SpecError(`Unknown layer type '${type}' at ${where0}`);
     }
+    for (const key of derived) {
+      if (key in raw && raw[key] !== norm[key]) {
+        throw new SpecError(`Option '${key}' in ${where} is inferred as ${JSON.stringify(norm[key])} but the spec says ${JSON.stringify(raw[key])}`);
+      }
+    }
     checkActivationSize(where, shape);
     if (st.params > L.maxParams) throw new SpecError(`${where}: the model exceeds ${L.maxParams} parameters`);
     out.push(norm);
@@ -494,12 +499,10 @@ export function validateSpec(spec: unknown): ValidatedSpec {
   if (lossType === 'cross_entropy' && shape.kind !== 'flat') {
     throw new SpecError(`loss cross_entropy needs logits (B, K) but the model outputs ${describeShape(shape)} per sample`);
   }
-  const loss: Required<LossSpec> = {
-    type: lossType,
-    label_smoothing: typeof rawLoss['label_smoothing'] === 'number' ? rawLoss['label_smoothing'] : 0,
-    smooth: typeof rawLoss['smooth'] === 'number' ? rawLoss['smooth'] : 1,
-  };
-
+  // Only the options of this loss type, defaults filled in.
+  const loss: LossSpec = { type: lossType };
+  if (lossType === 'cross_entropy') loss.label_smoothing = typeof rawLoss['label_smoothing'] === 'number' ? rawLoss['label_smoothing'] : 0;
+  if (lossType === 'dice') loss.smooth = typeof rawLoss['smooth'] === 'number' ? rawLoss['smooth'] : 1;
   const rawOpt = spec['optimizer'] ?? {};
   if (!isRecord(rawOpt)) throw new SpecError("'optimizer' must be an object");
   checkOptions('optimizer', rawOpt, OPTIMIZER_OPTIONS, []);
@@ -519,5 +522,5 @@ export function validateSpec(spec: unknown): ValidatedSpec {
 export function inferOutput(spec: NormalizedSpec, size: number[]): SampleShape {
   const st: InferState = { params: 0, saved: new Map(), layerCount: 0 };
   const input: SampleShape = size.length ? { kind: 'spatial', channels: spec.input.channels, size } : { kind: 'flat', features: spec.input.channels };
-  return inferLayers(spec.layers, 'layers', input, 0, st, true).shape;
+  return inferLayers(spec.layers, 'layers', input, 0, st).shape;
 }
