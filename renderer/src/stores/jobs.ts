@@ -3,28 +3,10 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 
-import type { JobInfo, JobStartParams, JobState } from '../../../contract/index.js';
+import type { JobInfo, JobStartParams } from '../../../contract/index.js';
 import { useBridge } from '../composables/useBridge.js';
+import { isFinished, isNewer } from '../jobs/job-order.js';
 import { errorMessage } from '../transport/call-error.js';
-
-const STAGE: Record<JobState, number> = { queued: 0, running: 1, done: 2, failed: 2, cancelled: 2 };
-
-export function isFinished(state: JobState): boolean {
-  return STAGE[state] === 2;
-}
-
-/**
- * Whether `incoming` may replace `current`. Events can arrive late or out of order (a jobs.list reply racing live
- * events): a job never goes back a stage, a finished job never changes, and progress never goes backwards.
- */
-export function isNewer(current: JobInfo | undefined, incoming: JobInfo): boolean {
-  if (current === undefined) return true;
-  if (isFinished(current.state)) return false;
-  const a = STAGE[current.state];
-  const b = STAGE[incoming.state];
-  if (a !== b) return b > a;
-  return incoming.progress.done >= current.progress.done;
-}
 
 export type JobsSyncState = 'idle' | 'running' | 'error';
 
