@@ -518,15 +518,15 @@ const ADAMW_CODE = `${WGSL_GID}
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
-struct P { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32 }
+struct P { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, decay: f32, bc1: f32, bc2: f32, omb1: f32, omb2: f32 }
 @group(0) @binding(4) var<uniform> p: P;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   let g = grad[i];
-  let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
-  let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+  let mi = p.beta1 * m[i] + p.omb1 * g;
+  let vi = p.beta2 * v[i] + p.omb2 * g * g;
   m[i] = mi;
   v[i] = vi;
   let w = param[i] * p.decay;
@@ -559,7 +559,10 @@ export function adamW(b: Batch, param: GpuTensor, grad: GpuTensor, m: GpuTensor,
     .f32(o.eps ?? 1e-8)
     .f32(1 - o.lr * (o.weightDecay ?? 0.01))
     .f32(1 - Math.pow(beta1, o.step))
-    .f32(1 - Math.pow(beta2, o.step));
+    .f32(1 - Math.pow(beta2, o.step))
+    // 1 - beta in float64 then rounded (as PyTorch passes it): 1 - fround(0.999) in float32 would be off by 1e-5.
+    .f32(1 - beta1)
+    .f32(1 - beta2);
   b.dispatch({ code: ADAMW_CODE, label: 'adamw' }, [param, grad, m, v], p, grid1d(param.size));
 }
 
