@@ -87,7 +87,11 @@ export async function decodeImage(file: string, page = 0): Promise<DecodedImage>
     return { width: bmp.width, height: bmp.height, channels: bmp.channels, bitDepth: 8, data: bmp.data };
   }
   try {
-    const img = sharp(file, { failOn: 'truncated', limitInputPixels: MAX_PIXELS, page, pages: 1 }).rotate();
+    // Keep the source's colour space and depth: by default libvips would convert to 8-bit sRGB, which turns
+    // 16-bit grey into three channels and squashes small 16-bit values to 0.
+    const grey = header.channels <= 2;
+    const space = header.bitDepth === 16 ? (grey ? 'grey16' : 'rgb16') : grey ? 'b-w' : 'srgb';
+    const img = sharp(file, { failOn: 'truncated', limitInputPixels: MAX_PIXELS, page, pages: 1 }).rotate().toColourspace(space);
     const { data, info } = await (header.bitDepth === 16 ? img.raw({ depth: 'ushort' }) : img.raw()).toBuffer({
       resolveWithObject: true,
     });
