@@ -100,7 +100,9 @@ function findElectron() {
     timeout: 15_000,
   });
   if (probe.status !== 0) {
-    const detail = (probe.stderr || probe.error?.message || `exit ${probe.status ?? probe.signal}`).trim().split('\n')[0];
+    const detail = (probe.stderr || probe.error?.message || `exit ${probe.status ?? probe.signal}`)
+      .trim()
+      .split('\n')[0];
     return { ok: false, reason: `${exe} does not run here (${detail})` };
   }
   return { ok: true, exe };
@@ -125,10 +127,14 @@ async function main() {
   if (!options.browser) {
     const electron = findElectron();
     if (electron.ok) {
-      const child = spawn(electron.exe, [dist('main/electron/main.js'), '--data-dir', options.dataDir, '--cache-dir', options.cacheDir], {
-        cwd: root,
-        stdio: 'inherit',
-      });
+      const child = spawn(
+        electron.exe,
+        [dist('main/electron/main.js'), '--data-dir', options.dataDir, '--cache-dir', options.cacheDir],
+        {
+          cwd: root,
+          stdio: 'inherit',
+        },
+      );
       for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
       child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
       return;

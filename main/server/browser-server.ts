@@ -124,7 +124,12 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       if (segments.length !== 2 || id === undefined || !THUMB_ID.test(id)) return refuse(res, 404);
       const file = await resolveInside(thumbDir, [`${id}.webp`]);
       if (file === null) return refuse(res, 404);
-      return send(res, 200, { 'Content-Type': 'image/webp', 'Cache-Control': 'private, max-age=3600' }, await readFile(file));
+      return send(
+        res,
+        200,
+        { 'Content-Type': 'image/webp', 'Cache-Control': 'private, max-age=3600' },
+        await readFile(file),
+      );
     }
 
     const file = await resolveInside(rendererDir, segments);
@@ -164,7 +169,12 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       }
       if (inFlight >= MAX_IN_FLIGHT) {
         const id = idOf(parsed);
-        reply(ws, { type: 'reply', id, ok: false, error: { code: 'too_large', message: 'too many requests in flight' } });
+        reply(ws, {
+          type: 'reply',
+          id,
+          ok: false,
+          error: { code: 'too_large', message: 'too many requests in flight' },
+        });
         return;
       }
       inFlight += 1;

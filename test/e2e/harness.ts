@@ -78,9 +78,13 @@ export async function makeImageFolder(parent: string, count: number): Promise<st
   const height = 768;
   const noise = Buffer.alloc(width * height * 3);
   for (let i = 0; i < noise.length; i += 1) noise[i] = (i * 2654435761) >>> 24;
-  const jpeg = await sharp(noise, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  const jpeg = await sharp(noise, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
   await Promise.all(
-    Array.from({ length: count }, (_, i) => writeFile(path.join(folder, `photo-${String(i).padStart(4, '0')}.jpg`), jpeg)),
+    Array.from({ length: count }, (_, i) =>
+      writeFile(path.join(folder, `photo-${String(i).padStart(4, '0')}.jpg`), jpeg),
+    ),
   );
   return folder;
 }

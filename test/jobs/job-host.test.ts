@@ -22,9 +22,13 @@ async function makeImages(folder: string, count: number, width: number, height: 
   // One encoded image, copied: generating 400 distinct images would dominate the test's time.
   const noise = Buffer.alloc(width * height * 3);
   for (let i = 0; i < noise.length; i += 1) noise[i] = (i * 2654435761) >>> 24; // deterministic texture
-  const jpeg = await sharp(noise, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  const jpeg = await sharp(noise, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
   await Promise.all(
-    Array.from({ length: count }, (_, i) => writeFile(path.join(folder, `img-${String(i).padStart(4, '0')}.jpg`), jpeg)),
+    Array.from({ length: count }, (_, i) =>
+      writeFile(path.join(folder, `img-${String(i).padStart(4, '0')}.jpg`), jpeg),
+    ),
   );
 }
 

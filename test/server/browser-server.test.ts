@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 
-import type { JobInfo, ReplyMessage } from '../../contract/index.js';
+import type { JobInfo, ReplyMessage, ServerMessage } from '../../contract/index.js';
 import { createAppServices, type AppServices } from '../../main/app/services.js';
 import { MAX_MESSAGE_BYTES, startBrowserServer, type BrowserServer } from '../../main/server/browser-server.js';
 import { openSocket, rawGet, SocketLog } from './helpers.js';
@@ -178,9 +178,9 @@ describe('WebSocket', () => {
     );
     await expect(openSocket(url, { Cookie: cookie })).rejects.toThrow('HTTP 403');
     await expect(openSocket(`${url}?token=${server.token}`, { Origin: 'null' })).rejects.toThrow('HTTP 403');
-    await expect(openSocket(`ws://127.0.0.1:${server.port}/other`, { Origin: server.origin, Cookie: cookie })).rejects.toThrow(
-      'HTTP 403',
-    );
+    await expect(
+      openSocket(`ws://127.0.0.1:${server.port}/other`, { Origin: server.origin, Cookie: cookie }),
+    ).rejects.toThrow('HTTP 403');
   });
 
   it('accepts the token in the URL with the right Origin', async () => {
@@ -205,10 +205,18 @@ describe('WebSocket', () => {
     expect(extra).toMatchObject({ ok: false, error: { code: 'bad_request' } });
 
     const unknown = await log.send(JSON.stringify({ type: 'request', id: 9, method: 'app.explode', params: {} }), 9);
-    expect(unknown).toMatchObject({ ok: false, error: { code: 'unknown_method', message: "unknown method 'app.explode'" } });
+    expect(unknown).toMatchObject({
+      ok: false,
+      error: { code: 'unknown_method', message: "unknown method 'app.explode'" },
+    });
 
     const badParams = await log.send(
-      JSON.stringify({ type: 'request', id: 10, method: 'jobs.start', params: { kind: 'thumbnails', params: { folder: 'relative/dir', size: 128 } } }),
+      JSON.stringify({
+        type: 'request',
+        id: 10,
+        method: 'jobs.start',
+        params: { kind: 'thumbnails', params: { folder: 'relative/dir', size: 128 } },
+      }),
       10,
     );
     expect(badParams).toMatchObject({ ok: false, error: { code: 'bad_request', path: 'params.params.folder' } });
@@ -238,7 +246,10 @@ describe('WebSocket', () => {
   it('broadcasts settings changes to every client', async () => {
     const a = await socket();
     const b = await socket();
-    const reply = await a.send(JSON.stringify({ type: 'request', id: 1, method: 'settings.update', params: { theme: 'dark' } }), 1);
+    const reply = await a.send(
+      JSON.stringify({ type: 'request', id: 1, method: 'settings.update', params: { theme: 'dark' } }),
+      1,
+    );
     expect(reply).toMatchObject({ ok: true, result: { theme: 'dark' } });
     const seen = await b.waitFor((m) => m.type === 'event' && m.event.type === 'settings');
     expect(seen).toMatchObject({ event: { settings: { theme: 'dark' } } });
@@ -264,7 +275,7 @@ describe('WebSocket', () => {
     const reply: ReplyMessage = await log.send(JSON.stringify(start), 100);
     expect(reply.ok).toBe(true);
     const jobId = (reply.ok ? reply.result : null) as { jobId: string };
-    const isJob = (state: JobInfo['state']) => (m: import('../../contract/index.js').ServerMessage) =>
+    const isJob = (state: JobInfo['state']) => (m: ServerMessage) =>
       m.type === 'event' && m.event.type === 'job' && m.event.job.id === jobId.jobId && m.event.job.state === state;
     const done = await log.waitFor(isJob('done'), 60_000);
     const job = done.type === 'event' && done.event.type === 'job' ? done.event.job : null;
@@ -279,6 +290,8 @@ describe('WebSocket', () => {
     const dones = progress.map((j) => j.progress.done);
     expect([...dones].sort((x, y) => x - y)).toEqual(dones);
     const listed = await log.send(JSON.stringify({ type: 'request', id: 101, method: 'jobs.list', params: {} }), 101);
-    expect(listed.ok && (listed.result as JobInfo[]).some((j) => j.id === jobId.jobId && j.state === 'done')).toBe(true);
+    expect(listed.ok && (listed.result as JobInfo[]).some((j) => j.id === jobId.jobId && j.state === 'done')).toBe(
+      true,
+    );
   });
 });

@@ -1,12 +1,6 @@
 // Browser mode: the contract's messages over one WebSocket. Reconnects with backoff; a call pending when the
 // connection drops is rejected (the server may or may not have run it: callers re-read state, never retry blindly).
-import type {
-  AppEvent,
-  Method,
-  Params,
-  Result,
-  ServerMessage,
-} from '../../../contract/index.js';
+import type { AppEvent, Method, Params, Result, ServerMessage } from '../../../contract/index.js';
 import type { AppBridge, ConnectionState } from './bridge.js';
 import { CallError } from './call-error.js';
 
