@@ -21,7 +21,7 @@ std::atomic<uint64_t>& GrowEventCounter() {
 }
 
 std::size_t S4ndWorkspace::CapacityBytes() const {
-  std::size_t n = (g0.capacity() + g1.capacity() + head.capacity() + head2.capacity()) * sizeof(float);
+  std::size_t n = (g0.capacity() + g1.capacity() + gy.capacity() + head.capacity() + head2.capacity()) * sizeof(float);
   for (int a = 0; a < kMaxDim; ++a)
     n += (k[a].capacity() + dk[a].capacity()) * sizeof(double) + dkb[a].capacity() * sizeof(float);
   return n;
@@ -145,10 +145,10 @@ void Backward(const S4ndConfig& cfg, const float* params, const S4ndState& state
   float* bufs[2] = {ws.g0.data(), ws.g1.data()};
   int next = 0;
   if (!cfg.linear) {
+    float* gy = GrowTo(ws.gy, n_y);  // kept intact: the D skip (step 4) needs it after the chain
     HeadBackward(batch, C * H, H, slab, saved.ypre.data(), saved.v.data(), params + off.W, dy, dparams + off.W,
-                 dparams + off.bias, ws.g0.data(), ws);
-    g = ws.g0.data();
-    next = 1;
+                 dparams + off.bias, gy, ws);
+    g = gy;
   }
 
   // 2. D skip: dD[c, h] += sum g u; du = sum_c D[c, h] g.
