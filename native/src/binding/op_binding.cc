@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/json.h"
+#include "graph/s4nd_node.h"
 #include "ops/ops.h"
 
 namespace ssm::binding {
@@ -20,7 +21,8 @@ std::vector<int> IntList(const Json& a, const char* key, std::vector<int> def) {
 }
 
 // Applies `op` to the input Vars. targets (non-differentiable) for losses are inputs[1].
-Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a) {
+// `keep` holds per-call state that must outlive the backward pass (the S4ND instance).
+Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a, std::unique_ptr<graph::S4ndInstance>& keep) {
   auto need = [&](std::size_t n) {
     if (in.size() < n) throw std::invalid_argument(op + " needs " + std::to_string(n) + " inputs");
   };
@@ -62,6 +64,11 @@ Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a)
   if (op == "dice") return need(2), ops::SoftDice(t, in[0], in[1]->value, static_cast<float>(a.num_or("smooth", 1.0)));
   if (op == "l1") return need(2), ops::L1Loss(t, in[0], in[1]->value);
   if (op == "mse") return need(2), ops::MseLoss(t, in[0], in[1]->value);
+  if (op == "s4nd") {  // inputs x (B, H, L...), flat params; attrs: the normalised s4nd layer options + rate
+    need(2);
+    keep = graph::MakeS4ndInstance(a, "(op test)");
+    return graph::S4ndApply(t, *keep, in[0], in[1], a.num_or("rate", 1.0));
+  }
   throw std::invalid_argument("unknown op '" + op + "'");
 }
 
@@ -97,7 +104,8 @@ Napi::Value OpForwardBackward(const Napi::CallbackInfo& info) {
       std::memcpy(tv.data(), a.Data(), sizeof(float) * s.numel());
       in.push_back(t.Make(std::move(tv), !(IsLoss(op) && i == 1)));
     }
-    Var* y = RunOp(t, op, in, attrs);
+    std::unique_ptr<graph::S4ndInstance> keep;
+    Var* y = RunOp(t, op, in, attrs, keep);
     Napi::Object out = Napi::Object::New(env);
     Napi::Float32Array yo = Napi::Float32Array::New(env, static_cast<std::size_t>(y->value.numel()));
     std::memcpy(yo.Data(), y->value.data(), sizeof(float) * y->value.numel());
