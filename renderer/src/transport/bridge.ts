@@ -3,16 +3,10 @@
 import type { InjectionKey } from 'vue';
 
 import type { SsmBridge } from '../../../contract/index.js';
+import type { AppBridge } from './types.js';
 import { WebSocketBridge } from './ws-bridge.js';
 
-export type ConnectionState = 'connecting' | 'open' | 'closed';
-
-export interface AppBridge extends SsmBridge {
-  readonly transport: 'electron' | 'websocket';
-  connectionState(): ConnectionState;
-  /** Called on every change; 'open' after a reconnect means events may have been missed: re-sync. */
-  onConnectionChange(listener: (state: ConnectionState) => void): () => void;
-}
+export type { AppBridge, ConnectionState } from './types.js';
 
 export const BRIDGE: InjectionKey<AppBridge> = Symbol('ssm-bridge');
 

@@ -1,7 +1,7 @@
 // Browser mode: the contract's messages over one WebSocket. Reconnects with backoff; a call pending when the
 // connection drops is rejected (the server may or may not have run it: callers re-read state, never retry blindly).
 import type { AppEvent, Method, Params, Result, ServerMessage } from '../../../contract/index.js';
-import type { AppBridge, ConnectionState } from './bridge.js';
+import type { AppBridge, ConnectionState } from './types.js';
 import { CallError } from './call-error.js';
 
 interface Pending {
@@ -21,12 +21,21 @@ export class WebSocketBridge implements AppBridge {
   private state: ConnectionState = 'connecting';
   private nextId = 1;
   private attempt = 0;
+  private stopped = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly pending = new Map<number, Pending>();
   private readonly eventListeners = new Set<(event: AppEvent) => void>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
 
   constructor(private readonly url: string) {
     this.connect();
+  }
+
+  /** Closes the connection for good (no reconnect); pending calls are rejected. */
+  close(): void {
+    this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.ws?.close();
   }
 
   connectionState(): ConnectionState {
@@ -87,15 +96,23 @@ export class WebSocketBridge implements AppBridge {
     };
     ws.onmessage = (e: MessageEvent) => {
       if (typeof e.data !== 'string') return;
-      this.receive(JSON.parse(e.data) as ServerMessage);
+      let msg: ServerMessage;
+      try {
+        msg = JSON.parse(e.data) as ServerMessage;
+      } catch {
+        console.error('SSM Studio: ignored a message from the server that is not JSON');
+        return;
+      }
+      this.receive(msg);
     };
     ws.onclose = () => {
       this.ws = null;
       this.failPending();
       this.setState('closed');
+      if (this.stopped) return;
       const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt) * (0.75 + Math.random() * 0.5);
       this.attempt += 1;
-      setTimeout(() => this.connect(), delay);
+      this.retryTimer = setTimeout(() => this.connect(), delay);
     };
   }
 
