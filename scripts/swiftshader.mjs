@@ -38,7 +38,8 @@ function hasVulkanLoader() {
 
 function ensureVulkanLoader() {
   if (hasVulkanLoader()) return;
-  if (!isRoot()) fail('the Vulkan loader (libvulkan.so.1) is missing. Install it with:\n  sudo apt-get install -y libvulkan1');
+  if (!isRoot())
+    fail('the Vulkan loader (libvulkan.so.1) is missing. Install it with:\n  sudo apt-get install -y libvulkan1');
   console.error('swiftshader: installing libvulkan1 (apt-get install -y libvulkan1) …');
   spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env: aptEnv });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'libvulkan1'], {

@@ -19,8 +19,7 @@ export interface GpuAdapterSummary {
 }
 
 export type GpuAcquireResult =
-  | { ok: true; context: GpuContext }
-  | { ok: false; reason: string; adapters: GpuAdapterSummary[] };
+  { ok: true; context: GpuContext } | { ok: false; reason: string; adapters: GpuAdapterSummary[] };
 
 /** Raised by the runtime once the device is lost; callers catch it and fall back to the CPU engine. */
 export class GpuDeviceLostError extends Error {

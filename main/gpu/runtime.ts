@@ -159,7 +159,13 @@ export class Batch {
 
 export class GpuRuntime {
   readonly device: GPUDevice;
-  readonly stats: RuntimeStats = { buffersCreated: 0, buffersReused: 0, pipelinesCompiled: 0, submits: 0, bytesRead: 0 };
+  readonly stats: RuntimeStats = {
+    buffersCreated: 0,
+    buffersReused: 0,
+    pipelinesCompiled: 0,
+    submits: 0,
+    bytesRead: 0,
+  };
   private readonly pool = new Map<number, GPUBuffer[]>();
   private readonly uniformPool = new Map<number, GPUBuffer[]>();
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
@@ -218,10 +224,15 @@ export class GpuRuntime {
     const n = numel(shape);
     if (data.length !== n) throw new RangeError(`upload: ${data.length} values for shape [${shape.join(', ')}] (${n})`);
     const t = this.alloc(shape, dt);
-    const arr = Array.isArray(data) ? (dt === 'u32' ? Uint32Array.from(data) : Float32Array.from(data)) : data;
+    const arr: Float32Array | Uint32Array =
+      data instanceof Float32Array || data instanceof Uint32Array
+        ? data
+        : dt === 'u32'
+          ? Uint32Array.from(data)
+          : Float32Array.from(data);
     // writeBuffer runs before any unsubmitted batch. That is safe here: a freshly allocated buffer is not used by any
     // open batch, because buffers released while a batch is open only return to the pool after its submission.
-    this.device.queue.writeBuffer(t.buffer, 0, arr as Float32Array | Uint32Array);
+    this.device.queue.writeBuffer(t.buffer, 0, arr.buffer as ArrayBuffer, arr.byteOffset, arr.byteLength);
     return t;
   }
 

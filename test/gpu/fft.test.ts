@@ -69,7 +69,9 @@ describe('gpu FFT', () => {
       });
       const ef = nmse(await rt.read(X), dft(x, outer, n, inner, false));
       const ei = nmse(await rt.read(Y), dft(x, outer, n, inner, true));
-      measured.push(`fft n=${String(n).padEnd(5)} (outer ${outer}, inner ${inner})  fwd NMSE ${ef.toExponential(2)}  inv NMSE ${ei.toExponential(2)}`);
+      measured.push(
+        `fft n=${String(n).padEnd(5)} (outer ${outer}, inner ${inner})  fwd NMSE ${ef.toExponential(2)}  inv NMSE ${ei.toExponential(2)}`,
+      );
       expect(ef).toBeLessThan(TOL);
       expect(ei).toBeLessThan(TOL);
       rt.release(X, Y);
@@ -97,7 +99,9 @@ describe('gpu FFT', () => {
       for (let l = 0; l < lines; l++) half.set(full.subarray(2 * l * n, 2 * (l * n + nh)), 2 * l * nh);
       const es = nmse(await rt.read(r.spec), half);
       const eb = relMax(await rt.read(r.back), x);
-      measured.push(`rfft len=${len} n=${n}  spectrum NMSE ${es.toExponential(2)}  irfft(rfft(x)) max rel ${eb.toExponential(2)}`);
+      measured.push(
+        `rfft len=${len} n=${n}  spectrum NMSE ${es.toExponential(2)}  irfft(rfft(x)) max rel ${eb.toExponential(2)}`,
+      );
       expect(es).toBeLessThan(TOL);
       expect(eb).toBeLessThan(1e-6); // round trip, max|err| / max|x|
     }

@@ -98,7 +98,12 @@ export function relMax(a: ArrayLike<number>, ref: ArrayLike<number>): number {
 /**
  * Central finite differences of L(x) = sum(f(x) * g) in float64: the gradient any backward must reproduce.
  */
-export function finiteDiff(f: (x: Float64Array) => ArrayLike<number>, x: Float64Array, g: ArrayLike<number>, h = 1e-6): Float64Array {
+export function finiteDiff(
+  f: (x: Float64Array) => ArrayLike<number>,
+  x: Float64Array,
+  g: ArrayLike<number>,
+  h = 1e-6,
+): Float64Array {
   const loss = (v: Float64Array): number => {
     const y = f(v);
     let s = 0;

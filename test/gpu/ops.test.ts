@@ -95,9 +95,30 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
     const y = f32(seeded(2, n));
     const g = f32(seeded(3, n));
     const [X, Y, G] = [up(rt, x, [n]), up(rt, y, [n]), up(rt, g, [n])];
-    const r = rt.run((b) => ({ s: add(rt, b, X, Y), p: mul(rt, b, X, Y), ab: addBackward(rt, b, G), mb: mulBackward(rt, b, G, X, Y) }));
-    expect(record('add fwd', nmse(await read(rt, r.s), x.map((v, i) => v + (y[i] ?? 0))))).toBeLessThan(TOL_FWD);
-    expect(record('mul fwd', nmse(await read(rt, r.p), x.map((v, i) => v * (y[i] ?? 0))))).toBeLessThan(TOL_FWD);
+    const r = rt.run((b) => ({
+      s: add(rt, b, X, Y),
+      p: mul(rt, b, X, Y),
+      ab: addBackward(rt, b, G),
+      mb: mulBackward(rt, b, G, X, Y),
+    }));
+    expect(
+      record(
+        'add fwd',
+        nmse(
+          await read(rt, r.s),
+          x.map((v, i) => v + (y[i] ?? 0)),
+        ),
+      ),
+    ).toBeLessThan(TOL_FWD);
+    expect(
+      record(
+        'mul fwd',
+        nmse(
+          await read(rt, r.p),
+          x.map((v, i) => v * (y[i] ?? 0)),
+        ),
+      ),
+    ).toBeLessThan(TOL_FWD);
     expect(record('add bwd', nmse(await read(rt, r.ab[0]), g))).toBeLessThan(TOL_BWD);
     const fdx = finiteDiff((v) => v.map((a, i) => a * (y[i] ?? 0)), x, g);
     const fdy = finiteDiff((v) => v.map((a, i) => a * (x[i] ?? 0)), y, g);
@@ -112,19 +133,41 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
     const g = f32(seeded(5, n));
     const X = up(rt, x, [n]);
     const G = up(rt, g, [n]);
-    const r = rt.run((b) => ({ ge: gelu(rt, b, X), gb: geluBackward(rt, b, G, X), si: silu(rt, b, X), sb: siluBackward(rt, b, G, X) }));
+    const r = rt.run((b) => ({
+      ge: gelu(rt, b, X),
+      gb: geluBackward(rt, b, G, X),
+      si: silu(rt, b, X),
+      sb: siluBackward(rt, b, G, X),
+    }));
     const geRef = x.map(gelu64);
     expect(record('gelu fwd', nmse(await read(rt, r.ge), geRef))).toBeLessThan(TOL_FWD);
     // Pointwise relative check as well: the erf must be float32-accurate, not just good on average.
     const ge = await read(rt, r.ge);
     let worst = 0;
-    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs((ge[i] ?? 0) - (geRef[i] ?? 0)) / Math.max(1e-3, Math.abs(geRef[i] ?? 0)));
+    for (let i = 0; i < n; i++)
+      worst = Math.max(worst, Math.abs((ge[i] ?? 0) - (geRef[i] ?? 0)) / Math.max(1e-3, Math.abs(geRef[i] ?? 0)));
     measured.push(`${'gelu fwd max rel (|y|>1e-3)'.padEnd(28)} ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(2e-6); // a few float32 ulps
-    expect(record('gelu bwd', nmse(await read(rt, r.gb), finiteDiff((v) => v.map(gelu64), x, g)))).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'gelu bwd',
+        nmse(
+          await read(rt, r.gb),
+          finiteDiff((v) => v.map(gelu64), x, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
     const silu64 = (v: number): number => v * sig(v);
     expect(record('silu fwd', nmse(await read(rt, r.si), x.map(silu64)))).toBeLessThan(TOL_FWD);
-    expect(record('silu bwd', nmse(await read(rt, r.sb), finiteDiff((v) => v.map(silu64), x, g)))).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'silu bwd',
+        nmse(
+          await read(rt, r.sb),
+          finiteDiff((v) => v.map(silu64), x, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
   });
 
   test('GLU (channels-last and channels-first views)', async () => {
@@ -141,7 +184,8 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
       const ref = (v: Float64Array): Float64Array => {
         const o = new Float64Array(outer * half);
         for (let a = 0; a < outer; a++)
-          for (let j = 0; j < half; j++) o[a * half + j] = (v[a * 2 * half + j] ?? 0) * sig(v[a * 2 * half + half + j] ?? 0);
+          for (let j = 0; j < half; j++)
+            o[a * half + j] = (v[a * 2 * half + j] ?? 0) * sig(v[a * 2 * half + half + j] ?? 0);
         return o;
       };
       const r = rt.run((b) => ({ y: glu(rt, b, X, outer, half), dx: gluBackward(rt, b, G, X, outer, half) }));
@@ -182,11 +226,35 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
     }));
     expect(record('matmul+bias fwd', nmse(await read(rt, r.y), mm(a, w, bias)))).toBeLessThan(TOL_FWD);
     expect(record('matmul A^T B^T fwd', nmse(await read(rt, r.yt), mm(a, w, null)))).toBeLessThan(TOL_FWD);
-    expect(record('matmul bwd dA', nmse(await read(rt, r.bw.dA), finiteDiff((v) => mm(v, w, bias), a, g)))).toBeLessThan(TOL_BWD);
-    expect(record('matmul bwd dB', nmse(await read(rt, r.bw.dB), finiteDiff((v) => mm(a, v, bias), w, g)))).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'matmul bwd dA',
+        nmse(
+          await read(rt, r.bw.dA),
+          finiteDiff((v) => mm(v, w, bias), a, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'matmul bwd dB',
+        nmse(
+          await read(rt, r.bw.dB),
+          finiteDiff((v) => mm(a, v, bias), w, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
     const dbias = r.bw.dbias;
     if (!dbias) throw new Error('no dbias');
-    expect(record('matmul bwd dbias', nmse(await read(rt, dbias), finiteDiff((v) => mm(a, w, v), bias, g)))).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'matmul bwd dbias',
+        nmse(
+          await read(rt, dbias),
+          finiteDiff((v) => mm(a, w, v), bias, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
     // batched with a broadcast B (stride 0)
     const batch = 3;
     const a3 = f32(seeded(12, batch * m * k));
@@ -224,9 +292,33 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
       return { y: f.y, bw: layerNormBackward(rt, b, G, X, Gm, f.saved, rows, c) };
     });
     expect(record('layernorm fwd', nmse(await read(rt, r.y), ln(x, gam, bet)))).toBeLessThan(TOL_FWD);
-    expect(record('layernorm bwd dx', nmse(await read(rt, r.bw.dx), finiteDiff((v) => ln(v, gam, bet), x, g)))).toBeLessThan(TOL_BWD);
-    expect(record('layernorm bwd dgamma', nmse(await read(rt, r.bw.dgamma), finiteDiff((v) => ln(x, v, bet), gam, g)))).toBeLessThan(TOL_BWD);
-    expect(record('layernorm bwd dbeta', nmse(await read(rt, r.bw.dbeta), finiteDiff((v) => ln(x, gam, v), bet, g)))).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'layernorm bwd dx',
+        nmse(
+          await read(rt, r.bw.dx),
+          finiteDiff((v) => ln(v, gam, bet), x, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'layernorm bwd dgamma',
+        nmse(
+          await read(rt, r.bw.dgamma),
+          finiteDiff((v) => ln(x, v, bet), gam, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        'layernorm bwd dbeta',
+        nmse(
+          await read(rt, r.bw.dbeta),
+          finiteDiff((v) => ln(x, gam, v), bet, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
   });
 
   test('softmax cross-entropy with label smoothing', async () => {
@@ -262,8 +354,10 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
     const n = 500;
     const x = f32(seeded(18, n));
     const t = f32(seeded(19, n));
-    const mse = (v: Float64Array): Float64Array => Float64Array.of(v.reduce((s, a, i) => s + (a - (t[i] ?? 0)) ** 2, 0) / n);
-    const l1 = (v: Float64Array): Float64Array => Float64Array.of(v.reduce((s, a, i) => s + Math.abs(a - (t[i] ?? 0)), 0) / n);
+    const mse = (v: Float64Array): Float64Array =>
+      Float64Array.of(v.reduce((s, a, i) => s + (a - (t[i] ?? 0)) ** 2, 0) / n);
+    const l1 = (v: Float64Array): Float64Array =>
+      Float64Array.of(v.reduce((s, a, i) => s + Math.abs(a - (t[i] ?? 0)), 0) / n);
     const [X, T] = [up(rt, x, [n]), up(rt, t, [n])];
     const r = rt.run((b) => ({ m: mseLoss(rt, b, X, T), l: l1Loss(rt, b, X, T) }));
     expect(record('mse fwd', nmse(await read(rt, r.m.loss), mse(x)))).toBeLessThan(TOL_FWD);
@@ -284,11 +378,16 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
       const pool = (v: Float64Array): Float64Array => {
         const o = new Float64Array(outer * inner);
         for (let a = 0; a < outer; a++)
-          for (let q = 0; q < s; q++) for (let j = 0; j < inner; j++) o[a * inner + j] = (o[a * inner + j] ?? 0) + (v[(a * s + q) * inner + j] ?? 0) / s;
+          for (let q = 0; q < s; q++)
+            for (let j = 0; j < inner; j++)
+              o[a * inner + j] = (o[a * inner + j] ?? 0) + (v[(a * s + q) * inner + j] ?? 0) / s;
         return o;
       };
       const [X, G] = [up(rt, x, [x.length]), up(rt, g, [g.length])];
-      const r = rt.run((b) => ({ y: globalAvgPool(rt, b, X, outer, s, inner), dx: globalAvgPoolBackward(rt, b, G, outer, s, inner) }));
+      const r = rt.run((b) => ({
+        y: globalAvgPool(rt, b, X, outer, s, inner),
+        dx: globalAvgPoolBackward(rt, b, G, outer, s, inner),
+      }));
       expect(record(`${name} fwd`, nmse(await read(rt, r.y), pool(x)))).toBeLessThan(TOL_FWD);
       expect(record(`${name} bwd`, nmse(await read(rt, r.dx), finiteDiff(pool, x, g)))).toBeLessThan(TOL_BWD);
     }

@@ -27,7 +27,15 @@ interface RefTensor {
   data: number[];
 }
 interface RefFile {
-  spec: { d_model_H: number; d_state_N: number; channels_C: number; l_max: number[]; rate: number; bandlimit: number | null; input_shape?: number[] };
+  spec: {
+    d_model_H: number;
+    d_state_N: number;
+    channels_C: number;
+    l_max: number[];
+    rate: number;
+    bandlimit: number | null;
+    input_shape?: number[];
+  };
   params: Record<string, RefTensor>;
   inputs: Record<string, RefTensor>;
   outputs: Record<'float32' | 'float64', Record<string, RefTensor | number>>;
@@ -48,7 +56,9 @@ function tensor(f: Record<string, RefTensor | number>, key: string): number[] {
 // and 6.5e-6 (grads) of float64; the README suggests 1e-4 for a float32 implementation. We hold the GPU to 1e-5.
 const TOL = 1e-5;
 const measured: string[] = [];
-afterAll(() => console.log(`GPU S4ND vs official float64 reference (max|err|/max|ref|, SwiftShader):\n  ${measured.join('\n  ')}`));
+afterAll(() =>
+  console.log(`GPU S4ND vs official float64 reference (max|err|/max|ref|, SwiftShader):\n  ${measured.join('\n  ')}`),
+);
 
 function check(label: string, gpu: Float32Array, ref: number[]): void {
   const e = relMax(gpu, ref);
@@ -89,7 +99,11 @@ describe('GPU S4ND vs the official layer', () => {
       const r = rt.run((b) => ({ k: s4dKernel(rt, b, shape, prm), g: s4dKernelBackward(rt, b, shape, prm, dk) }));
       check(`case7a kernel.${a}`, await rt.read(r.k), tensor(ref.outputs.float64, `kernel.${a}`));
       for (const [ours, theirs] of PARAM_NAMES) {
-        check(`case7a grad kernel.${a}.${theirs}`, await rt.read(r.g[ours]), tensor(ref.grads.float64, `kernel.${a}.${theirs}`));
+        check(
+          `case7a grad kernel.${a}.${theirs}`,
+          await rt.read(r.g[ours]),
+          tensor(ref.grads.float64, `kernel.${a}.${theirs}`),
+        );
       }
     }
   });
@@ -141,7 +155,11 @@ describe('GPU S4ND vs the official layer', () => {
         const ga = r.g.axes[a];
         if (!ga) throw new Error('missing axis grads');
         for (const [ours, theirs] of PARAM_NAMES) {
-          check(`${name} grad kernel.${a}.${theirs}`, await rt.read(ga[ours]), tensor(ref.grads.float64, `kernel.${a}.${theirs}`));
+          check(
+            `${name} grad kernel.${a}.${theirs}`,
+            await rt.read(ga[ours]),
+            tensor(ref.grads.float64, `kernel.${a}.${theirs}`),
+          );
         }
       }
       releaseS4ndSaved(rt, r.f.saved, false);

@@ -50,7 +50,8 @@ function mapCode(nIn: number, nOut: number, body: string): string {
 function sameShape(op: string, ...ts: GpuTensor[]): void {
   const n = ts[0]?.size ?? 0;
   for (const t of ts) {
-    if (t.size !== n) throw new RangeError(`${op}: size mismatch (${ts.map((x) => `[${x.shape.join(',')}]`).join(' vs ')})`);
+    if (t.size !== n)
+      throw new RangeError(`${op}: size mismatch (${ts.map((x) => `[${x.shape.join(',')}]`).join(' vs ')})`);
   }
 }
 
@@ -95,8 +96,13 @@ export const addBackward = (rt: GpuRuntime, b: Batch, g: GpuTensor): [GpuTensor,
 export const mul = (rt: GpuRuntime, b: Batch, x: GpuTensor, y: GpuTensor): GpuTensor =>
   one(map(rt, b, 'mul', [x, y], 1, 'y0 = x0 * x1;'));
 /** mul backward: dx = g * y, dy = g * x. */
-export const mulBackward = (rt: GpuRuntime, b: Batch, g: GpuTensor, x: GpuTensor, y: GpuTensor): [GpuTensor, GpuTensor] =>
-  two(map(rt, b, 'mul_bwd', [g, x, y], 2, 'y0 = x0 * x2; y1 = x0 * x1;'));
+export const mulBackward = (
+  rt: GpuRuntime,
+  b: Batch,
+  g: GpuTensor,
+  x: GpuTensor,
+  y: GpuTensor,
+): [GpuTensor, GpuTensor] => two(map(rt, b, 'mul_bwd', [g, x, y], 2, 'y0 = x0 * x2; y1 = x0 * x1;'));
 /** out = x * alpha (scalar). */
 export const scale = (rt: GpuRuntime, b: Batch, x: GpuTensor, alpha: number): GpuTensor =>
   one(map(rt, b, 'scale', [x], 1, 'y0 = x0 * s0;', [alpha]));
@@ -158,15 +164,33 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * Channels-last (M, 2H): outer = M, half = H. Channels-first (B, 2H, L): outer = B, half = H * L.
  */
 export function glu(rt: GpuRuntime, b: Batch, x: GpuTensor, outer: number, half: number): GpuTensor {
-  if (x.size !== outer * 2 * half) throw new RangeError(`glu: size ${x.size} is not outer*2*half = ${outer * 2 * half}`);
+  if (x.size !== outer * 2 * half)
+    throw new RangeError(`glu: size ${x.size} is not outer*2*half = ${outer * 2 * half}`);
   const out = rt.alloc([outer, half]); // (outer, half)
-  b.dispatch({ code: GLU_CODE, label: 'glu' }, [x, x, out], new Params().u32(outer).u32(half).u32(0), grid1d(outer * half));
+  b.dispatch(
+    { code: GLU_CODE, label: 'glu' },
+    [x, x, out],
+    new Params().u32(outer).u32(half).u32(0),
+    grid1d(outer * half),
+  );
   return out;
 }
 /** GLU backward: da = g * s, db = g * a * s (1 - s). Returns dx shaped like x. */
-export function gluBackward(rt: GpuRuntime, b: Batch, g: GpuTensor, x: GpuTensor, outer: number, half: number): GpuTensor {
+export function gluBackward(
+  rt: GpuRuntime,
+  b: Batch,
+  g: GpuTensor,
+  x: GpuTensor,
+  outer: number,
+  half: number,
+): GpuTensor {
   const dx = rt.alloc(x.shape); // (outer, 2, half)
-  b.dispatch({ code: GLU_CODE, label: 'glu_bwd' }, [x, g, dx], new Params().u32(outer).u32(half).u32(1), grid1d(outer * half));
+  b.dispatch(
+    { code: GLU_CODE, label: 'glu_bwd' },
+    [x, g, dx],
+    new Params().u32(outer).u32(half).u32(1),
+    grid1d(outer * half),
+  );
   return dx;
 }
 
@@ -203,7 +227,12 @@ export function reduceAxis(
 ): GpuTensor {
   if (x.size !== outer * r * inner) throw new RangeError(`reduceAxis: size ${x.size} != ${outer}*${r}*${inner}`);
   const out = into ?? rt.alloc([outer, inner]); // (outer, inner)
-  const p = new Params().u32(outer).u32(r).u32(inner).f32(scale).u32(into ? 1 : 0);
+  const p = new Params()
+    .u32(outer)
+    .u32(r)
+    .u32(inner)
+    .f32(scale)
+    .u32(into ? 1 : 0);
   b.dispatch({ code: REDUCE_AXIS_CODE, label: 'reduce_axis' }, [x, out], p, grid1d(outer * inner));
   return out;
 }
@@ -249,7 +278,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 /** Broadcast (outer, inner) to (outer, r, inner) times `scale` (the backward of reduceAxis). */
-export function broadcastAxis(rt: GpuRuntime, b: Batch, g: GpuTensor, outer: number, r: number, inner: number, scale = 1): GpuTensor {
+export function broadcastAxis(
+  rt: GpuRuntime,
+  b: Batch,
+  g: GpuTensor,
+  outer: number,
+  r: number,
+  inner: number,
+  scale = 1,
+): GpuTensor {
   const out = rt.alloc([outer, r, inner]); // (outer, r, inner)
   b.dispatch(
     { code: BROADCAST_AXIS_CODE, label: 'broadcast_axis' },
@@ -264,11 +301,23 @@ export function broadcastAxis(rt: GpuRuntime, b: Batch, g: GpuTensor, outer: num
  * Global average pooling of x viewed as (outer, S, inner) over S.
  * Channels-first (B, C, S): outer = B*C, inner = 1. Channels-last (B, S, C): outer = B, inner = C.
  */
-export const globalAvgPool = (rt: GpuRuntime, b: Batch, x: GpuTensor, outer: number, s: number, inner: number): GpuTensor =>
-  reduceAxis(rt, b, x, outer, s, inner, 1 / s);
+export const globalAvgPool = (
+  rt: GpuRuntime,
+  b: Batch,
+  x: GpuTensor,
+  outer: number,
+  s: number,
+  inner: number,
+): GpuTensor => reduceAxis(rt, b, x, outer, s, inner, 1 / s);
 /** Global average pooling backward: dx[o, s, i] = g[o, i] / S. */
-export const globalAvgPoolBackward = (rt: GpuRuntime, b: Batch, g: GpuTensor, outer: number, s: number, inner: number): GpuTensor =>
-  broadcastAxis(rt, b, g, outer, s, inner, 1 / s);
+export const globalAvgPoolBackward = (
+  rt: GpuRuntime,
+  b: Batch,
+  g: GpuTensor,
+  outer: number,
+  s: number,
+  inner: number,
+): GpuTensor => broadcastAxis(rt, b, g, outer, s, inner, 1 / s);
 
 // ---- layer norm (channels-last) -------------------------------------------------------------------------------
 
@@ -485,7 +534,11 @@ export function softmaxCrossEntropy(
   b.dispatch(
     { code: SOFTMAX_CE_CODE, label: 'softmax_ce' },
     [z, labels, rowloss, dz],
-    new Params().u32(rows).u32(k).f32(smoothing).f32(gLoss / rows),
+    new Params()
+      .u32(rows)
+      .u32(k)
+      .f32(smoothing)
+      .f32(gLoss / rows),
     rowGrid(rows),
   );
   const loss = sumAll(rt, b, rowloss, 1 / rows); // ()
@@ -494,7 +547,13 @@ export function softmaxCrossEntropy(
 }
 
 /** Mean squared error mean((x - t)^2) and its gradient 2 (x - t) gLoss / n. */
-export function mseLoss(rt: GpuRuntime, b: Batch, x: GpuTensor, t: GpuTensor, gLoss = 1): { loss: GpuTensor; dx: GpuTensor } {
+export function mseLoss(
+  rt: GpuRuntime,
+  b: Batch,
+  x: GpuTensor,
+  t: GpuTensor,
+  gLoss = 1,
+): { loss: GpuTensor; dx: GpuTensor } {
   const n = x.size;
   const [sq, dx] = two(map(rt, b, 'mse', [x, t], 2, 'let d = x0 - x1; y0 = d * d; y1 = d * s0;', [(2 * gLoss) / n]));
   const loss = sumAll(rt, b, sq, 1 / n);
@@ -503,7 +562,13 @@ export function mseLoss(rt: GpuRuntime, b: Batch, x: GpuTensor, t: GpuTensor, gL
 }
 
 /** Mean absolute error mean|x - t| and its gradient sign(x - t) gLoss / n (sign(0) = 0, as PyTorch). */
-export function l1Loss(rt: GpuRuntime, b: Batch, x: GpuTensor, t: GpuTensor, gLoss = 1): { loss: GpuTensor; dx: GpuTensor } {
+export function l1Loss(
+  rt: GpuRuntime,
+  b: Batch,
+  x: GpuTensor,
+  t: GpuTensor,
+  gLoss = 1,
+): { loss: GpuTensor; dx: GpuTensor } {
   const n = x.size;
   const [ab, dx] = two(map(rt, b, 'l1', [x, t], 2, 'let d = x0 - x1; y0 = abs(d); y1 = sign(d) * s0;', [gLoss / n]));
   const loss = sumAll(rt, b, ab, 1 / n);

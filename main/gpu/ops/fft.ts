@@ -97,7 +97,8 @@ interface FftPlan {
 const plans = new WeakMap<GpuRuntime, Map<number, FftPlan>>();
 
 function plan(rt: GpuRuntime, n: number): FftPlan {
-  if (n > MAX_FFT_LENGTH) throw new RangeError(`fft: length ${n} > ${MAX_FFT_LENGTH} is not supported on the GPU backend`);
+  if (n > MAX_FFT_LENGTH)
+    throw new RangeError(`fft: length ${n} > ${MAX_FFT_LENGTH} is not supported on the GPU backend`);
   let m = plans.get(rt);
   if (!m) {
     m = new Map();
@@ -142,7 +143,9 @@ export function fftAxis(
   scale?: number,
 ): void {
   if (data.size !== outer * len * inner * 2) {
-    throw new RangeError(`fftAxis: tensor has ${data.size} values, expected outer*len*inner*2 = ${outer * len * inner * 2}`);
+    throw new RangeError(
+      `fftAxis: tensor has ${data.size} values, expected outer*len*inner*2 = ${outer * len * inner * 2}`,
+    );
   }
   const pl = plan(rt, len);
   const s = scale ?? (inverse ? 1 / len : 1);
@@ -153,13 +156,25 @@ export function fftAxis(
     .u32(pl.radices.length)
     .u32(inverse ? 1 : 0)
     .f32(s);
-  b.dispatch({ code: FFT_CODE, label: 'fft_axis', constants: { MAXP: len } }, [data, pl.twiddles, pl.stages], params, lineGrid(outer * inner));
+  b.dispatch(
+    { code: FFT_CODE, label: 'fft_axis', constants: { MAXP: len } },
+    [data, pl.twiddles, pl.stages],
+    params,
+    lineGrid(outer * inner),
+  );
 }
 
 /**
  * In-place N-D complex FFT over the trailing axes `dims` of `data` (batch, ...dims, 2).
  */
-export function fftN(rt: GpuRuntime, b: Batch, data: GpuTensor, batch: number, dims: readonly number[], inverse = false): void {
+export function fftN(
+  rt: GpuRuntime,
+  b: Batch,
+  data: GpuTensor,
+  batch: number,
+  dims: readonly number[],
+  inverse = false,
+): void {
   for (let a = 0; a < dims.length; a++) {
     const len = dims[a] ?? 1;
     const outer = batch * dims.slice(0, a).reduce((x, y) => x * y, 1);
@@ -236,10 +251,20 @@ export function rfft(rt: GpuRuntime, b: Batch, x: GpuTensor, lines: number, len:
   if (n < len) throw new RangeError(`rfft: n = ${n} < len = ${len}`);
   const nh = Math.floor(n / 2) + 1;
   const full = rt.alloc([lines, n, 2]); // (lines, n, 2)
-  b.dispatch({ code: REAL_TO_COMPLEX_CODE, label: 'real_to_complex' }, [x, full], new Params().u32(lines).u32(len).u32(n), grid1d(lines * n));
+  b.dispatch(
+    { code: REAL_TO_COMPLEX_CODE, label: 'real_to_complex' },
+    [x, full],
+    new Params().u32(lines).u32(len).u32(n),
+    grid1d(lines * n),
+  );
   fftAxis(rt, b, full, lines, n, 1);
   const half = rt.alloc([lines, nh, 2]); // (lines, n/2+1, 2)
-  b.dispatch({ code: HALF_SPECTRUM_CODE, label: 'half_spectrum' }, [full, half], new Params().u32(lines).u32(n).u32(nh), grid1d(lines * nh));
+  b.dispatch(
+    { code: HALF_SPECTRUM_CODE, label: 'half_spectrum' },
+    [full, half],
+    new Params().u32(lines).u32(n).u32(nh),
+    grid1d(lines * nh),
+  );
   rt.release(full);
   return half;
 }
@@ -247,12 +272,23 @@ export function rfft(rt: GpuRuntime, b: Batch, x: GpuTensor, lines: number, len:
 /** Inverse real FFT: (lines, n/2+1, 2) -> (lines, len) with len <= n (the first len samples), scaled by 1/n. */
 export function irfft(rt: GpuRuntime, b: Batch, X: GpuTensor, lines: number, n: number, len = n): GpuTensor {
   const nh = Math.floor(n / 2) + 1;
-  if (X.size !== lines * nh * 2) throw new RangeError(`irfft: ${X.size} values, expected lines*(n/2+1)*2 = ${lines * nh * 2}`);
+  if (X.size !== lines * nh * 2)
+    throw new RangeError(`irfft: ${X.size} values, expected lines*(n/2+1)*2 = ${lines * nh * 2}`);
   const full = rt.alloc([lines, n, 2]); // (lines, n, 2)
-  b.dispatch({ code: HERMITIAN_CODE, label: 'hermitian' }, [X, full], new Params().u32(lines).u32(n).u32(nh), grid1d(lines * n));
+  b.dispatch(
+    { code: HERMITIAN_CODE, label: 'hermitian' },
+    [X, full],
+    new Params().u32(lines).u32(n).u32(nh),
+    grid1d(lines * n),
+  );
   fftAxis(rt, b, full, lines, n, 1, true);
   const out = rt.alloc([lines, len]); // (lines, len)
-  b.dispatch({ code: REAL_PART_CODE, label: 'real_part' }, [full, out], new Params().u32(lines).u32(n).u32(len), grid1d(lines * len));
+  b.dispatch(
+    { code: REAL_PART_CODE, label: 'real_part' },
+    [full, out],
+    new Params().u32(lines).u32(n).u32(len),
+    grid1d(lines * len),
+  );
   rt.release(full);
   return out;
 }

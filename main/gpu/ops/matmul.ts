@@ -71,9 +71,12 @@ export function matmul(rt: GpuRuntime, b: Batch, A: GpuTensor, B: GpuTensor, o: 
   const batch = o.batch ?? 1;
   const sa = o.strideA ?? o.m * o.k;
   const sb = o.strideB ?? o.k * o.n;
-  if (A.size < sa * (batch - 1) + o.m * o.k) throw new RangeError(`matmul: A has ${A.size} elements, too few for M=${o.m} K=${o.k} batch=${batch}`);
-  if (B.size < sb * (batch - 1) + o.k * o.n) throw new RangeError(`matmul: B has ${B.size} elements, too few for K=${o.k} N=${o.n} batch=${batch}`);
-  if (o.bias && o.bias.size !== o.n) throw new RangeError(`matmul: bias has ${o.bias.size} elements, expected N=${o.n}`);
+  if (A.size < sa * (batch - 1) + o.m * o.k)
+    throw new RangeError(`matmul: A has ${A.size} elements, too few for M=${o.m} K=${o.k} batch=${batch}`);
+  if (B.size < sb * (batch - 1) + o.k * o.n)
+    throw new RangeError(`matmul: B has ${B.size} elements, too few for K=${o.k} N=${o.n} batch=${batch}`);
+  if (o.bias && o.bias.size !== o.n)
+    throw new RangeError(`matmul: bias has ${o.bias.size} elements, expected N=${o.n}`);
   const C = o.accumulateInto ?? rt.alloc(batch === 1 ? [o.m, o.n] : [batch, o.m, o.n]); // (batch, M, N)
   b.dispatch(
     {
@@ -87,7 +90,13 @@ export function matmul(rt: GpuRuntime, b: Batch, A: GpuTensor, B: GpuTensor, o: 
       },
     },
     [A, B, o.bias ?? rt.dummy(), C],
-    new Params().u32(o.m).u32(o.n).u32(o.k).u32(sa).u32(sb).u32(o.m * o.n),
+    new Params()
+      .u32(o.m)
+      .u32(o.n)
+      .u32(o.k)
+      .u32(sa)
+      .u32(sb)
+      .u32(o.m * o.n),
     [Math.ceil(o.n / TILE), Math.ceil(o.m / TILE), batch],
   );
   return C;

@@ -178,12 +178,19 @@ export interface S4dKernelShape {
 }
 
 function s4dParams(s: S4dKernelShape): Params {
-  return new Params().u32(s.rows).u32(s.h).u32(s.n2).u32(s.lk).f32(s.rate).f32(s.bandlimit ?? -1);
+  return new Params()
+    .u32(s.rows)
+    .u32(s.h)
+    .u32(s.n2)
+    .u32(s.lk)
+    .f32(s.rate)
+    .f32(s.bandlimit ?? -1);
 }
 
 /** S4D kernel k (2C, H, Lk). */
 export function s4dKernel(rt: GpuRuntime, b: Batch, s: S4dKernelShape, prm: S4dAxisParams): GpuTensor {
-  if (prm.c.size !== s.rows * s.h * s.n2 * 2) throw new RangeError(`s4dKernel: C has ${prm.c.size} values, expected 2C*H*N/2*2`);
+  if (prm.c.size !== s.rows * s.h * s.n2 * 2)
+    throw new RangeError(`s4dKernel: C has ${prm.c.size} values, expected 2C*H*N/2*2`);
   const k = rt.alloc([s.rows, s.h, s.lk]); // (2C, H, Lk)
   b.dispatch(
     { code: S4D_FWD_CODE, label: 's4d_kernel' },
@@ -195,7 +202,13 @@ export function s4dKernel(rt: GpuRuntime, b: Batch, s: S4dKernelShape, prm: S4dA
 }
 
 /** Backward of s4dKernel: dk (2C, H, Lk) -> grads of inv_dt, A_real, A_imag, B, C. */
-export function s4dKernelBackward(rt: GpuRuntime, b: Batch, s: S4dKernelShape, prm: S4dAxisParams, dk: GpuTensor): S4dAxisGrads {
+export function s4dKernelBackward(
+  rt: GpuRuntime,
+  b: Batch,
+  s: S4dKernelShape,
+  prm: S4dAxisParams,
+  dk: GpuTensor,
+): S4dAxisGrads {
   const gC = rt.alloc([s.rows, s.h, s.n2, 2]); // (2C, H, N/2, 2)
   const part = rt.alloc([s.rows, s.h, s.n2, 3, 2]); // (2C, H, N/2, {dF/dA, dF/dB, dF/ddt}, 2)
   b.dispatch(
@@ -476,7 +489,9 @@ export interface S4ndConfig {
 /** Derived sizes: Lk_a = min(L_a, round(l_max_a / rate)), P_a = L_a + Lk_a. */
 export function s4ndSizes(cfg: S4ndConfig): { lk: number[]; p: number[] } {
   if (cfg.lengths.length < 1 || cfg.lengths.length > 3 || cfg.lMax.length !== cfg.lengths.length) {
-    throw new RangeError(`s4nd: 1 to 3 axes with one l_max each (got lengths [${cfg.lengths.join(',')}], l_max [${cfg.lMax.join(',')}])`);
+    throw new RangeError(
+      `s4nd: 1 to 3 axes with one l_max each (got lengths [${cfg.lengths.join(',')}], l_max [${cfg.lMax.join(',')}])`,
+    );
   }
   const lk = cfg.lengths.map((l, a) => Math.min(l, pyRound((cfg.lMax[a] ?? 0) / cfg.rate)));
   const p = cfg.lengths.map((l, a) => l + (lk[a] ?? 0));
@@ -514,7 +529,10 @@ export interface S4ndSaved {
 
 function unitKernels(rt: GpuRuntime, b: Batch, cfg: S4ndConfig): { khat: GpuTensor; kreal: GpuTensor } {
   const n = cfg.channels * cfg.h;
-  const khat = rt.upload(Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 1 : 0)), [cfg.channels, cfg.h, 1, 2]);
+  const khat = rt.upload(
+    Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 1 : 0)),
+    [cfg.channels, cfg.h, 1, 2],
+  );
   const kreal = rt.upload(new Float32Array(n).fill(1), [cfg.channels, cfg.h, 1]);
   void b;
   return { khat, kreal };
@@ -548,7 +566,8 @@ export function s4ndForward(
   const ln = cfg.lengths.reduce((x, y) => x * y, 1);
   const pn = p.reduce((x, y) => x * y, 1);
   const { batch: nb, h, channels: c } = cfg;
-  if (u.size !== nb * h * ln) throw new RangeError(`s4ndForward: u has ${u.size} values, expected B*H*prod(L) = ${nb * h * ln}`);
+  if (u.size !== nb * h * ln)
+    throw new RangeError(`s4ndForward: u has ${u.size} values, expected B*H*prod(L) = ${nb * h * ln}`);
   if (dSkip.size !== c * h) throw new RangeError(`s4ndForward: D has ${dSkip.size} values, expected C*H = ${c * h}`);
   const ks: GpuTensor[] = [];
   const khat: GpuTensor[] = [];
@@ -565,7 +584,8 @@ export function s4ndForward(
     const prm = axes[a];
     let k: GpuTensor;
     if (given) k = given;
-    else if (prm) k = s4dKernel(rt, b, { rows: 2 * c, h, n2: cfg.n2, lk: lka, rate: cfg.rate, bandlimit: cfg.bandlimit }, prm); // (2C, H, Lk)
+    else if (prm)
+      k = s4dKernel(rt, b, { rows: 2 * c, h, n2: cfg.n2, lk: lka, rate: cfg.rate, bandlimit: cfg.bandlimit }, prm); // (2C, H, Lk)
     else throw new RangeError(`s4ndForward: no parameters or kernel for axis ${a}`);
     ks.push(k);
     const kb = rt.alloc([c, h, pa, 2]); // (C, H, P_a, 2)
@@ -585,10 +605,20 @@ export function s4ndForward(
   fftGrid(rt, b, xhat, nb * h, p, false);
   const yhat = rt.alloc([nb, c, h, ...p, 2]); // (B, C, H, P..., 2)
   const [k0, k1, k2] = khat as [GpuTensor, GpuTensor, GpuTensor];
-  b.dispatch({ code: SPECTRAL_FWD_CODE, label: 's4nd_spectral' }, [xhat, k0, k1, k2, yhat], grid3(cfg, p, nb * h), grid1d(yhat.size / 2));
+  b.dispatch(
+    { code: SPECTRAL_FWD_CODE, label: 's4nd_spectral' },
+    [xhat, k0, k1, k2, yhat],
+    grid3(cfg, p, nb * h),
+    grid1d(yhat.size / 2),
+  );
   fftGrid(rt, b, yhat, nb * c * h, p, true);
   const y = rt.alloc([nb, c * h, ...cfg.lengths]); // (B, C*H, L...)
-  b.dispatch({ code: CROP_SKIP_CODE, label: 's4nd_crop_skip' }, [yhat, u, dSkip, y], grid3(cfg, p, nb * h), grid1d(y.size));
+  b.dispatch(
+    { code: CROP_SKIP_CODE, label: 's4nd_crop_skip' },
+    [yhat, u, dSkip, y],
+    grid3(cfg, p, nb * h),
+    grid1d(y.size),
+  );
   rt.release(yhat);
   return { y, saved: { u, xhat, khat, kreal, kernels: ks } };
 }
@@ -624,7 +654,12 @@ export function s4ndBackward(
   // du = crop(IFFT(sum_c conj(Khat) Ybar)) + sum_c D dy
   const [k0, k1, k2] = saved.khat as [GpuTensor, GpuTensor, GpuTensor];
   const zhat = rt.alloc([nb, h, ...p, 2]); // (B, H, P..., 2)
-  b.dispatch({ code: SPECTRAL_ADJ_CODE, label: 's4nd_spectral_adj' }, [ybar, k0, k1, k2, zhat], g(), grid1d(nb * h * pn));
+  b.dispatch(
+    { code: SPECTRAL_ADJ_CODE, label: 's4nd_spectral_adj' },
+    [ybar, k0, k1, k2, zhat],
+    g(),
+    grid1d(nb * h * pn),
+  );
   fftGrid(rt, b, zhat, nb * h, p, true);
   const du = rt.alloc(saved.u.shape); // (B, H, L...)
   b.dispatch({ code: CROP_SKIP_BWD_CODE, label: 's4nd_crop_skip_bwd' }, [zhat, dy, dSkip, du], g(), grid1d(du.size));
@@ -634,7 +669,12 @@ export function s4ndBackward(
   b.dispatch({ code: DSKIP_GRAD_CODE, label: 's4nd_dskip' }, [dy, saved.u, dD], g(), grid1d(c * h));
   // dK_full = IFFT(sum_b conj(Xhat) Ybar), then contract per axis with the other axes' kernels.
   const gk = rt.alloc([c, h, ...p, 2]); // (C, H, P..., 2)
-  b.dispatch({ code: KGRAD_SPECTRUM_CODE, label: 's4nd_kgrad_spectrum' }, [saved.xhat, ybar, gk], g(), grid1d(c * h * pn));
+  b.dispatch(
+    { code: KGRAD_SPECTRUM_CODE, label: 's4nd_kgrad_spectrum' },
+    [saved.xhat, ybar, gk],
+    g(),
+    grid1d(c * h * pn),
+  );
   rt.release(ybar);
   fftGrid(rt, b, gk, c * h, p, true);
   const [r0, r1, r2] = saved.kreal as [GpuTensor, GpuTensor, GpuTensor];
@@ -663,7 +703,13 @@ export function s4ndBackward(
     const prm = axes[a];
     if (prm) {
       axGrads.push(
-        s4dKernelBackward(rt, b, { rows: 2 * c, h, n2: cfg.n2, lk: lka, rate: cfg.rate, bandlimit: cfg.bandlimit }, prm, dka),
+        s4dKernelBackward(
+          rt,
+          b,
+          { rows: 2 * c, h, n2: cfg.n2, lk: lka, rate: cfg.rate, bandlimit: cfg.bandlimit },
+          prm,
+          dka,
+        ),
       );
     }
   }

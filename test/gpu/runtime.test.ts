@@ -1,0 +1,93 @@
+// Device discovery, device loss, and the runtime's promises: pooled buffers (no allocation in steady state), cached
+// pipelines, one submission per batch, data leaving the GPU only through read().
+import { describe, expect, test } from 'vitest';
+
+import { GpuDeviceLostError, acquireDevice, listAdapters } from '../../main/gpu/device.js';
+import { GPU_OPS, gpuSupports } from '../../main/gpu/backend.js';
+import { gelu, geluBackward, mseLoss } from '../../main/gpu/ops/basic.js';
+import { matmul, matmulBackward } from '../../main/gpu/ops/matmul.js';
+import { GpuRuntime } from '../../main/gpu/runtime.js';
+import { seeded, testRuntime, up, useSwiftShader } from './gpu-test-device.js';
+
+describe('GPU device and runtime', () => {
+  test('lists the SwiftShader adapter with its limits', async () => {
+    await testRuntime();
+    const adapters = await listAdapters();
+    expect(adapters.length).toBeGreaterThan(0);
+    const a = adapters[0];
+    if (!a) throw new Error('no adapter');
+    expect(typeof a.description).toBe('string');
+    expect(a.limits['maxComputeWorkgroupSizeX']).toBeGreaterThanOrEqual(256);
+    expect(a.limits['maxStorageBufferBindingSize']).toBeGreaterThan(0);
+    if (process.env['SSM_GPU_TEST_DRIVER'] !== 'system') {
+      expect(`${a.vendor} ${a.architecture} ${a.description}`.toLowerCase()).toContain('swiftshader');
+    }
+  });
+
+  test('device loss: the lost promise resolves and further work throws GpuDeviceLostError', async () => {
+    useSwiftShader();
+    const r = await acquireDevice();
+    if (!r.ok) throw new Error(r.reason);
+    const rt = new GpuRuntime(r.context);
+    const x = rt.upload(Float32Array.of(1, 2, 3), [3]);
+    expect(Array.from(await rt.read(x))).toEqual([1, 2, 3]);
+    let notified: GpuDeviceLostError | null = null;
+    r.context.onLost((e) => {
+      notified = e;
+    });
+    r.context.destroy();
+    const err = await r.context.lost;
+    expect(err).toBeInstanceOf(GpuDeviceLostError);
+    expect(err.lostReason).toBe('destroyed');
+    expect(notified).toBe(err);
+    expect(r.context.isLost).toBe(true);
+    expect(() => rt.run((b) => gelu(rt, b, x))).toThrow(GpuDeviceLostError);
+    await expect(rt.read(x)).rejects.toBeInstanceOf(GpuDeviceLostError);
+  });
+
+  test('steady state: a repeated training step creates no buffers and compiles no pipelines', async () => {
+    const rt = await testRuntime();
+    const [m, k, n] = [8, 16, 8];
+    const A = up(rt, seeded(1, m * k), [m, k]);
+    const W = up(rt, seeded(2, k * n), [k, n]);
+    const T = up(rt, seeded(3, m * n), [m, n]);
+    const step = (): void => {
+      rt.run((b) => {
+        const y = matmul(rt, b, A, W, { m, n, k });
+        const z = gelu(rt, b, y);
+        const { loss, dx } = mseLoss(rt, b, z, T);
+        const dy = geluBackward(rt, b, dx, y);
+        const g = matmulBackward(rt, b, dy, A, W, m, n, k, false);
+        rt.release(y, z, loss, dx, dy, g.dA, g.dB);
+      });
+    };
+    step();
+    await rt.sync();
+    const before = { ...rt.stats };
+    for (let i = 0; i < 3; i++) step();
+    await rt.sync();
+    expect(rt.stats.buffersCreated).toBe(before.buffersCreated);
+    expect(rt.stats.pipelinesCompiled).toBe(before.pipelinesCompiled);
+    expect(rt.stats.submits - before.submits).toBe(3); // one submission per step
+    expect(rt.stats.bytesRead).toBe(before.bytesRead); // nothing came back to the CPU
+  });
+
+  test('released buffers are not reused inside the batch that released them', async () => {
+    const rt = await testRuntime();
+    const x = up(rt, [1, 2, 3, 4], [4]);
+    const out = rt.run((b) => {
+      const y = gelu(rt, b, x);
+      rt.release(y); // y's buffer is still read by nothing, but must not be handed out before submission
+      const z = rt.alloc([4]);
+      expect(z.buffer).not.toBe(y.buffer);
+      return z;
+    });
+    rt.release(out);
+  });
+
+  test('the backend declares its op list', () => {
+    expect(gpuSupports('s4nd_conv')).toBe(true);
+    expect(gpuSupports('dplr_kernel')).toBe(false);
+    for (const op of GPU_OPS) expect(op.backward === true || op.backward === false).toBe(true);
+  });
+});
