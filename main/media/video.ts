@@ -26,6 +26,11 @@ export interface VideoInfo {
   audioCodec: string | null;
   /** The first frame's timestamp in seconds (often 0). */
   startTime: number;
+  /**
+   * Variable frame rate: the frames do not sit at regular 1/fps steps (e.g. an AVI with dropped frames). Random access
+   * then decodes from the start and counts frames (exact, slower) instead of seeking by time.
+   */
+  variableFrameRate: boolean;
 }
 
 export interface Frame {
@@ -97,7 +102,10 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
   }
   const streams = out.streams ?? [];
   const v = streams.find((s) => s.codec_type === 'video');
-  if (!v) throw new AppError('corrupt_input', `no video stream in ${path.basename(file)}`);
+  if (!v) {
+    const what = path.extname(file).slice(1).toUpperCase() || 'video';
+    throw new AppError('corrupt_input', `truncated or corrupt ${what}: no readable video stream (the index may be cut off)`);
+  }
   const audio = streams.find((s) => s.codec_type === 'audio');
   const rawW = v.width ?? 0;
   const rawH = v.height ?? 0;
@@ -112,12 +120,16 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
   const packets = Number(v.nb_read_packets ?? 0);
   const declared = Number(v.nb_frames ?? 0);
   if (packets === 0) throw new AppError('corrupt_input', `truncated or corrupt video: no frames can be read from ${path.basename(file)}`);
-  if (declared > 0 && packets < declared) {
+  const format = formatName(out.format?.format_name ?? '', file);
+  // MP4/MOV sample tables list every frame, so fewer packets than listed means the data was cut off.
+  // (An AVI index also lists dropped frames as empty chunks: there fewer packets means variable frame rate.)
+  if ((format === 'mp4' || format === 'mov') && declared > 0 && packets < declared) {
     throw new AppError('corrupt_input', `truncated video: the header lists ${declared} frames but only ${packets} are present`);
   }
   const duration = Number(v.duration ?? out.format?.duration ?? 0) || (fps > 0 ? packets / fps : 0);
+  const variableFrameRate = fps > 0 && duration > 0 && Math.abs(duration * fps - packets) > 1.5;
   return {
-    format: formatName(out.format?.format_name ?? '', file),
+    format,
     codec: v.codec_name ?? 'unknown',
     width: swap ? rawH : rawW,
     height: swap ? rawW : rawH,
@@ -129,6 +141,7 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
     hasAudio: audio !== undefined,
     audioCodec: audio?.codec_name ?? null,
     startTime: Number(v.start_time ?? out.format?.start_time ?? 0) || 0,
+    variableFrameRate,
   };
 }
 
@@ -144,7 +157,7 @@ export interface ReadFramesOptions {
 }
 
 function seekArgs(info: VideoInfo, start: number): string[] {
-  if (start <= 0 || info.fps <= 0) return [];
+  if (start <= 0 || info.fps <= 0 || info.variableFrameRate) return [];
   // Input seeking is frame-accurate when transcoding: ffmpeg decodes from the keyframe before and drops frames
   // before the target. Aim half a frame early so rounding of the timestamp never skips the wanted frame.
   const t = Math.max(0, (start - 0.5) / info.fps);
@@ -165,7 +178,11 @@ export async function* readFrames(file: string, info: VideoInfo, opts: ReadFrame
   const height = opts.height ?? info.height;
   checkPixels(width, height, 'requested frame size');
   const frameBytes = width * height * 3;
-  const scale = width !== info.width || height !== info.height ? ['-vf', `scale=${width}:${height}:flags=area`] : [];
+  const filters: string[] = [];
+  // Variable frame rate: no seeking by time; decode from the start and keep frames from index `start` on.
+  if (info.variableFrameRate && start > 0) filters.push(`select=gte(n\\,${start})`);
+  if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}:flags=area`);
+  const scale = filters.length > 0 ? ['-vf', filters.join(',')] : [];
   const args = [
     '-v', 'error', '-nostdin',
     ...seekArgs(info, start),
