@@ -129,7 +129,7 @@ async function main() {
     if (electron.ok) {
       const child = spawn(
         electron.exe,
-        [dist('main/electron/main.js'), '--data-dir', options.dataDir, '--cache-dir', options.cacheDir],
+        [dist('main/electron/main.js'), `--data-dir=${options.dataDir}`, `--cache-dir=${options.cacheDir}`],
         {
           cwd: root,
           stdio: 'inherit',

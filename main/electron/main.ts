@@ -20,9 +20,12 @@ const PRELOAD = built('main/electron/preload/preload.js');
 let window: BrowserWindow | null = null;
 let services: AppServices | null = null;
 
-/** Our flags come after the main script; Chromium's own switches are not ours to validate. */
+/**
+ * Our folder flags, in --flag=value form (scripts/start.mjs passes them so); Chromium's own switches on the same
+ * command line are not ours to validate.
+ */
 function dirsFromArgv(): AppDirs {
-  const ours = process.argv.slice(2).filter((a) => a.startsWith('--data-dir') || a.startsWith('--cache-dir'));
+  const ours = process.argv.filter((a) => a.startsWith('--data-dir=') || a.startsWith('--cache-dir='));
   try {
     return parseStartOptions(ours);
   } catch (err) {
