@@ -112,8 +112,11 @@ export interface S4ndNative {
     iters: number,
     threads: number,
   ): Promise<S4ndBenchResult>;
-  /** [sync] N-D real FFT (double): forward returns interleaved complex; inverse is unnormalised. Throws RangeError. */
-  fftReal(x: Float64Array, dims: number[], inverse: boolean): Float64Array;
+  /**
+   * [sync] N-D real FFT: forward returns interleaved complex; inverse is unnormalised. float32 = true runs the float
+   * plans (the SIMD path the layer uses) on x rounded to float. Throws RangeError for a size mismatch.
+   */
+  fftReal(x: Float64Array, dims: number[], inverse: boolean, float32?: boolean): Float64Array;
   /** [sync] 1-D complex FFT of interleaved (re, im) doubles; inverse is unnormalised. Throws RangeError. */
   fftComplex(x: Float64Array, inverse: boolean): Float64Array;
   /** [sync] Replace the global thread pool (not while a computation runs). */

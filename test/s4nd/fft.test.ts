@@ -107,6 +107,23 @@ describe('real N-D FFT vs direct DFT (double)', () => {
     });
   }
 
+  it('float32 plans (SIMD path) match the double transform to float precision', () => {
+    for (const dims of [[8192], [4096], [512], [96], [6000], [64, 64], [8, 64, 64], [30, 50]]) {
+      const n = dims.reduce((a, b) => a * b, 1);
+      const x = Float64Array.from(randn(n, rng(n)), (v) => Math.fround(v));
+      const X64 = native.fftReal(x, dims, false);
+      const X32 = native.fftReal(x, dims, false, true);
+      let err = 0;
+      for (let i = 0; i < X64.length; i++) err = Math.max(err, Math.abs((X32[i] ?? 0) - (X64[i] ?? 0)));
+      // float32 FFT error grows like eps32 * log2(n): 1e-6 of the largest bin is ample
+      expect(err / maxAbs(X64), `dims ${dims.join('x')}`).toBeLessThan(1e-6);
+      const back = native.fftReal(X32, dims, true, true);
+      let rt = 0;
+      for (let i = 0; i < n; i++) rt = Math.max(rt, Math.abs((back[i] ?? 0) / n - (x[i] ?? 0)));
+      expect(rt / maxAbs(x)).toBeLessThan(2e-6);
+    }
+  });
+
   it('rejects malformed input with a precise message', () => {
     expect(() => native.fftReal(new Float64Array(5), [2, 3], false)).toThrow(/x has 5 elements, expected 6/);
     expect(() => native.fftComplex(new Float64Array(3), false)).toThrow(/interleaved/);

@@ -455,30 +455,37 @@ Napi::Value BenchJs(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// ---- fftReal(x: Float64Array, dims: number[], inverse: boolean) [sync]: N-D real FFT (test helper) ----
+// ---- fftReal(x: Float64Array, dims: number[], inverse: boolean, float32?: boolean) [sync]: N-D real FFT ----
 // forward: x has prod(dims) reals -> interleaved complex (dims with last -> last/2+1); inverse: the reverse,
-// unnormalised.
+// unnormalised. float32 = true runs the float plans (the SIMD path used by the layer) on x rounded to float.
+template <typename T>
+std::vector<double> RealNd(const std::vector<int>& dims, const std::vector<double>& x, bool inverse, std::size_t n,
+                           std::size_t nc) {
+  std::vector<T> in(x.begin(), x.end());
+  std::vector<T> out(inverse ? n : 2 * nc);
+  if (!inverse) {
+    fft::RealForwardNd<T>(dims, in.data(), reinterpret_cast<fft::Cx<T>*>(out.data()));
+  } else {
+    fft::RealInverseNd<T>(dims, reinterpret_cast<const fft::Cx<T>*>(in.data()), out.data());
+  }
+  return std::vector<double>(out.begin(), out.end());
+}
+
 Napi::Value FftRealJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<double> x = GetTyped<double>(env, info[0], "x");
   std::vector<int> dims = GetIntArray(env, info[1], "dims");
   if (dims.empty()) throw Napi::RangeError::New(env, "fft: dims must not be empty");
   const bool inverse = info[2].ToBoolean().Value();
+  const bool f32 = info.Length() > 3 && info[3].ToBoolean().Value();
   std::size_t n = 1;
   for (int d : dims) {
     if (d < 1) throw Napi::RangeError::New(env, "fft: every length must be >= 1");
     n *= d;
   }
   const std::size_t nc = n / dims.back() * (dims.back() / 2 + 1);
-  if (!inverse) {
-    CheckSize(env, x.size(), n, "x");
-    std::vector<double> out(2 * nc);
-    fft::RealForwardNd<double>(dims, x.data(), reinterpret_cast<fft::Cx<double>*>(out.data()));
-    return ToTyped<double>(env, out.data(), out.size());
-  }
-  CheckSize(env, x.size(), 2 * nc, "x");
-  std::vector<double> out(n);
-  fft::RealInverseNd<double>(dims, reinterpret_cast<const fft::Cx<double>*>(x.data()), out.data());
+  CheckSize(env, x.size(), inverse ? 2 * nc : n, "x");
+  const std::vector<double> out = f32 ? RealNd<float>(dims, x, inverse, n, nc) : RealNd<double>(dims, x, inverse, n, nc);
   return ToTyped<double>(env, out.data(), out.size());
 }
 

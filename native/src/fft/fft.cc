@@ -1,10 +1,14 @@
 #include "fft/fft.h"
 
+#pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors stay inside inlined code
+
 #include <cmath>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <cstring>
+#include <type_traits>
 
 namespace ssm::fft {
 
@@ -130,11 +134,72 @@ ComplexPlan<T>::ComplexPlan(int n) : n_(n) {
   }
 }
 
+namespace {
+
+// ---- float SIMD stages (GCC vector extensions; 4 interleaved complex per v8f). Twiddles depend on p only, so
+// the contiguous q loop (stride s >= 4) multiplies by a broadcast complex.
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+
+inline __attribute__((always_inline)) v8f LoadV(const Cx<float>* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline __attribute__((always_inline)) void StoreV(Cx<float>* p, v8f v) { std::memcpy(p, &v, sizeof(v)); }
+inline __attribute__((always_inline)) v8f SwapReIm(v8f x) {
+  const v8i mask = {1, 0, 3, 2, 5, 4, 7, 6};
+  return __builtin_shuffle(x, mask);
+}
+inline __attribute__((always_inline)) v8f CMulW(v8f x, Cx<float> w) {
+  const v8f wr = {w.re, w.re, w.re, w.re, w.re, w.re, w.re, w.re};
+  const v8f wi = {-w.im, w.im, -w.im, w.im, -w.im, w.im, -w.im, w.im};
+  return x * wr + SwapReIm(x) * wi;
+}
+
+inline __attribute__((always_inline)) void Radix4Vec(int m, int s, const Cx<float>* tw, float sg,
+                                                     const Cx<float>* src, Cx<float>* dst) {
+  const v8f sgv = {-sg, sg, -sg, sg, -sg, sg, -sg, sg};  // j*x = sg*i*x = swap(x) * (-sg, sg)
+  for (int p = 0; p < m; ++p) {
+    const Cx<float> w1 = tw[p * 4 + 1], w2 = tw[p * 4 + 2], w3 = tw[p * 4 + 3];
+    const Cx<float>* x0 = src + s * p;
+    const Cx<float>* x1 = src + s * (p + m);
+    const Cx<float>* x2 = src + s * (p + 2 * m);
+    const Cx<float>* x3 = src + s * (p + 3 * m);
+    Cx<float>* y0 = dst + s * (4 * p);
+    for (int q = 0; q < s; q += 4) {
+      const v8f a = LoadV(x0 + q), b = LoadV(x1 + q), c = LoadV(x2 + q), d = LoadV(x3 + q);
+      const v8f apc = a + c, amc = a - c, bpd = b + d, bmd = b - d;
+      const v8f jbmd = SwapReIm(bmd) * sgv;
+      StoreV(y0 + q, apc + bpd);
+      StoreV(y0 + q + s, CMulW(amc + jbmd, w1));
+      StoreV(y0 + q + 2 * s, CMulW(apc - bpd, w2));
+      StoreV(y0 + q + 3 * s, CMulW(amc - jbmd, w3));
+    }
+  }
+}
+
+inline __attribute__((always_inline)) void Radix2Vec(int m, int s, const Cx<float>* tw, const Cx<float>* src,
+                                                     Cx<float>* dst) {
+  for (int p = 0; p < m; ++p) {
+    const Cx<float> w1 = tw[p * 2 + 1];
+    const Cx<float>* x0 = src + s * p;
+    const Cx<float>* x1 = src + s * (p + m);
+    Cx<float>* y0 = dst + s * (2 * p);
+    for (int q = 0; q < s; q += 4) {
+      const v8f a = LoadV(x0 + q), b = LoadV(x1 + q);
+      StoreV(y0 + q, a + b);
+      StoreV(y0 + q + s, CMulW(a - b, w1));
+    }
+  }
+}
+
 // Stockham autosort, decimation in frequency. Stage: x (n_sub = r*m blocks of stride s) -> y.
 //   y[q + s*(r*p + u)] = (sum_t x[q + s*(p + t*m)] w_r^{t u}) * w_{r m}^{p u}
 template <typename T>
-void ComplexPlan<T>::RunStockham(const Cx<T>* in, Cx<T>* out, bool inverse, Cx<T>* work) const {
-  const int n = n_;
+inline __attribute__((always_inline)) void StockhamBody(const std::vector<typename ComplexPlan<T>::Stage>& stages_,
+                                                        int n, const Cx<T>* in, Cx<T>* out, bool inverse,
+                                                        Cx<T>* work) {
   if (stages_.empty()) {  // n == 1
     out[0] = in[0];
     return;
@@ -145,12 +210,23 @@ void ComplexPlan<T>::RunStockham(const Cx<T>* in, Cx<T>* out, bool inverse, Cx<T
   Cx<T>* bufs[2] = {out, work};
   // stage i writes into bufs[(ns - 1 - i) % 2] so the last stage lands in out.
   for (int i = 0; i < ns; ++i) {
-    const Stage& st = stages_[i];
+    const typename ComplexPlan<T>::Stage& st = stages_[i];
     Cx<T>* dst = bufs[(ns - 1 - i) % 2];
     if (dst == src) dst = bufs[(ns - i) % 2];  // in-place input: never read and write the same buffer
     const int r = st.radix, m = st.m, s = st.s;
     const Cx<T>* tw = inverse ? st.tw_inv.data() : st.tw_fwd.data();
     const T sg = inverse ? T(1) : T(-1);  // sign of i in w_4 = exp(sg * i * pi/2)
+    if constexpr (std::is_same_v<T, float>) {
+      if ((r == 4 || r == 2) && s % 4 == 0) {
+        if (r == 4) {
+          Radix4Vec(m, s, tw, sg, src, dst);
+        } else {
+          Radix2Vec(m, s, tw, src, dst);
+        }
+        src = dst;
+        continue;
+      }
+    }
     switch (r) {
       case 2:
         for (int p = 0; p < m; ++p) {
@@ -251,6 +327,39 @@ void ComplexPlan<T>::RunStockham(const Cx<T>* in, Cx<T>* out, bool inverse, Cx<T
   }
   if (src != out) {
     for (int i = 0; i < n; ++i) out[i] = src[i];
+  }
+}
+
+void StockhamFloatGeneric(const std::vector<ComplexPlan<float>::Stage>& st, int n, const Cx<float>* in,
+                          Cx<float>* out, bool inverse, Cx<float>* work) {
+  StockhamBody<float>(st, n, in, out, inverse, work);
+}
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) void StockhamFloatAvx2(const std::vector<ComplexPlan<float>::Stage>& st, int n,
+                                                            const Cx<float>* in, Cx<float>* out, bool inverse,
+                                                            Cx<float>* work) {
+  StockhamBody<float>(st, n, in, out, inverse, work);
+}
+#endif
+using StockhamFloatFn = void (*)(const std::vector<ComplexPlan<float>::Stage>&, int, const Cx<float>*, Cx<float>*,
+                                 bool, Cx<float>*);
+StockhamFloatFn SelectStockhamFloat() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return StockhamFloatAvx2;
+#endif
+  return StockhamFloatGeneric;
+}
+
+}  // namespace
+
+template <typename T>
+void ComplexPlan<T>::RunStockham(const Cx<T>* in, Cx<T>* out, bool inverse, Cx<T>* work) const {
+  if constexpr (std::is_same_v<T, float>) {
+    static const StockhamFloatFn fn = SelectStockhamFloat();
+    fn(stages_, n_, in, out, inverse, work);
+  } else {
+    StockhamBody<T>(stages_, n_, in, out, inverse, work);
   }
 }
 

@@ -26,7 +26,6 @@ class ComplexPlan {
   // out-of-place or in-place (in == out allowed). inverse: + sign, unnormalised.
   void Execute(const Cx<T>* in, Cx<T>* out, bool inverse) const;
 
- private:
   struct Stage {
     int radix, m, s;              // n_sub = radix * m at this stage, stride s
     std::vector<Cx<T>> tw_fwd;    // (m, radix) twiddles w_{radix*m}^{p*u}
@@ -34,6 +33,8 @@ class ComplexPlan {
     std::vector<Cx<T>> root_fwd;  // (radix, radix) generic butterfly roots, only for radix > 5
     std::vector<Cx<T>> root_inv;
   };
+
+ private:
   void RunStockham(const Cx<T>* in, Cx<T>* out, bool inverse, Cx<T>* work) const;
   void RunBluestein(const Cx<T>* in, Cx<T>* out, bool inverse) const;
 
