@@ -1,7 +1,7 @@
 // Row-major single-precision GEMM: C (M, N) = op(A) (M, K) * op(B) (K, N) + beta * C.
 // op(A) = A or A^T (A stored (K, M) when trans_a). Blocked and packed, parallel over the global pool.
-// On x86-64 the micro-kernel is compiled twice (baseline SSE2 and Haswell AVX2+FMA) and picked at load time
-// from the CPU (GCC target_clones); on other targets the baseline build is used.
+// On x86-64 the micro-kernel is compiled twice (baseline SSE2 and AVX2+FMA) and picked once at load time from
+// the CPU's feature bits; other targets (arm64: NEON is baseline) use the baseline build.
 #pragma once
 
 #include <cstdint>
