@@ -38,7 +38,7 @@ async function progressOf(item: Locator): Promise<number> {
   return Number(await item.getByRole('progressbar').getAttribute('aria-valuenow'));
 }
 
-function jobItem(state: 'Running' | 'Cancelled' | 'Done'): Locator {
+function jobItem(state: 'Running' | 'Cancelled' | 'Done' | 'Failed'): Locator {
   return page.locator('.job-tray li.job-item').filter({ has: page.locator('.job-item__state', { hasText: state }) });
 }
 
@@ -146,6 +146,22 @@ describe('SSM Studio in browser mode', () => {
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('light');
   });
 
+  it('explains a relative path before starting, and a missing folder in the tray', async () => {
+    await page.getByRole('link', { name: 'Library' }).click();
+    const input = page.getByLabel('Folder', { exact: true });
+    const button = page.getByRole('button', { name: 'Create thumbnails' });
+    await input.fill('images');
+    await page.getByText('Use a full path').waitFor();
+    expect(await button.isDisabled()).toBe(true);
+    const missing = `${app.tmp}/no-such-folder`;
+    await input.fill(missing);
+    await button.click();
+    const failed = jobItem('Failed');
+    await failed.waitFor({ timeout: 20_000 });
+    expect(await failed.textContent()).toContain(`folder not found: ${missing}`);
+    await shot('job-failed-light');
+  });
+
   it('runs a thumbnails job with moving progress and cancels it', async () => {
     await startThumbnails();
     const item = jobItem('Running');
@@ -160,7 +176,7 @@ describe('SSM Studio in browser mode', () => {
     await item.getByRole('button', { name: /^Cancel / }).click();
     const cancelled = jobItem('Cancelled');
     await cancelled.waitFor({ timeout: 20_000 });
-    expect(await cancelled.textContent()).toContain('cancelled');
+    expect(await cancelled.textContent()).toMatch(new RegExp(`Stopped after \\d+ of ${IMAGES}`));
     expect(await progressOf(cancelled)).toBeLessThan(IMAGES);
     expect(await jobItem('Running').count()).toBe(0);
     await shot('job-cancelled-light');
@@ -204,5 +220,11 @@ describe('SSM Studio in browser mode', () => {
 
   it('logged no errors, warnings or CSP violations in the page', () => {
     expect(problems).toEqual([]);
+  });
+
+  it('says so when the app stops, and the app stops cleanly', async () => {
+    expect(await app.stop()).toBe(0);
+    await page.getByRole('alert').filter({ hasText: 'Connection to SSM Studio lost' }).waitFor({ timeout: 10_000 });
+    await shot('connection-lost');
   });
 });
