@@ -76,6 +76,7 @@ export interface RuntimeStats {
   buffersCreated: number;
   buffersReused: number;
   pipelinesCompiled: number;
+  bindGroupsCreated: number;
   submits: number;
   bytesRead: number;
 }
@@ -113,16 +114,13 @@ export class Batch {
   ): void {
     if (this.submitted) throw new Error('Batch.dispatch: this batch was already submitted');
     const pipeline = this.rt.pipeline(kernel);
-    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({
-      binding: i,
-      resource: { buffer: 'buffer' in b ? b.buffer : b },
-    }));
+    const bound: GPUBuffer[] = buffers.map((b) => ('buffer' in b ? b.buffer : b));
     if (params) {
       const u = this.rt.takeUniform(params.bytes());
       this.uniforms.push(u);
-      entries.push({ binding: buffers.length, resource: { buffer: u } });
+      bound.push(u);
     }
-    const bindGroup = this.rt.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.rt.bindGroup(pipeline, bound);
     if (!this.pass) this.pass = this.encoder.beginComputePass();
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
@@ -149,11 +147,14 @@ export class Batch {
 
   submit(): void {
     if (this.submitted) return;
-    this.rt.context.assertAlive();
-    if (this.pass) this.pass.end();
-    this.rt.device.queue.submit([this.encoder.finish()]);
     this.submitted = true;
-    this.rt.batchClosed(this.uniforms);
+    try {
+      this.rt.context.assertAlive();
+      if (this.pass) this.pass.end();
+      this.rt.device.queue.submit([this.encoder.finish()]);
+    } finally {
+      this.rt.batchClosed(this.uniforms);
+    }
   }
 }
 
@@ -163,13 +164,14 @@ export class GpuRuntime {
     buffersCreated: 0,
     buffersReused: 0,
     pipelinesCompiled: 0,
+    bindGroupsCreated: 0,
     submits: 0,
     bytesRead: 0,
   };
   private readonly pool = new Map<number, GPUBuffer[]>();
   private readonly uniformPool = new Map<number, GPUBuffer[]>();
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private openBatches = 0;
   private deferred: GPUBuffer[] = [];
 
@@ -192,10 +194,21 @@ export class GpuRuntime {
     return this.device.createBuffer({ size, usage, label });
   }
 
+  /**
+   * Free lists are kept sorted by buffer id, descending, so `pop()` hands out the oldest free buffer. Allocation is
+   * then a function of the free set alone, and a repeated step gets the same buffers in the same roles every time:
+   * that keeps the bind-group cache hitting in steady state whatever order the caller releases tensors in.
+   */
   private giveTo(pool: Map<number, GPUBuffer[]>, b: GPUBuffer): void {
-    const list = pool.get(b.size);
-    if (list) list.push(b);
-    else pool.set(b.size, [b]);
+    const id = this.idOf(b);
+    let list = pool.get(b.size);
+    if (!list) {
+      list = [];
+      pool.set(b.size, list);
+    }
+    let i = list.length;
+    while (i > 0 && this.idOf(list[i - 1] as GPUBuffer) < id) i--;
+    list.splice(i, 0, b);
   }
 
   /** A tensor from the pool. Its contents are undefined (use `zeros` for a cleared one). */
@@ -246,6 +259,9 @@ export class GpuRuntime {
 
   /** Reads a tensor back to the CPU (the only place data leaves the GPU). */
   async read(t: GpuTensor): Promise<Float32Array> {
+    if (this.openBatches > 0) {
+      throw new Error('GpuRuntime.read: a batch is still open; submit it first (its results are not computed yet)');
+    }
     const bytes = t.size * 4;
     const staging = this.takeFrom(
       this.stagingPool,
@@ -296,19 +312,57 @@ export class GpuRuntime {
   // ---- pipelines -----------------------------------------------------------------------------------------------
 
   pipeline(k: KernelSpec): GPUComputePipeline {
+    // Two levels so the (long, constant) WGSL string is hashed once by V8, not concatenated into a key per dispatch.
+    let byCode = this.pipelines.get(k.code);
+    if (!byCode) {
+      byCode = new Map();
+      this.pipelines.set(k.code, byCode);
+    }
     const entryPoint = k.entryPoint ?? 'main';
-    const key = `${entryPoint}\u0000${JSON.stringify(k.constants ?? {})}\u0000${k.code}`;
-    let p = this.pipelines.get(key);
+    const key = k.constants ? `${entryPoint}|${JSON.stringify(k.constants)}` : entryPoint;
+    let p = byCode.get(key);
     if (!p) {
       this.context.assertAlive();
       const module = this.device.createShaderModule({ code: k.code, label: k.label ?? entryPoint });
       const compute: GPUProgrammableStage = { module, entryPoint };
       if (k.constants) compute.constants = k.constants;
       p = this.device.createComputePipeline({ layout: 'auto', compute, label: k.label ?? entryPoint });
-      this.pipelines.set(key, p);
+      byCode.set(key, p);
       this.stats.pipelinesCompiled++;
     }
     return p;
+  }
+
+  private readonly bufferIds = new WeakMap<GPUBuffer | GPUComputePipeline, number>();
+  private nextId = 1;
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+
+  private idOf(o: GPUBuffer | GPUComputePipeline): number {
+    let id = this.bufferIds.get(o);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.bufferIds.set(o, id);
+    }
+    return id;
+  }
+
+  /**
+   * @internal Bind group for `buffers` at bindings 0..n-1, cached by (pipeline, buffers): pooled buffers come back in
+   * the same order every step, so steady-state steps create no bind groups either.
+   */
+  bindGroup(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[]): GPUBindGroup {
+    const key = `${this.idOf(pipeline)}:${buffers.map((b) => this.idOf(b)).join(',')}`;
+    let g = this.bindGroups.get(key);
+    if (!g) {
+      if (this.bindGroups.size >= 8192) this.bindGroups.clear(); // bounded; a miss only costs a createBindGroup
+      g = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      this.bindGroups.set(key, g);
+      this.stats.bindGroupsCreated++;
+    }
+    return g;
   }
 
   // ---- batches -------------------------------------------------------------------------------------------------
@@ -353,5 +407,6 @@ export class GpuRuntime {
       pool.clear();
     }
     this.dummyTensor = null;
+    this.bindGroups.clear();
   }
 }

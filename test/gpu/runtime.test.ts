@@ -45,7 +45,7 @@ describe('GPU device and runtime', () => {
     await expect(rt.read(x)).rejects.toBeInstanceOf(GpuDeviceLostError);
   });
 
-  test('steady state: a repeated training step creates no buffers and compiles no pipelines', async () => {
+  test('steady state: a repeated training step creates no buffers, bind groups or pipelines', async () => {
     const rt = await testRuntime();
     const [m, k, n] = [8, 16, 8];
     const A = up(rt, seeded(1, m * k), [m, k]);
@@ -68,8 +68,20 @@ describe('GPU device and runtime', () => {
     await rt.sync();
     expect(rt.stats.buffersCreated).toBe(before.buffersCreated);
     expect(rt.stats.pipelinesCompiled).toBe(before.pipelinesCompiled);
+    expect(rt.stats.bindGroupsCreated).toBe(before.bindGroupsCreated);
     expect(rt.stats.submits - before.submits).toBe(3); // one submission per step
     expect(rt.stats.bytesRead).toBe(before.bytesRead); // nothing came back to the CPU
+  });
+
+  test('reading while a batch is open is refused (its results would not exist yet)', async () => {
+    const rt = await testRuntime();
+    const x = up(rt, [1, 2], [2]);
+    const b = rt.batch();
+    const y = gelu(rt, b, x);
+    await expect(rt.read(y)).rejects.toThrow(/batch is still open/);
+    b.submit();
+    expect((await rt.read(y)).length).toBe(2);
+    rt.release(x, y);
   });
 
   test('released buffers are not reused inside the batch that released them', async () => {
