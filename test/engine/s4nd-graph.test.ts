@@ -1,5 +1,8 @@
 // The S4ND layer inside the engine graph: gradients through the wrapper, optimizer groups, resolution change,
 // and a tiny S4ND classifier trained on real Fashion-MNIST.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { Engine, warmupCosineLr, type ModelSpec } from '../../main/engine/index.js';
@@ -81,6 +84,35 @@ describe('s4nd in a model', () => {
       expect(out.data.every(Number.isFinite)).toBe(true);
     }
     model.dispose();
+  });
+});
+
+describe('s4nd checkpoints', () => {
+  it('a DPLR model round-trips (weights, SSM state l_kernel, optimizer) and predicts identically', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ssm-s4nd-ckpt-'));
+    try {
+      const spec: ModelSpec = {
+        input: { channels: 2, size: [6, 6] },
+        layers: [{ type: 's4nd', d_state: 4, mode: 'dplr' }, { type: 'global_avg_pool' }, { type: 'linear', out: 2 }],
+      };
+      const a = engine.createModel(spec, 3);
+      const r = rng(8);
+      const x = Float32Array.from({ length: 2 * 72 }, () => r() - 0.5);
+      for (let i = 0; i < 2; i++) await a.trainStep({ x, shape: [2, 2, 6, 6], targets: Float32Array.from([0, 1]) }, { lr: 1e-2 });
+      const file = path.join(dir, 'dplr.safetensors');
+      await a.save(file);
+      const buf = readFileSync(file);
+      const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString()) as { __metadata__: Record<string, string> };
+      expect(Object.keys(JSON.parse(header.__metadata__['state'] ?? '{}') as object)).toEqual(['layers.0.l_kernel']);
+      const b = await engine.loadModel(file);
+      const pa = await a.predict(x, [2, 2, 6, 6]);
+      const pb = await b.predict(x, [2, 2, 6, 6]);
+      expect(pb.data).toEqual(pa.data);
+      a.dispose();
+      b.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

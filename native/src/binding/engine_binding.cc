@@ -359,6 +359,9 @@ Napi::Value CreateCancelToken(const Napi::CallbackInfo& info) {
 
 Napi::Value SetThreadsJs(const Napi::CallbackInfo& info) {
   const double n = NumberArg(info.Env(), info[0], "threads");
+  if (PendingJobs() > 0) {
+    throw Napi::Error::New(info.Env(), "setThreads: " + std::to_string(PendingJobs()) + " engine call(s) are running; await them first");
+  }
   SetThreads(static_cast<int>(n));
   return info.Env().Undefined();
 }

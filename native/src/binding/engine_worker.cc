@@ -1,5 +1,6 @@
 #include "binding/engine_worker.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -47,6 +48,8 @@ class EngineThread {
   std::thread thread_;
 };
 
+std::atomic<int> g_pending{0};
+
 struct Pending {
   std::unique_ptr<AsyncJob> job;
   Napi::Promise::Deferred deferred;
@@ -58,6 +61,7 @@ struct Pending {
 
 void Settle(Napi::Env env, Napi::Function, Pending* p) {
   std::unique_ptr<Pending> owner(p);
+  g_pending.fetch_sub(1);
   if (env == nullptr) return;  // environment shutting down
   Napi::HandleScope scope(env);
   if (p->ok) {
@@ -83,6 +87,7 @@ Napi::Promise RunAsync(Napi::Env env, std::unique_ptr<AsyncJob> job) {
   p->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
                                           "ssm-engine-job", 0, 1);
   Napi::Promise promise = p->deferred.Promise();
+  g_pending.fetch_add(1);
   EngineThread::Get().Post([p] {
     try {
       p->job->work();
@@ -100,5 +105,7 @@ Napi::Promise RunAsync(Napi::Env env, std::unique_ptr<AsyncJob> job) {
   });
   return promise;
 }
+
+int PendingJobs() { return g_pending.load(); }
 
 }  // namespace ssm::binding

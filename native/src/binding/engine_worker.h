@@ -24,4 +24,7 @@ struct AsyncJob {
 // cancel flag stopped it (message "<what> cancelled"), "ERR_ENGINE" for anything else.
 Napi::Promise RunAsync(Napi::Env env, std::unique_ptr<AsyncJob> job);
 
+// Async calls queued or running, over all models (used to refuse resizing the thread pool under a running job).
+int PendingJobs();
+
 }  // namespace ssm::binding
