@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/thread_pool.h"
+#include "s4nd/parallel.h"
 #include "fft/fft.h"
 #include "s4nd/small_gemm.h"
 
@@ -175,7 +175,7 @@ void ConvAxis(const ConvShape& s, int axis, const AxisConvData& d, const float* 
   const std::size_t n = static_cast<std::size_t>(s.B) * C * H;
   const fft::RealPlan<float>* plan = d.algo == ConvAlgo::kFft ? &fft::GetRealPlan<float>(d.P) : nullptr;
   const std::size_t LL = static_cast<std::size_t>(d.L) * d.L;
-  GlobalPool().parallel_for(n, 1, [&](std::size_t i0, std::size_t i1) {
+  ParallelFor(n, 1, [&](std::size_t i0, std::size_t i1) {
     for (std::size_t i = i0; i < i1; ++i) {
       const int h = static_cast<int>(i % H);
       const int c = static_cast<int>((i / H) % C);
@@ -202,7 +202,7 @@ void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& d, const
   const int C = s.C, H = s.H, B = s.B, L = d.L, P = d.P;
   const fft::RealPlan<float>* plan = d.algo == ConvAlgo::kFft ? &fft::GetRealPlan<float>(P) : nullptr;
   const std::size_t LL = static_cast<std::size_t>(L) * L;
-  GlobalPool().parallel_for(static_cast<std::size_t>(C) * H, 1, [&](std::size_t i0, std::size_t i1) {
+  ParallelFor(static_cast<std::size_t>(C) * H, 1, [&](std::size_t i0, std::size_t i1) {
     for (std::size_t ch = i0; ch < i1; ++ch) {
       const int c = static_cast<int>(ch / H), h = static_cast<int>(ch % H);
       float* dk = dkb + ch * P;

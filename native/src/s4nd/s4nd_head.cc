@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/thread_pool.h"
+#include "s4nd/parallel.h"
 #include "s4nd/small_gemm.h"
 
 namespace ssm::s4nd {
@@ -25,10 +25,10 @@ void HeadForward(int B, int CH, int H, std::size_t S, const float* ypre, const f
   const std::size_t nz = static_cast<std::size_t>(B) * CH * S;
   float* z = GrowTo(ws.head, nz);  // (B, CH, S)
   float* v = GrowTo(saved.v, static_cast<std::size_t>(B) * 2 * H * S);
-  GlobalPool().parallel_for(nz, 4096, [&](std::size_t i0, std::size_t i1) {
+  ParallelFor(nz, 4096, [&](std::size_t i0, std::size_t i1) {
     for (std::size_t i = i0; i < i1; ++i) z[i] = Gelu(ypre[i]);
   });
-  GlobalPool().parallel_for(B, 1, [&](std::size_t b0, std::size_t b1) {
+  ParallelFor(B, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b) {
       float* vb = v + b * 2 * H * S;
       Gemm(2 * H, static_cast<int>(S), CH, W, CH, 1, z + b * CH * S, S, vb, S, false);  // (2H, S)
@@ -47,7 +47,7 @@ void HeadBackward(int B, int CH, int H, std::size_t S, const float* ypre, const 
   float* dv = GrowTo(ws.head2, nv + static_cast<std::size_t>(B) * S * CH);  // dv (B, 2H, S), then z^T (B, S, CH)
   float* zt = dv + nv;
   float* z = GrowTo(ws.head, static_cast<std::size_t>(B) * CH * S);
-  GlobalPool().parallel_for(B, 1, [&](std::size_t b0, std::size_t b1) {
+  ParallelFor(B, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b) {
       const float* vb = v + b * 2 * H * S;
       const float* db = dout + b * H * S;
@@ -68,7 +68,7 @@ void HeadBackward(int B, int CH, int H, std::size_t S, const float* ypre, const 
     }
   });
   // dW (2H, CH) += sum_b dv_b z_b^T ; dbias += sum dv.  Parallel over output rows.
-  GlobalPool().parallel_for(2 * H, 1, [&](std::size_t o0, std::size_t o1) {
+  ParallelFor(2 * H, 1, [&](std::size_t o0, std::size_t o1) {
     for (int b = 0; b < B; ++b) {
       const float* dvb = dv + static_cast<std::size_t>(b) * 2 * H * S;
       Gemm(static_cast<int>(o1 - o0), CH, static_cast<int>(S), dvb + o0 * S, S, 1, zt + b * S * CH, CH, dW + o0 * CH,

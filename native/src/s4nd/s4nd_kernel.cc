@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "core/thread_pool.h"
+#include "s4nd/parallel.h"
 #include "s4nd/small_cmatrix.h"
 
 namespace ssm::s4nd {
@@ -38,7 +38,7 @@ bool ModeKept(double dt_base, double a_imag, double bandlimit) {
 
 void S4dForward(const AxisKernelSpec& s, const AxisKernelParams& p, double* k) {
   const int H = s.H, Nh = s.N / 2, R = s.rows, Lk = s.Lk;
-  GlobalPool().parallel_for(H, 1, [&](std::size_t h0, std::size_t h1) {
+  ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
     cd* pw = TlsBuffer<cd>(0, Lk);
     for (std::size_t h = h0; h < h1; ++h) {
       const double dt_base = std::exp(static_cast<double>(p.inv_dt[h]));
@@ -70,7 +70,7 @@ void S4dBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doubl
   // Shared-parameter partials per h, reduced serially afterwards: (H, Nh) for A_real, A_imag, B.
   double* part = TlsBuffer<double>(0, static_cast<std::size_t>(H) * Nh * 4);
   std::memset(part, 0, sizeof(double) * H * Nh * 4);
-  GlobalPool().parallel_for(H, 1, [&](std::size_t h0, std::size_t h1) {
+  ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
     for (std::size_t h = h0; h < h1; ++h) {
       const double dt_base = std::exp(static_cast<double>(p.inv_dt[h]));
       const double dt = dt_base * s.rate;
@@ -233,7 +233,7 @@ void DplrForward(const AxisKernelSpec& s, const AxisKernelParams& p, double* k) 
   DplrShared d;
   BuildDplrShared(s, p, &d);
   const int H = s.H, N = s.N, R = s.rows, Lk = s.Lk;
-  GlobalPool().parallel_for(H, 1, [&](std::size_t h0, std::size_t h1) {
+  ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
     DplrChannel c;
     std::vector<cd> u(N), u2(N);
     for (std::size_t h = h0; h < h1; ++h) {
@@ -259,7 +259,7 @@ void DplrBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doub
   const int H = s.H, N = s.N, Nh = N / 2, R = s.rows, Lk = s.Lk;
   std::vector<cd> part(static_cast<std::size_t>(H) * N * 3);  // per h: G_lambda, G_p, G_b (full length N)
   std::vector<double> part_dt(H, 0.0);
-  GlobalPool().parallel_for(H, 1, [&](std::size_t h0, std::size_t h1) {
+  ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
     DplrChannel c;
     std::vector<cd> us(static_cast<std::size_t>(Lk) * N), gu(N), gtmp(N), gceff(static_cast<std::size_t>(R) * N);
     CMatrix gAbar(N), gMinv(N), gP(N), t1(N), t2(N), gMp(N), gR(N), gMm(N);
@@ -425,7 +425,7 @@ void DplrPrepareC(const AxisKernelSpec& spec, const AxisKernelParams& p, float* 
   DplrShared d;
   BuildDplrShared(spec, p, &d);
   const int H = spec.H, N = spec.N, Nh = N / 2, R = spec.rows;
-  GlobalPool().parallel_for(H, 1, [&](std::size_t h0, std::size_t h1) {
+  ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
     DplrDisc disc;
     PowerTape tape;
     std::vector<cd> ct(N), out(N);

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/thread_pool.h"
+#include "s4nd/parallel.h"
 #include "s4nd/s4nd_conv.h"
 #include "s4nd/s4nd_head.h"
 #include "s4nd/s4nd_kernel.h"
@@ -108,7 +108,7 @@ void Forward(const S4ndConfig& cfg, float* params, S4ndState* state, const float
 
   // 3. D skip: y[b, c*H + h] += D[c, h] u[b, h]
   const float* Dp = params + off.D;
-  GlobalPool().parallel_for(static_cast<std::size_t>(batch) * C * H, 4, [&](std::size_t i0, std::size_t i1) {
+  ParallelFor(static_cast<std::size_t>(batch) * C * H, 4, [&](std::size_t i0, std::size_t i1) {
     for (std::size_t i = i0; i < i1; ++i) {
       const std::size_t h = i % H, c = (i / H) % C, b = i / (static_cast<std::size_t>(H) * C);
       const float d = Dp[c * H + h];
@@ -154,7 +154,7 @@ void Backward(const S4ndConfig& cfg, const float* params, const S4ndState& state
   // 2. D skip: dD[c, h] += sum g u; du = sum_c D[c, h] g.
   const float* Dp = params + off.D;
   float* dD = dparams + off.D;
-  GlobalPool().parallel_for(static_cast<std::size_t>(C) * H, 1, [&](std::size_t i0, std::size_t i1) {
+  ParallelFor(static_cast<std::size_t>(C) * H, 1, [&](std::size_t i0, std::size_t i1) {
     for (std::size_t ch = i0; ch < i1; ++ch) {
       const std::size_t h = ch % H;
       double acc = 0;
@@ -184,7 +184,7 @@ void Backward(const S4ndConfig& cfg, const float* params, const S4ndState& state
   }
 
   // 4. du = sum_c (D[c, h] g_yconv + g_u[c]).
-  GlobalPool().parallel_for(static_cast<std::size_t>(batch) * H, 1, [&](std::size_t i0, std::size_t i1) {
+  ParallelFor(static_cast<std::size_t>(batch) * H, 1, [&](std::size_t i0, std::size_t i1) {
     for (std::size_t i = i0; i < i1; ++i) {
       const std::size_t h = i % H, b = i / H;
       float* dus = du + i * slab;

@@ -38,25 +38,36 @@ std::vector<ParamInfo> ParamLayout(const S4ndConfig& cfg) {
 
 std::size_t ParamCount(const S4ndConfig& cfg) { return ComputeOffsets(cfg).total; }
 
+// Same order as ParamLayout, by arithmetic (no strings: called on every Forward / Backward).
 LayerOffsets ComputeOffsets(const S4ndConfig& cfg) {
+  const std::size_t H = cfg.d_model, Nh = cfg.d_state / 2, C = cfg.channels, R = KernelRows(cfg);
   LayerOffsets o;
-  for (const ParamInfo& p : ParamLayout(cfg)) {
-    const std::string& n = p.name;
-    if (n == "D") o.D = p.offset;
-    else if (n == "output_linear.0.weight") o.W = p.offset;
-    else if (n == "output_linear.0.bias") o.bias = p.offset;
-    else {
-      const int a = n[7] - '0';  // "kernel.<a>."
-      const std::string field = n.substr(9);
-      if (field == "inv_dt") o.inv_dt[a] = p.offset;
-      else if (field == "A_real") o.A_real[a] = p.offset;
-      else if (field == "A_imag") o.A_imag[a] = p.offset;
-      else if (field == "B") o.B[a] = p.offset;
-      else if (field == "P") o.P[a] = p.offset;
-      else if (field == "C") o.C[a] = p.offset;
+  std::size_t off = 0;
+  o.D = off;
+  off += C * H;
+  for (int a = 0; a < cfg.dim; ++a) {
+    o.inv_dt[a] = off;
+    off += H;
+    o.A_real[a] = off;
+    off += Nh;
+    o.A_imag[a] = off;
+    off += Nh;
+    o.B[a] = off;
+    off += 2 * Nh;
+    if (cfg.mode == KernelMode::kDPLR) {
+      o.P[a] = off;
+      off += 2 * Nh;
     }
-    o.total = p.offset + p.size;
+    o.C[a] = off;
+    off += R * H * Nh * 2;
   }
+  if (!cfg.linear) {
+    o.W = off;
+    off += 2 * H * C * H;
+    o.bias = off;
+    off += 2 * H;
+  }
+  o.total = off;
   return o;
 }
 
