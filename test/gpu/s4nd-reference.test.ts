@@ -165,4 +165,42 @@ describe('GPU S4ND vs the official layer', () => {
       releaseS4ndSaved(rt, r.f.saved, false);
     });
   }
+
+  test('case5 (DPLR): kernels generated on the CPU and uploaded, convolution + D skip on the GPU', async () => {
+    // DPLR kernel generation is not ported to WGSL: the engine computes k_a on the CPU, uploads it, and takes the
+    // GPU's dL/dk_a back for the CPU DPLR backward. Here the kernels are the reference's own float64 kernels.
+    const rt = await testRuntime();
+    const ref = load('case5_dplr_2d_16x16.json');
+    const uRef = ref.inputs['u'];
+    const gRef = ref.inputs['G'];
+    const dRef = ref.params['D'];
+    if (!uRef || !gRef || !dRef) throw new Error('missing u, G or D');
+    const [nb, h, ...lengths] = uRef.shape as [number, number, ...number[]];
+    const cfg: S4ndConfig = {
+      batch: nb,
+      h,
+      channels: ref.spec.channels_C,
+      n2: ref.spec.d_state_N / 2,
+      lengths,
+      lMax: ref.spec.l_max,
+      rate: ref.spec.rate,
+      bandlimit: ref.spec.bandlimit,
+    };
+    const { lk } = s4ndSizes(cfg);
+    const kernels = lengths.map((_, a) =>
+      rt.upload(Float32Array.from(tensor(ref.outputs.float64, `kernel.${a}`)), [2 * cfg.channels, h, lk[a] ?? 1]),
+    );
+    const u = rt.upload(Float32Array.from(uRef.data), uRef.shape);
+    const dy = rt.upload(Float32Array.from(gRef.data), gRef.shape);
+    const dSkip = rt.upload(Float32Array.from(dRef.data), dRef.shape);
+    const r = rt.run((b) => {
+      const f = s4ndForward(rt, b, cfg, u, [], dSkip, kernels);
+      return { f, g: s4ndBackward(rt, b, cfg, f.saved, dy, [], dSkip) };
+    });
+    check('case5 (DPLR, uploaded kernels) y', await rt.read(r.f.y), tensor(ref.outputs.float64, 'y'));
+    check('case5 (DPLR, uploaded kernels) grad u', await rt.read(r.g.du), tensor(ref.grads.float64, 'u'));
+    check('case5 (DPLR, uploaded kernels) grad D', await rt.read(r.g.dD), tensor(ref.grads.float64, 'D'));
+    expect(r.g.dk.map((t) => t.shape)).toEqual(lk.map((n) => [2 * cfg.channels, h, n]));
+    releaseS4ndSaved(rt, r.f.saved, true);
+  });
 });
