@@ -235,7 +235,9 @@ export function packParams(native: S4ndNative, c: S4ndCase): { params: Float32Ar
   for (const p of layout) {
     const t = c.params[p.name];
     if (!t) throw new CaseError(`params: missing '${p.name}' (shape [${p.shape.join(', ')}])`);
-    if (t.shape.join(',') !== p.shape.join(','))
+    // Accept the same shape up to singleton axes (e.g. a bias stored as (2H, 1) instead of (2H)).
+    const squeeze = (d: number[]) => d.filter((x) => x !== 1).join(',');
+    if (t.shape.join(',') !== p.shape.join(',') && squeeze(t.shape) !== squeeze(p.shape))
       throw new CaseError(`params.${p.name} has shape [${t.shape.join(', ')}], expected [${p.shape.join(', ')}]`);
     params.set(t.data, p.offset);
   }
@@ -262,6 +264,7 @@ export async function checkCase(native: S4ndNative, c: S4ndCase): Promise<CheckR
       if (name === 'u') continue;
       const p = layout.find((q) => q.name === name);
       // Unused kernel modules (e.g. kernel.1 of a 1-D layer built with dim=2) get zero gradients.
+      if (!p && !/^kernel\.\d+\./.test(name)) throw new CaseError(`grads.float32.${name}: no such parameter in the layer`);
       const ours = p ? dparams.subarray(p.offset, p.offset + p.size) : new Float32Array(ref.data.length);
       record(`grad.${name}`, maxRel(ours, ref.data), GRAD_TOL);
     }

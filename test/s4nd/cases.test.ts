@@ -87,6 +87,43 @@ describe('DPLR C~ maintenance', () => {
   });
 });
 
+describe('held-out-like file variants', () => {
+  it('a 1-D layer built with dim=2 and an int l_max (unused kernel.1) checks against zero kernel.1 grads', async () => {
+    // Derive a 1-D case from case 1 by running our layer on a (B, H, L) input; the official layer would carry an
+    // unused kernel.1 module whose gradients are zero.
+    const c1 = load('case1_s4d_2d_16x16.json') as Record<string, Record<string, unknown>>;
+    const c = structuredClone(c1);
+    const kw = (c['spec'] as Record<string, Record<string, unknown>>)['constructor_kwargs'] as Record<string, unknown>;
+    kw['l_max'] = 16;
+    kw['dim'] = 2;
+    const parsedBase = parseCase(c1, 'fft');
+    const s1 = { ...parsedBase.spec, dim: 1, l_max: [16] };
+    const { params } = packParams(native, { ...parsedBase, spec: s1, axes: 1 });
+    const u = Float32Array.from({ length: 2 * 4 * 24 }, (_, i) => Math.sin(i));
+    const G = Float32Array.from({ length: 2 * 4 * 24 }, (_, i) => Math.cos(0.3 * i));
+    const r = await native.run(s1, params, [0], u, 2, [24], 1, G);
+    const t = (shape: number[], data: ArrayLike<number>) => ({ shape, dtype: 'float32', data: Array.from(data) });
+    c['inputs'] = { u: t([2, 4, 24], u), G: t([2, 4, 24], G) };
+    const grads: Record<string, unknown> = { u: t([2, 4, 24], r.du ?? []) };
+    for (const p of native.paramLayout(s1)) grads[p.name] = t(p.shape, (r.dparams ?? []).slice(p.offset, p.offset + p.size));
+    for (const f of ['inv_dt', 'A_real', 'A_imag', 'B', 'C']) {
+      const src = (c1['params'] as Record<string, { shape: number[] }>)[`kernel.1.${f}`];
+      if (!src) throw new Error(f);
+      grads[`kernel.1.${f}`] = t(src.shape, new Array(src.shape.reduce((a, b) => a * b, 1)).fill(0));
+    }
+    c['outputs'] = { float32: { y: t([2, 4, 24], r.y) } };
+    c['grads'] = { float32: grads };
+    // bias-like singleton axis: D stored as (1, 4) already; also store inv_dt as (4,) to exercise the squeeze rule
+    const pr = c['params'] as Record<string, { shape: number[] }>;
+    if (pr['kernel.0.inv_dt']) pr['kernel.0.inv_dt'].shape = [4];
+    const parsed = parseCase(c, 'fft');
+    expect(parsed.axes).toBe(1);
+    const res = await checkCase(native, parsed);
+    expect(res.ok).toBe(true);
+    expect(res.max_rel['grad.kernel.1.C']).toBe(0);
+  });
+});
+
 describe('malformed and unsupported files', () => {
   it('reports precise errors', () => {
     expect(() => parseCase(42)).toThrow(CaseError);
