@@ -110,5 +110,6 @@ export async function encodePng(img: DecodedImage): Promise<Buffer> {
   // A Uint16Array input is read as 16-bit samples by sharp (the depth follows the typed array).
   let s = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } });
   if (img.bitDepth === 16) s = s.toColourspace(img.channels >= 3 ? 'rgb16' : 'grey16');
+  else if (img.channels <= 2) s = s.toColourspace('b-w'); // otherwise libvips writes grey as RGB
   return s.png({ compressionLevel: 9 }).toBuffer();
 }

@@ -24,6 +24,20 @@ const TYPES: Record<number, { type: SampleType | 'int8'; bytes: number; name: st
   768: { type: 'uint32', bytes: 4, name: 'uint32' },
 };
 
+/** The raw orientation fields of a NIfTI-1/2 header, so a derived volume (a mask) can be written with the same geometry. */
+export interface NiftiGeometry {
+  pixdim: number[];
+  qformCode: number;
+  sformCode: number;
+  /** quatern_b, quatern_c, quatern_d */
+  quatern: [number, number, number];
+  /** qoffset_x, qoffset_y, qoffset_z */
+  qoffset: [number, number, number];
+  /** srow_x, srow_y, srow_z (12 values) */
+  srow: number[];
+  xyztUnits: number;
+}
+
 export interface NiftiHeader {
   version: 1 | 2;
   /** Spatial dims (X, Y, Z) and the number of volumes (T, 1 for 3-D). */
@@ -41,8 +55,9 @@ export interface NiftiHeader {
   affine: number[][];
   voxOffset: number;
   littleEndian: boolean;
-  /** The raw header bytes (first vox_offset bytes), kept so exports can write matching geometry. */
+  /** The raw header bytes (first vox_offset bytes). */
   headerBytes: Uint8Array;
+  geometry: NiftiGeometry;
 }
 
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
@@ -93,7 +108,23 @@ function parseHeader(ab: ArrayBuffer): NiftiHeader {
     Math.abs(h.pixDims[2] ?? 1) || 1,
     Math.abs(h.pixDims[3] ?? 1) || 1,
   ];
+  const srow = [...h.affine[0] ?? [], ...h.affine[1] ?? [], ...h.affine[2] ?? []];
+  if (h instanceof nifti.NIFTI1 && h.sform_code > 0) {
+    // nifti-reader keeps only the affine it chose; the sform rows are read as stored.
+    const view = new DataView(ab, 0, 348);
+    for (let i = 0; i < 12; i += 1) srow[i] = view.getFloat32(280 + i * 4, h.littleEndian);
+  }
+  const geometry: NiftiGeometry = {
+    pixdim: Array.from({ length: 8 }, (_, i) => h.pixDims[i] ?? 0),
+    qformCode: h.qform_code,
+    sformCode: h.sform_code,
+    quatern: [h.quatern_b, h.quatern_c, h.quatern_d],
+    qoffset: [h.qoffset_x, h.qoffset_y, h.qoffset_z],
+    srow,
+    xyztUnits: h.xyzt_units,
+  };
   return {
+    geometry,
     version: h instanceof nifti.NIFTI2 ? 2 : 1,
     dims,
     volumes,

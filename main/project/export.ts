@@ -8,7 +8,7 @@ import type { ExportFormat, ProjectItem } from '../../contract/project.js';
 import { AppError } from '../ipc/app-error.js';
 import { assembleSeries, dicomAffine, readDicomHeader, type DicomSeries } from '../media/dicom.js';
 import { encodePng } from '../media/image.js';
-import { readNiftiHeader } from '../media/nifti.js';
+import { readNiftiHeader, type NiftiGeometry } from '../media/nifti.js';
 import { encodeNifti } from '../media/nifti-write.js';
 import { probeDicomFolder } from '../media/probe.js';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
@@ -108,7 +108,7 @@ interface Geometry {
   dims: [number, number, number];
   spacing: [number, number, number];
   affine: number[][];
-  template?: Uint8Array;
+  geometry?: NiftiGeometry;
 }
 
 async function dicomSeriesOf(item: ProjectItem): Promise<DicomSeries | undefined> {
@@ -120,7 +120,7 @@ async function dicomSeriesOf(item: ProjectItem): Promise<DicomSeries | undefined
 async function geometryOf(item: ProjectItem): Promise<Geometry> {
   if (item.kind === 'nifti') {
     const h = await readNiftiHeader(item.path);
-    return { dims: h.dims, spacing: h.spacing, affine: h.affine, template: h.version === 1 && h.littleEndian ? h.headerBytes : undefined };
+    return { dims: h.dims, spacing: h.spacing, affine: h.affine, geometry: h.geometry };
   }
   if (item.kind === 'dicom') {
     const s = await dicomSeriesOf(item);
@@ -154,7 +154,7 @@ async function exportMasksNifti(store: ProjectStore, out: string): Promise<Expor
           }
         }
       }
-      const nii = encodeNifti({ dims: g.dims, spacing: g.spacing, affine: g.affine, data: vol, template: g.template }, true);
+      const nii = encodeNifti({ dims: g.dims, spacing: g.spacing, affine: g.affine, data: vol, geometry: g.geometry }, true);
       await writeFileAtomic(path.join(dir, `${item.id}_${safeName(path.basename(item.path))}_mask.nii.gz`), nii);
     }
     return { out, files: itemIds.length };
