@@ -17,7 +17,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cacheDir = path.join(root, '.cache', 'swiftshader');
+// SSM_SWIFTSHADER_CACHE overrides the cache folder; SSM_SWIFTSHADER_SOURCE=deb skips a system Chromium's copy.
+const cacheDir = process.env.SSM_SWIFTSHADER_CACHE
+  ? path.resolve(process.env.SSM_SWIFTSHADER_CACHE)
+  : path.join(root, '.cache', 'swiftshader');
 const icdPath = path.join(cacheDir, 'vk_swiftshader_icd.json');
 const libPath = path.join(cacheDir, 'libvk_swiftshader.so');
 const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -52,10 +55,13 @@ function ensureVulkanLoader() {
 function extractSwiftShader() {
   // Chromium installed system-wide already ships the two files.
   const system = '/usr/lib/chromium';
-  const tmp = mkdtempSync(path.join(root, '.cache', 'swiftshader-dl-'));
+  mkdirSync(path.dirname(cacheDir), { recursive: true });
+  const tmp = mkdtempSync(path.join(path.dirname(cacheDir), 'swiftshader-dl-'));
   try {
     let srcDir = system;
-    if (!existsSync(path.join(system, 'libvk_swiftshader.so'))) {
+    const useSystem =
+      process.env.SSM_SWIFTSHADER_SOURCE !== 'deb' && existsSync(path.join(system, 'libvk_swiftshader.so'));
+    if (!useSystem) {
       const dl = spawnSync('apt-get', ['download', 'chromium-common'], { cwd: tmp, env: aptEnv, encoding: 'utf8' });
       const deb = readdirSync(tmp).find((f) => f.startsWith('chromium-common_') && f.endsWith('.deb'));
       if (dl.status !== 0 || !deb) {
@@ -91,7 +97,6 @@ function extractSwiftShader() {
 export function ensureSwiftShader() {
   ensureVulkanLoader();
   if (!existsSync(icdPath) || !existsSync(libPath)) {
-    mkdirSync(path.join(root, '.cache'), { recursive: true });
     extractSwiftShader();
   }
   return icdPath;
