@@ -52,7 +52,12 @@ export interface NativeModel {
     cancel: NativeCancelToken | undefined,
   ): Promise<NativeStepResult>;
   /** [async] Inference (no dropout, no tape). */
-  predict(x: Float32Array, xShape: number[], rate: number, cancel: NativeCancelToken | undefined): Promise<NativeTensor>;
+  predict(
+    x: Float32Array,
+    xShape: number[],
+    rate: number,
+    cancel: NativeCancelToken | undefined,
+  ): Promise<NativeTensor>;
   /** [async] Loss without an update (evaluation mode). */
   evalLoss(
     x: Float32Array,
@@ -137,7 +142,9 @@ export function loadEngine(): EngineBinding {
     cached = require(file) as EngineBinding;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot load the native engine from ${file} (${reason}); build it with: node scripts/build.mjs native`);
+    throw new Error(
+      `cannot load the native engine from ${file} (${reason}); build it with: node scripts/build.mjs native`,
+    );
   }
   return cached;
 }

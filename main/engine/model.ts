@@ -2,7 +2,13 @@
 // Every heavy call is one async native call that runs on the engine thread; the JS thread stays free.
 import { readFile } from 'node:fs/promises';
 
-import { loadEngine, type EngineBinding, type NativeCancelToken, type NativeModel, type NativeParamInfo } from './binding.js';
+import {
+  loadEngine,
+  type EngineBinding,
+  type NativeCancelToken,
+  type NativeModel,
+  type NativeParamInfo,
+} from './binding.js';
 import { inferOutput, validateSpec, type ModelSpec, type NormalizedSpec, type SampleShape } from './spec.js';
 
 /** A batch: x is (B, C, ...size) channels-first; targets are class labels (B) or a tensor shaped like the output. */
@@ -90,7 +96,8 @@ async function withCancel<T>(
 }
 
 function checkFinite(name: string, v: number, min = -Infinity): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw argError(`${name} must be a finite number >= ${min}, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
+    throw argError(`${name} must be a finite number >= ${min}, got ${v}`);
 }
 
 export class Model {
@@ -118,7 +125,8 @@ export class Model {
     const meta = await readCheckpointMetadata(path);
     const specText = meta['spec'];
     const seedText = meta['seed'];
-    if (specText === undefined || seedText === undefined) throw argError(`checkpoint '${path}': no model spec in its metadata`);
+    if (specText === undefined || seedText === undefined)
+      throw argError(`checkpoint '${path}': no model spec in its metadata`);
     let spec: unknown;
     try {
       spec = JSON.parse(specText);
@@ -149,14 +157,18 @@ export class Model {
   private checkInput(what: string, x: Float32Array, shape: number[]): { batch: number; out: SampleShape } {
     const want = 2 + this.spec.input.size.length;
     if (!Array.isArray(shape) || shape.length !== want || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-      throw argError(`${what}: shape must be [B, ${this.spec.input.channels}, ${this.spec.input.size.map(() => '…').join(', ')}] with positive integers, got ${JSON.stringify(shape)}`);
+      throw argError(
+        `${what}: shape must be [B, ${this.spec.input.channels}, ${this.spec.input.size.map(() => '…').join(', ')}] with positive integers, got ${JSON.stringify(shape)}`,
+      );
     }
     if (shape[1] !== this.spec.input.channels) {
       throw argError(`${what}: the model takes ${this.spec.input.channels} input channel(s), got ${shape[1]}`);
     }
     const n = shape.reduce((a, b) => a * b, 1);
     if (!(x instanceof Float32Array) || x.length !== n) {
-      throw argError(`${what}: x must be a Float32Array of ${n} values for shape ${JSON.stringify(shape)}, got ${x instanceof Float32Array ? x.length : typeof x}`);
+      throw argError(
+        `${what}: x must be a Float32Array of ${n} values for shape ${JSON.stringify(shape)}, got ${x instanceof Float32Array ? x.length : typeof x}`,
+      );
     }
     return { batch: shape[0] ?? 0, out: this.outputShape(shape.slice(2)) };
   }
@@ -167,14 +179,18 @@ export class Model {
       const k = out.kind === 'flat' ? out.features : 0;
       if (targets.length !== batch) throw argError(`${what}: expected ${batch} class labels, got ${targets.length}`);
       targets.forEach((v, i) => {
-        if (!Number.isInteger(v) || v < 0 || v >= k) throw argError(`${what}: label ${v} at index ${i} is not a class in [0, ${k})`);
+        if (!Number.isInteger(v) || v < 0 || v >= k)
+          throw argError(`${what}: label ${v} at index ${i} is not a class in [0, ${k})`);
       });
       return [batch];
     }
     const dims = out.kind === 'flat' ? [out.features] : [out.channels, ...out.size];
     const shape = [batch, ...dims];
     const n = shape.reduce((a, b) => a * b, 1);
-    if (targets.length !== n) throw argError(`${what}: targets need ${n} values for output shape ${JSON.stringify(shape)}, got ${targets.length}`);
+    if (targets.length !== n)
+      throw argError(
+        `${what}: targets need ${n} values for output shape ${JSON.stringify(shape)}, got ${targets.length}`,
+      );
     return shape;
   }
 
@@ -298,14 +314,16 @@ export async function readCheckpointMetadata(path: string): Promise<Record<strin
   const bad = (what: string): EngineError => argError(`checkpoint '${path}': ${what}`);
   if (buf.length < 8) throw bad(`file is ${buf.length} bytes, too short for a safetensors header`);
   const n = buf.readBigUInt64LE(0);
-  if (n > BigInt(buf.length - 8) || n > 100n * 1024n * 1024n) throw bad(`header length ${n} does not fit in a file of ${buf.length} bytes`);
+  if (n > BigInt(buf.length - 8) || n > 100n * 1024n * 1024n)
+    throw bad(`header length ${n} does not fit in a file of ${buf.length} bytes`);
   let header: unknown;
   try {
     header = JSON.parse(buf.subarray(8, 8 + Number(n)).toString('utf8'));
   } catch {
     throw bad('header is not valid JSON');
   }
-  const meta = typeof header === 'object' && header !== null ? (header as Record<string, unknown>)['__metadata__'] : undefined;
+  const meta =
+    typeof header === 'object' && header !== null ? (header as Record<string, unknown>)['__metadata__'] : undefined;
   if (typeof meta !== 'object' || meta === null) throw bad('no __metadata__');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') out[k] = v;

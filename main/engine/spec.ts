@@ -232,14 +232,20 @@ function checkOption(where: string, key: string, value: unknown, kind: OptionKin
   }
 }
 
-function checkOptions(where: string, obj: Record<string, unknown>, allowed: Record<string, OptionKind>, skip: string[]): void {
+function checkOptions(
+  where: string,
+  obj: Record<string, unknown>,
+  allowed: Record<string, OptionKind>,
+  skip: string[],
+): void {
   for (const [key, value] of Object.entries(obj)) {
     if (skip.includes(key)) continue;
     const kind = allowed[key];
     if (!kind) {
       const names = Object.keys(allowed);
       throw new SpecError(
-        `Unknown option '${key}' in ${where}; ` + (names.length ? `expected one of ${names.join(', ')}` : 'it takes no options'),
+        `Unknown option '${key}' in ${where}; ` +
+          (names.length ? `expected one of ${names.join(', ')}` : 'it takes no options'),
       );
     }
     checkOption(where, key, value, kind);
@@ -265,7 +271,9 @@ function spatialOf(where: string, shape: SampleShape, dims?: number): { channels
 function checkActivationSize(where: string, shape: SampleShape): void {
   const n = shape.kind === 'flat' ? shape.features : shape.channels * shape.size.reduce((a, b) => a * b, 1);
   if (n > L.maxActivationPerSample) {
-    throw new SpecError(`${where} produces ${n} values per sample (${describeShape(shape)}), above the limit of ${L.maxActivationPerSample}`);
+    throw new SpecError(
+      `${where} produces ${n} values per sample (${describeShape(shape)}), above the limit of ${L.maxActivationPerSample}`,
+    );
   }
 }
 
@@ -286,7 +294,9 @@ function inferLayers(
     if (!isRecord(raw)) throw new SpecError(`${where0} must be an object with a 'type'`);
     const type = raw['type'];
     if (typeof type !== 'string' || !(type in LAYER_OPTIONS)) {
-      throw new SpecError(`Unknown layer type ${JSON.stringify(type)} at ${where0}; expected one of ${Object.keys(LAYER_OPTIONS).join(', ')}`);
+      throw new SpecError(
+        `Unknown layer type ${JSON.stringify(type)} at ${where0}; expected one of ${Object.keys(LAYER_OPTIONS).join(', ')}`,
+      );
     }
     const where = `${where0} (${type})`;
     const allowed = LAYER_OPTIONS[type] ?? {};
@@ -306,7 +316,10 @@ function inferLayers(
       case 'conv3d': {
         const nsp = type === 'conv2d' ? 2 : 3;
         const x = spatialOf(where, shape, nsp);
-        const k = r('kernel', 3), stride = r('stride', 1), pad = r('padding', 0), outC = r('out', 1);
+        const k = r('kernel', 3),
+          stride = r('stride', 1),
+          pad = r('padding', 0),
+          outC = r('out', 1);
         const size = x.size.map((n) => Math.floor((n + 2 * pad - k) / stride) + 1);
         if (size.some((n) => n < 1)) {
           throw new SpecError(`${where}: kernel ${k} with padding ${pad} does not fit input ${describeShape(shape)}`);
@@ -318,7 +331,9 @@ function inferLayers(
       }
       case 'linear': {
         if (shape.kind !== 'flat') {
-          throw new SpecError(`${where} needs flat features but gets ${describeShape(shape)}; add a global_avg_pool or flatten before it`);
+          throw new SpecError(
+            `${where} needs flat features but gets ${describeShape(shape)}; add a global_avg_pool or flatten before it`,
+          );
         }
         const outF = r('out', 1);
         st.params += outF * shape.features + (b('bias', true) ? outF : 0);
@@ -351,9 +366,11 @@ function inferLayers(
       case 'avg_pool':
       case 'max_pool': {
         const x = spatialOf(where, shape, 2);
-        const k = r('kernel', 2), stride = r('stride', k);
+        const k = r('kernel', 2),
+          stride = r('stride', k);
         const size = x.size.map((n) => Math.floor((n - k) / stride) + 1);
-        if (size.some((n) => n < 1)) throw new SpecError(`${where}: kernel ${k} does not fit input ${describeShape(shape)}`);
+        if (size.some((n) => n < 1))
+          throw new SpecError(`${where}: kernel ${k} does not fit input ${describeShape(shape)}`);
         norm = { type, kernel: k, stride };
         shape = { kind: 'spatial', channels: x.channels, size };
         break;
@@ -378,7 +395,9 @@ function inferLayers(
       case 'residual': {
         const body = inferLayers(raw['layers'], `${where0}.layers`, shape, depth + 1, st);
         if (describeShape(body.shape) !== describeShape(shape) || body.shape.kind !== shape.kind) {
-          throw new SpecError(`${where}: the body maps ${describeShape(shape)} to ${describeShape(body.shape)}; a residual needs the same shape`);
+          throw new SpecError(
+            `${where}: the body maps ${describeShape(shape)} to ${describeShape(body.shape)}; a residual needs the same shape`,
+          );
         }
         norm = { type, layers: body.layers };
         break;
@@ -395,12 +414,17 @@ function inferLayers(
         const other = st.saved.get(name);
         if (!other) {
           const known = [...st.saved.keys()];
-          throw new SpecError(`${where}: no earlier 'save' layer named '${name}'` + (known.length ? `; saved so far: ${known.join(', ')}` : ''));
+          throw new SpecError(
+            `${where}: no earlier 'save' layer named '${name}'` +
+              (known.length ? `; saved so far: ${known.join(', ')}` : ''),
+          );
         }
         const x = spatialOf(where, shape);
         const y = spatialOf(`${where} (saved '${name}')`, other);
         if (x.size.join('x') !== y.size.join('x')) {
-          throw new SpecError(`${where}: cannot concat ${describeShape(shape)} with saved '${name}' ${describeShape(other)}; spatial sizes differ`);
+          throw new SpecError(
+            `${where}: cannot concat ${describeShape(shape)} with saved '${name}' ${describeShape(other)}; spatial sizes differ`,
+          );
         }
         shape = { kind: 'spatial', channels: x.channels + y.channels, size: x.size };
         norm = { type, with: name };
@@ -411,18 +435,23 @@ function inferLayers(
         if (x.size.length < 1 || x.size.length > 3) throw new SpecError(`${where} supports 1 to 3 spatial dims`);
         const lMax = Array.isArray(raw['l_max']) ? (raw['l_max'] as number[]) : x.size;
         if (lMax.length !== x.size.length) {
-          throw new SpecError(`${where}: l_max has ${lMax.length} entries but the input has ${x.size.length} spatial dims`);
+          throw new SpecError(
+            `${where}: l_max has ${lMax.length} entries but the input has ${x.size.length} spatial dims`,
+          );
         }
         const dState = r('d_state', 64);
         if (dState % 2 !== 0) throw new SpecError(`Option 'd_state' in ${where} must be even, got ${dState}`);
         const mode = s('mode', 's4d');
         const channels = r('channels', 1);
         const linear = b('linear', false);
-        const dtMin = r('dt_min', 0.001), dtMax = r('dt_max', 0.1);
+        const dtMin = r('dt_min', 0.001),
+          dtMax = r('dt_max', 0.1);
         if (dtMin > dtMax) throw new SpecError(`${where}: dt_min ${dtMin} is above dt_max ${dtMax}`);
         const H = x.channels;
         const dims = lMax.length;
-        st.params += H + dims * (H * (dState / 2) * 2 * 3 + H + H * channels * (dState / 2) * 2 * (b('bidirectional', true) ? 2 : 1));
+        st.params +=
+          H +
+          dims * (H * (dState / 2) * 2 * 3 + H + H * channels * (dState / 2) * 2 * (b('bidirectional', true) ? 2 : 1));
         if (!linear) st.params += 2 * H * channels * H + 2 * H;
         norm = {
           type,
@@ -447,7 +476,9 @@ function inferLayers(
     }
     for (const key of derived) {
       if (key in raw && raw[key] !== norm[key]) {
-        throw new SpecError(`Option '${key}' in ${where} is inferred as ${JSON.stringify(norm[key])} but the spec says ${JSON.stringify(raw[key])}`);
+        throw new SpecError(
+          `Option '${key}' in ${where} is inferred as ${JSON.stringify(norm[key])} but the spec says ${JSON.stringify(raw[key])}`,
+        );
       }
     }
     checkActivationSize(where, shape);
@@ -468,18 +499,24 @@ export interface ValidatedSpec {
 /** Validates a spec and returns its normalised form. Throws SpecError. */
 export function validateSpec(spec: unknown): ValidatedSpec {
   if (!isRecord(spec)) throw new SpecError('the model spec must be an object');
-  checkOptions('the model spec', spec, { input: { kind: 'bool' }, layers: { kind: 'layers' }, loss: { kind: 'bool' }, optimizer: { kind: 'bool' } }, [
-    'input',
-    'loss',
-    'optimizer',
-  ]);
+  checkOptions(
+    'the model spec',
+    spec,
+    { input: { kind: 'bool' }, layers: { kind: 'layers' }, loss: { kind: 'bool' }, optimizer: { kind: 'bool' } },
+    ['input', 'loss', 'optimizer'],
+  );
   const input = spec['input'];
   if (!isRecord(input)) throw new SpecError("the model spec needs 'input': { channels, size }");
   checkOptions('input', input, { channels: int(1, L.maxChannels), size: { kind: 'bool' } }, ['size']);
-  if (!('channels' in input) || !('size' in input)) throw new SpecError("'input' needs both 'channels' and 'size' (e.g. [28, 28])");
+  if (!('channels' in input) || !('size' in input))
+    throw new SpecError("'input' needs both 'channels' and 'size' (e.g. [28, 28])");
   const rawSize = input['size'];
   // size [] declares a flat input (B, channels), e.g. for a tabular or already-pooled model.
-  const size = (Array.isArray(rawSize) && rawSize.length === 0 ? [] : (checkOption('input', 'size', rawSize, { kind: 'intList', min: 1, max: L.maxSpatial }), rawSize as number[])).map((v) => {
+  const size = (
+    Array.isArray(rawSize) && rawSize.length === 0
+      ? []
+      : (checkOption('input', 'size', rawSize, { kind: 'intList', min: 1, max: L.maxSpatial }), rawSize as number[])
+  ).map((v) => {
     if (!Number.isInteger(v)) throw new SpecError(`input.size must hold integers, got ${v}`);
     return v;
   });
@@ -497,17 +534,21 @@ export function validateSpec(spec: unknown): ValidatedSpec {
   const lossType = rawLoss['type'] as LossType;
   checkOptions(`loss (${lossType})`, rawLoss, LOSS_OPTIONS[lossType], ['type']);
   if (lossType === 'cross_entropy' && shape.kind !== 'flat') {
-    throw new SpecError(`loss cross_entropy needs logits (B, K) but the model outputs ${describeShape(shape)} per sample`);
+    throw new SpecError(
+      `loss cross_entropy needs logits (B, K) but the model outputs ${describeShape(shape)} per sample`,
+    );
   }
   // Only the options of this loss type, defaults filled in.
   const loss: LossSpec = { type: lossType };
-  if (lossType === 'cross_entropy') loss.label_smoothing = typeof rawLoss['label_smoothing'] === 'number' ? rawLoss['label_smoothing'] : 0;
+  if (lossType === 'cross_entropy')
+    loss.label_smoothing = typeof rawLoss['label_smoothing'] === 'number' ? rawLoss['label_smoothing'] : 0;
   if (lossType === 'dice') loss.smooth = typeof rawLoss['smooth'] === 'number' ? rawLoss['smooth'] : 1;
   const rawOpt = spec['optimizer'] ?? {};
   if (!isRecord(rawOpt)) throw new SpecError("'optimizer' must be an object");
   checkOptions('optimizer', rawOpt, OPTIMIZER_OPTIONS, []);
   const betas = Array.isArray(rawOpt['betas']) ? (rawOpt['betas'] as number[]) : [0.9, 0.999];
-  if (betas.length !== 2 || betas.some((v) => !(v >= 0 && v < 1))) throw new SpecError('optimizer.betas must be two numbers in [0, 1)');
+  if (betas.length !== 2 || betas.some((v) => !(v >= 0 && v < 1)))
+    throw new SpecError('optimizer.betas must be two numbers in [0, 1)');
   const optimizer: Required<OptimizerSpec> = {
     weight_decay: typeof rawOpt['weight_decay'] === 'number' ? rawOpt['weight_decay'] : 0.01,
     betas: [betas[0] ?? 0.9, betas[1] ?? 0.999],
@@ -521,6 +562,8 @@ export function validateSpec(spec: unknown): ValidatedSpec {
 /** Output shape of one sample for an input of another spatial size (same checks as validateSpec). */
 export function inferOutput(spec: NormalizedSpec, size: number[]): SampleShape {
   const st: InferState = { params: 0, saved: new Map(), layerCount: 0 };
-  const input: SampleShape = size.length ? { kind: 'spatial', channels: spec.input.channels, size } : { kind: 'flat', features: spec.input.channels };
+  const input: SampleShape = size.length
+    ? { kind: 'spatial', channels: spec.input.channels, size }
+    : { kind: 'flat', features: spec.input.channels };
   return inferLayers(spec.layers, 'layers', input, 0, st).shape;
 }

@@ -27,7 +27,9 @@ export function fashionMnistDir(): string {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = existsSync('/usr/bin/apt-get');
   if (!isRoot || !hasApt) {
-    throw new Error(`Fashion-MNIST is not installed and cannot be installed from here (need root and apt-get). Run: sudo ${INSTALL}`);
+    throw new Error(
+      `Fashion-MNIST is not installed and cannot be installed from here (need root and apt-get). Run: sudo ${INSTALL}`,
+    );
   }
   try {
     execFileSync('apt-get', ['install', '-y', PACKAGE], { stdio: 'ignore', timeout: 120_000 });

@@ -99,10 +99,12 @@ export function gradcheck(
       const a = ana[j] ?? NaN;
       const excess = Math.abs(numeric - a) - (atol + rtol * Math.abs(numeric));
       report.checked++;
-      if (!report.worst || excess > report.worst.excess) report.worst = { input: k, index: j, numeric, analytic: a, excess };
+      if (!report.worst || excess > report.worst.excess)
+        report.worst = { input: k, index: j, numeric, analytic: a, excess };
       if (!(excess <= 0)) {
         report.ok = false;
-        if (report.failures.length < 5) report.failures.push(`input ${k}[${j}]: numeric ${numeric.toFixed(6)} vs analytic ${a.toFixed(6)}`);
+        if (report.failures.length < 5)
+          report.failures.push(`input ${k}[${j}]: numeric ${numeric.toFixed(6)} vs analytic ${a.toFixed(6)}`);
       }
     }
   });

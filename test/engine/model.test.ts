@@ -42,7 +42,16 @@ interface Lin {
   vb: number[];
 }
 
-function refStep(p: Lin, x: number[], t: number[], n: number, inF: number, outF: number, step: number, h: { lr: number; wd: number; b1: number; b2: number; eps: number; clip: number }): number {
+function refStep(
+  p: Lin,
+  x: number[],
+  t: number[],
+  n: number,
+  inF: number,
+  outF: number,
+  step: number,
+  h: { lr: number; wd: number; b1: number; b2: number; eps: number; clip: number },
+): number {
   // y = x W^T + b; loss = mean((y - t)^2)
   const gw = new Array<number>(outF * inF).fill(0);
   const gb = new Array<number>(outF).fill(0);
@@ -77,7 +86,9 @@ function refStep(p: Lin, x: number[], t: number[], n: number, inF: number, outF:
 describe('AdamW and clipping against a hand-written reference', () => {
   for (const clip of [0, 0.05]) {
     it(`three steps of linear + MSE match (clip_grad_norm ${clip})`, async () => {
-      const inF = 3, outF = 2, n = 4;
+      const inF = 3,
+        outF = 2,
+        n = 4;
       const h = { lr: 0.05, wd: 0.1, b1: 0.8, b2: 0.95, eps: 0.01, clip };
       const model = engine.createModel(
         {
@@ -188,13 +199,20 @@ describe('model graph', () => {
     const model = engine.createModel(
       {
         input: { channels: 1, size: [4, 6, 6] },
-        layers: [{ type: 'conv3d', out: 2, kernel: 3, padding: 1 }, { type: 'silu' }, { type: 'conv3d', out: 1, kernel: 1 }],
+        layers: [
+          { type: 'conv3d', out: 2, kernel: 3, padding: 1 },
+          { type: 'silu' },
+          { type: 'conv3d', out: 1, kernel: 1 },
+        ],
         loss: { type: 'bce_with_logits' },
       },
       2,
     );
     const x = randomArray(144, 4);
-    const res = await model.trainStep({ x, shape: [1, 1, 4, 6, 6], targets: Float32Array.from(x, (v) => (v > 0 ? 1 : 0)) }, { lr: 1e-2 });
+    const res = await model.trainStep(
+      { x, shape: [1, 1, 4, 6, 6], targets: Float32Array.from(x, (v) => (v > 0 ? 1 : 0)) },
+      { lr: 1e-2 },
+    );
     expect(Number.isFinite(res.loss)).toBe(true);
     model.dispose();
   });
@@ -216,7 +234,9 @@ describe('model graph', () => {
     expect(w.length).toBe(8 * 8 * 9);
     model.setParam('layers.3.layers.0.weight', new Float32Array(w.length).fill(0.5));
     expect(model.getParam('layers.3.layers.0.weight').every((v) => v === 0.5)).toBe(true);
-    expect(() => model.getParam('layers.9.weight')).toThrow(/unknown parameter 'layers.9.weight'; the model has 'layers.0.weight'/);
+    expect(() => model.getParam('layers.9.weight')).toThrow(
+      /unknown parameter 'layers.9.weight'; the model has 'layers.0.weight'/,
+    );
     expect(() => model.setParam('layers.0.bias', new Float32Array(3))).toThrow(/has 3 values but shape \(8\) needs 8/);
     model.dispose();
     expect(() => model.paramCount()).toThrow(EngineError);
@@ -224,15 +244,15 @@ describe('model graph', () => {
 
   it('rejects bad batches in TypeScript with clear messages', async () => {
     const model = engine.createModel(convNet, 1);
-    await expect(model.trainStep({ x: new Float32Array(144), shape: [1, 2, 12, 12], targets: Float32Array.from([0]) }, { lr: 1 })).rejects.toThrow(
-      /takes 1 input channel\(s\), got 2/,
-    );
-    await expect(model.trainStep({ x: new Float32Array(144), shape: [1, 1, 12, 12], targets: Float32Array.from([4]) }, { lr: 1 })).rejects.toThrow(
-      /label 4 at index 0 is not a class in \[0, 4\)/,
-    );
-    await expect(model.trainStep({ x: new Float32Array(10), shape: [1, 1, 12, 12], targets: Float32Array.from([0]) }, { lr: 1 })).rejects.toThrow(
-      /Float32Array of 144 values/,
-    );
+    await expect(
+      model.trainStep({ x: new Float32Array(144), shape: [1, 2, 12, 12], targets: Float32Array.from([0]) }, { lr: 1 }),
+    ).rejects.toThrow(/takes 1 input channel\(s\), got 2/);
+    await expect(
+      model.trainStep({ x: new Float32Array(144), shape: [1, 1, 12, 12], targets: Float32Array.from([4]) }, { lr: 1 }),
+    ).rejects.toThrow(/label 4 at index 0 is not a class in \[0, 4\)/);
+    await expect(
+      model.trainStep({ x: new Float32Array(10), shape: [1, 1, 12, 12], targets: Float32Array.from([0]) }, { lr: 1 }),
+    ).rejects.toThrow(/Float32Array of 144 values/);
     model.dispose();
   });
 });
@@ -249,7 +269,11 @@ const heavy: ModelSpec = {
     { type: 'linear', out: 2 },
   ],
 };
-const heavyBatch = { x: randomArray(8 * 3 * 64 * 64, 1), shape: [8, 3, 64, 64], targets: Float32Array.from([0, 1, 0, 1, 0, 1, 0, 1]) };
+const heavyBatch = {
+  x: randomArray(8 * 3 * 64 * 64, 1),
+  shape: [8, 3, 64, 64],
+  targets: Float32Array.from([0, 1, 0, 1, 0, 1, 0, 1]),
+};
 
 describe('async execution and cancellation', () => {
   it('the JS event loop keeps running while a long training step runs', async () => {
@@ -326,7 +350,10 @@ describe('checkpoints (safetensors)', () => {
     // The header is standard safetensors: u64 length + JSON with dtype/shape/data_offsets and __metadata__.
     const buf = readFileSync(file);
     const n = Number(buf.readBigUInt64LE(0));
-    const header = JSON.parse(buf.subarray(8, 8 + n).toString()) as Record<string, { dtype?: string; shape?: number[] }>;
+    const header = JSON.parse(buf.subarray(8, 8 + n).toString()) as Record<
+      string,
+      { dtype?: string; shape?: number[] }
+    >;
     expect(header['layers.0.weight']).toMatchObject({ dtype: 'F32', shape: [8, 1, 3, 3] });
     expect(header['optim.exp_avg.layers.0.weight']).toMatchObject({ dtype: 'F32', shape: [8, 1, 3, 3] });
     expect((8 + n) % 8).toBe(0);
@@ -358,10 +385,15 @@ describe('checkpoints (safetensors)', () => {
 
     await expect(target.load(path.join(dir, 'missing.safetensors'))).rejects.toThrow(/cannot open: No such file/);
 
-    const other = engine.createModel({ ...convNet, layers: convNet.layers.map((l) => (l.type === 'linear' ? { ...l, out: 5 } : l)) }, 1);
+    const other = engine.createModel(
+      { ...convNet, layers: convNet.layers.map((l) => (l.type === 'linear' ? { ...l, out: 5 } : l)) },
+      1,
+    );
     const otherFile = path.join(dir, 'other.safetensors');
     await other.save(otherFile);
-    await expect(target.load(otherFile)).rejects.toThrow(/tensor 'layers\.7\.bias' has shape \(5\) but the model expects \(4\)/);
+    await expect(target.load(otherFile)).rejects.toThrow(
+      /tensor 'layers\.7\.bias' has shape \(5\) but the model expects \(4\)/,
+    );
 
     expect(target.getParam('layers.0.weight')).toEqual(before);
     for (const m of [a, target, other]) m.dispose();

@@ -31,12 +31,22 @@ describe('s4nd op gradients through the graph wrapper', () => {
     ['S4D, one-directional, linear output, rate 2', { d_state: 4, bidirectional: false, linear: true }, 2],
   ] as const) {
     it(name, () => {
-      const spec: ModelSpec = { input: { channels: 2, size: [6, 5] }, layers: [{ type: 's4nd', ...opts }], loss: { type: 'mse' } };
+      const spec: ModelSpec = {
+        input: { channels: 2, size: [6, 5] },
+        layers: [{ type: 's4nd', ...opts }],
+        loss: { type: 'mse' },
+      };
       const { flat, layer } = flatParams(spec);
       const r = rng(5);
       const x = randn([2, 2, 6, 5], r);
       // Same float32 tolerances as the other ops (gradcheck.ts): kernels are generated in double, convolved in float32.
-      const report = gradcheck(engine.binding, 's4nd', [x, { data: flat, shape: [flat.length] }], { ...layer, rate }, { samples: 60 });
+      const report = gradcheck(
+        engine.binding,
+        's4nd',
+        [x, { data: flat, shape: [flat.length] }],
+        { ...layer, rate },
+        { samples: 60 },
+      );
       expect(report.failures).toEqual([]);
       expect(report.ok).toBe(true);
     });
@@ -98,11 +108,14 @@ describe('s4nd checkpoints', () => {
       const a = engine.createModel(spec, 3);
       const r = rng(8);
       const x = Float32Array.from({ length: 2 * 72 }, () => r() - 0.5);
-      for (let i = 0; i < 2; i++) await a.trainStep({ x, shape: [2, 2, 6, 6], targets: Float32Array.from([0, 1]) }, { lr: 1e-2 });
+      for (let i = 0; i < 2; i++)
+        await a.trainStep({ x, shape: [2, 2, 6, 6], targets: Float32Array.from([0, 1]) }, { lr: 1e-2 });
       const file = path.join(dir, 'dplr.safetensors');
       await a.save(file);
       const buf = readFileSync(file);
-      const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString()) as { __metadata__: Record<string, string> };
+      const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString()) as {
+        __metadata__: Record<string, string>;
+      };
       expect(Object.keys(JSON.parse(header.__metadata__['state'] ?? '{}') as object)).toEqual(['layers.0.l_kernel']);
       const b = await engine.loadModel(file);
       const pa = await a.predict(x, [2, 2, 6, 6]);
@@ -148,12 +161,17 @@ describe('Fashion-MNIST', () => {
     };
     const lossBefore = await model.evalLoss(testBatch);
     const accBefore = await accuracy();
-    const B = 32, steps = 120;
+    const B = 32,
+      steps = 120;
     const trainLosses: number[] = [];
     for (let s = 0; s < steps; s++) {
       const off = (s * B) % train.count;
       const res = await model.trainStep(
-        { x: train.images.subarray(off * px, (off + B) * px), shape: [B, 1, 28, 28], targets: train.labels.subarray(off, off + B) },
+        {
+          x: train.images.subarray(off * px, (off + B) * px),
+          shape: [B, 1, 28, 28],
+          targets: train.labels.subarray(off, off + B),
+        },
         { lr: warmupCosineLr(s, { lr: 2e-2, warmupSteps: 10, totalSteps: steps }) },
       );
       trainLosses.push(res.loss);

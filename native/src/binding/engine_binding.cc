@@ -51,8 +51,8 @@ Tensor TensorArg(Napi::Env env, const Napi::Value& v, const Shape& shape, const 
   }
   Napi::Float32Array a = v.As<Napi::Float32Array>();
   if (static_cast<int64_t>(a.ElementLength()) != shape.numel()) {
-    ThrowType(env, std::string(what) + " has " + std::to_string(a.ElementLength()) + " values but shape " + shape.str() +
-                       " needs " + std::to_string(shape.numel()));
+    ThrowType(env, std::string(what) + " has " + std::to_string(a.ElementLength()) + " values but shape " +
+                       shape.str() + " needs " + std::to_string(shape.numel()));
   }
   Tensor t(shape);
   if (shape.numel()) std::memcpy(t.data(), a.Data(), sizeof(float) * shape.numel());
@@ -80,9 +80,9 @@ Napi::Array ShapeToJs(Napi::Env env, const Shape& s) {
 class CancelToken : public Napi::ObjectWrap<CancelToken> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "CancelToken",
-                       {InstanceMethod<&CancelToken::Cancel>("cancel"),
-                        InstanceAccessor<&CancelToken::IsCancelled>("cancelled")});
+    return DefineClass(
+        env, "CancelToken",
+        {InstanceMethod<&CancelToken::Cancel>("cancel"), InstanceAccessor<&CancelToken::IsCancelled>("cancelled")});
   }
   explicit CancelToken(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CancelToken>(info) {}
   std::shared_ptr<std::atomic<bool>> flag = std::make_shared<std::atomic<bool>>(false);
@@ -130,18 +130,15 @@ struct ModelHandle {
 class NativeModel : public Napi::ObjectWrap<NativeModel> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeModel",
-                       {InstanceMethod<&NativeModel::TrainStep>("trainStep"),
-                        InstanceMethod<&NativeModel::Predict>("predict"),
-                        InstanceMethod<&NativeModel::EvalLoss>("evalLoss"),
-                        InstanceMethod<&NativeModel::Save>("save"),
-                        InstanceMethod<&NativeModel::Load>("load"),
-                        InstanceMethod<&NativeModel::Params>("params"),
-                        InstanceMethod<&NativeModel::GetParam>("getParam"),
-                        InstanceMethod<&NativeModel::SetParam>("setParam"),
-                        InstanceMethod<&NativeModel::ParamCount>("paramCount"),
-                        InstanceMethod<&NativeModel::OptimizerStep>("optimizerStep"),
-                        InstanceMethod<&NativeModel::Dispose>("dispose")});
+    return DefineClass(
+        env, "NativeModel",
+        {InstanceMethod<&NativeModel::TrainStep>("trainStep"), InstanceMethod<&NativeModel::Predict>("predict"),
+         InstanceMethod<&NativeModel::EvalLoss>("evalLoss"), InstanceMethod<&NativeModel::Save>("save"),
+         InstanceMethod<&NativeModel::Load>("load"), InstanceMethod<&NativeModel::Params>("params"),
+         InstanceMethod<&NativeModel::GetParam>("getParam"), InstanceMethod<&NativeModel::SetParam>("setParam"),
+         InstanceMethod<&NativeModel::ParamCount>("paramCount"),
+         InstanceMethod<&NativeModel::OptimizerStep>("optimizerStep"),
+         InstanceMethod<&NativeModel::Dispose>("dispose")});
   }
 
   // new NativeModel(specJson: string, seed: number)
@@ -338,7 +335,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   }
 
   Napi::Value OptimizerStep(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(Live(info.Env(), "optimizerStep", true).optimizer().step()));
+    return Napi::Number::New(info.Env(),
+                             static_cast<double>(Live(info.Env(), "optimizerStep", true).optimizer().step()));
   }
 
   // dispose(): frees the model now, or after the queued calls finish.
@@ -353,14 +351,13 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   std::shared_ptr<ModelHandle> handle_;
 };
 
-Napi::Value CreateCancelToken(const Napi::CallbackInfo& info) {
-  return CtorsOf(info.Env())->cancel_token.New({});
-}
+Napi::Value CreateCancelToken(const Napi::CallbackInfo& info) { return CtorsOf(info.Env())->cancel_token.New({}); }
 
 Napi::Value SetThreadsJs(const Napi::CallbackInfo& info) {
   const double n = NumberArg(info.Env(), info[0], "threads");
   if (PendingJobs() > 0) {
-    throw Napi::Error::New(info.Env(), "setThreads: " + std::to_string(PendingJobs()) + " engine call(s) are running; await them first");
+    throw Napi::Error::New(
+        info.Env(), "setThreads: " + std::to_string(PendingJobs()) + " engine call(s) are running; await them first");
   }
   SetThreads(static_cast<int>(n));
   return info.Env().Undefined();

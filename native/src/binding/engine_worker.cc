@@ -73,7 +73,8 @@ void Settle(Napi::Env env, Napi::Function, Pending* p) {
       p->deferred.Reject(Napi::Error::New(env, p->job->what + ": " + e.what()).Value());
     }
   } else {
-    Napi::Error err = Napi::Error::New(env, p->cancelled ? p->job->what + " cancelled" : p->job->what + ": " + p->error);
+    Napi::Error err =
+        Napi::Error::New(env, p->cancelled ? p->job->what + " cancelled" : p->job->what + ": " + p->error);
     err.Set("code", Napi::String::New(env, p->cancelled ? "ERR_CANCELLED" : "ERR_ENGINE"));
     p->deferred.Reject(err.Value());
   }

@@ -14,10 +14,10 @@ namespace ssm::binding {
 // One async call. `work` runs on the engine thread and must not touch JS; it throws to fail the call.
 // `done` runs on the JS thread after `work` succeeded and makes the resolution value.
 struct AsyncJob {
-  std::string what;                                   // "trainStep", used in error messages
+  std::string what;  // "trainStep", used in error messages
   std::function<void()> work;
   std::function<Napi::Value(Napi::Env)> done;
-  std::function<void()> finally;                      // JS thread, after resolve/reject (e.g. clear busy flag)
+  std::function<void()> finally;  // JS thread, after resolve/reject (e.g. clear busy flag)
 };
 
 // Queues the job and returns its Promise. Rejections are Errors with a `code`: "ERR_CANCELLED" when the

@@ -22,7 +22,8 @@ std::vector<int> IntList(const Json& a, const char* key, std::vector<int> def) {
 
 // Applies `op` to the input Vars. targets (non-differentiable) for losses are inputs[1].
 // `keep` holds per-call state that must outlive the backward pass (the S4ND instance).
-Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a, std::unique_ptr<graph::S4ndInstance>& keep) {
+Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a,
+           std::unique_ptr<graph::S4ndInstance>& keep) {
   auto need = [&](std::size_t n) {
     if (in.size() < n) throw std::invalid_argument(op + " needs " + std::to_string(n) + " inputs");
   };
@@ -35,10 +36,13 @@ Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a,
     return ops::Conv(t, in[0], in[1], opt(2), IntList(a, "stride", std::vector<int>(nsp, 1)),
                      IntList(a, "padding", std::vector<int>(nsp, 0)));
   }
-  if (op == "upsample") return need(1), ops::Upsample2d(t, in[0], static_cast<int>(a.num_or("scale", 2)), a.str_or("mode", "nearest") == "bilinear");
+  if (op == "upsample")
+    return need(1),
+           ops::Upsample2d(t, in[0], static_cast<int>(a.num_or("scale", 2)), a.str_or("mode", "nearest") == "bilinear");
   if (op == "layernorm") {
     need(3);
-    return ops::LayerNorm(t, in[0], in[1], in[2], a.bool_or("channels_first", true), static_cast<float>(a.num_or("eps", 1e-5)));
+    return ops::LayerNorm(t, in[0], in[1], in[2], a.bool_or("channels_first", true),
+                          static_cast<float>(a.num_or("eps", 1e-5)));
   }
   if (op == "gelu") return need(1), ops::Gelu(t, in[0]);
   if (op == "silu") return need(1), ops::Silu(t, in[0]);
@@ -56,10 +60,15 @@ Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a,
     return ops::Reshape(t, in[0], Shape::FromVector(s));
   }
   if (op == "permute") return need(1), ops::Permute(t, in[0], IntList(a, "perm", {}));
-  if (op == "avg_pool") return need(1), ops::AvgPool2d(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
-  if (op == "max_pool") return need(1), ops::MaxPool2d(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
+  if (op == "avg_pool")
+    return need(1),
+           ops::AvgPool2d(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
+  if (op == "max_pool")
+    return need(1),
+           ops::MaxPool2d(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
   if (op == "global_avg_pool") return need(1), ops::GlobalAvgPool(t, in[0]);
-  if (op == "cross_entropy") return need(2), ops::CrossEntropy(t, in[0], in[1]->value, static_cast<float>(a.num_or("label_smoothing", 0.0)));
+  if (op == "cross_entropy")
+    return need(2), ops::CrossEntropy(t, in[0], in[1]->value, static_cast<float>(a.num_or("label_smoothing", 0.0)));
   if (op == "bce_with_logits") return need(2), ops::BceWithLogits(t, in[0], in[1]->value);
   if (op == "dice") return need(2), ops::SoftDice(t, in[0], in[1]->value, static_cast<float>(a.num_or("smooth", 1.0)));
   if (op == "l1") return need(2), ops::L1Loss(t, in[0], in[1]->value);
@@ -97,9 +106,11 @@ Napi::Value OpForwardBackward(const Napi::CallbackInfo& info) {
       Napi::Float32Array a = inputs.Get(i).As<Napi::Float32Array>();
       Napi::Array sa = shapes.Get(i).As<Napi::Array>();
       std::vector<int64_t> dims;
-      for (uint32_t k = 0; k < sa.Length(); ++k) dims.push_back(static_cast<int64_t>(sa.Get(k).As<Napi::Number>().DoubleValue()));
+      for (uint32_t k = 0; k < sa.Length(); ++k)
+        dims.push_back(static_cast<int64_t>(sa.Get(k).As<Napi::Number>().DoubleValue()));
       const Shape s = Shape::FromVector(dims);
-      if (static_cast<int64_t>(a.ElementLength()) != s.numel()) throw std::invalid_argument("input " + std::to_string(i) + " length does not match its shape");
+      if (static_cast<int64_t>(a.ElementLength()) != s.numel())
+        throw std::invalid_argument("input " + std::to_string(i) + " length does not match its shape");
       Tensor tv(s);
       std::memcpy(tv.data(), a.Data(), sizeof(float) * s.numel());
       in.push_back(t.Make(std::move(tv), !(IsLoss(op) && i == 1)));
@@ -116,7 +127,8 @@ Napi::Value OpForwardBackward(const Napi::CallbackInfo& info) {
     Napi::Array grads = Napi::Array::New(env);
     if (backward) {
       Napi::Float32Array up = info[4].As<Napi::Float32Array>();
-      if (static_cast<int64_t>(up.ElementLength()) != y->value.numel()) throw std::invalid_argument("upstream gradient length does not match the output");
+      if (static_cast<int64_t>(up.ElementLength()) != y->value.numel())
+        throw std::invalid_argument("upstream gradient length does not match the output");
       Tensor seed(y->value.shape());
       std::memcpy(seed.data(), up.Data(), sizeof(float) * seed.numel());
       if (y->requires_grad) t.Backward(y, &seed);

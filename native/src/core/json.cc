@@ -66,9 +66,18 @@ class JsonParser {
       return a;
     }
     if (c == '"') return Json::Str(ParseString());
-    if (s_.compare(i_, 4, "true") == 0) { i_ += 4; return Json::Bool(true); }
-    if (s_.compare(i_, 5, "false") == 0) { i_ += 5; return Json::Bool(false); }
-    if (s_.compare(i_, 4, "null") == 0) { i_ += 4; return Json(); }
+    if (s_.compare(i_, 4, "true") == 0) {
+      i_ += 4;
+      return Json::Bool(true);
+    }
+    if (s_.compare(i_, 5, "false") == 0) {
+      i_ += 5;
+      return Json::Bool(false);
+    }
+    if (s_.compare(i_, 4, "null") == 0) {
+      i_ += 4;
+      return Json();
+    }
     if (c == '-' || (c >= '0' && c <= '9')) {
       const char* begin = s_.c_str() + i_;
       char* end = nullptr;
@@ -93,14 +102,30 @@ class JsonParser {
       if (i_ >= s_.size()) Fail("unterminated escape");
       const char e = s_[i_++];
       switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
         case 'u': {
           if (i_ + 4 > s_.size()) Fail("short \\u escape");
           const unsigned cp = static_cast<unsigned>(std::strtoul(s_.substr(i_, 4).c_str(), nullptr, 16));
@@ -118,7 +143,8 @@ class JsonParser {
           }
           break;
         }
-        default: Fail("bad escape");
+        default:
+          Fail("bad escape");
       }
     }
     if (i_ >= s_.size()) Fail("unterminated string");
@@ -136,11 +162,21 @@ static void DumpString(const std::string& s, std::string& out) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -156,8 +192,12 @@ static void DumpString(const std::string& s, std::string& out) {
 
 static void DumpValue(const Json& j, std::string& out) {
   switch (j.type()) {
-    case Json::Type::Null: out += "null"; break;
-    case Json::Type::Bool: out += j.boolean() ? "true" : "false"; break;
+    case Json::Type::Null:
+      out += "null";
+      break;
+    case Json::Type::Bool:
+      out += j.boolean() ? "true" : "false";
+      break;
     case Json::Type::Number: {
       const double v = j.num();
       char buf[32];
@@ -169,7 +209,9 @@ static void DumpValue(const Json& j, std::string& out) {
       out += buf;
       break;
     }
-    case Json::Type::String: DumpString(j.str(), out); break;
+    case Json::Type::String:
+      DumpString(j.str(), out);
+      break;
     case Json::Type::Array: {
       out += '[';
       bool first = true;

@@ -17,11 +17,34 @@ class Json {
   static Json Parse(const std::string& text);  // throws std::invalid_argument("JSON: ... at offset N")
   std::string Dump() const;
 
-  static Json Number(double v) { Json j; j.type_ = Type::Number; j.num_ = v; return j; }
-  static Json Str(std::string v) { Json j; j.type_ = Type::String; j.str_ = std::move(v); return j; }
-  static Json Bool(bool v) { Json j; j.type_ = Type::Bool; j.bool_ = v; return j; }
-  static Json Array() { Json j; j.type_ = Type::Array; return j; }
-  static Json Object() { Json j; j.type_ = Type::Object; return j; }
+  static Json Number(double v) {
+    Json j;
+    j.type_ = Type::Number;
+    j.num_ = v;
+    return j;
+  }
+  static Json Str(std::string v) {
+    Json j;
+    j.type_ = Type::String;
+    j.str_ = std::move(v);
+    return j;
+  }
+  static Json Bool(bool v) {
+    Json j;
+    j.type_ = Type::Bool;
+    j.bool_ = v;
+    return j;
+  }
+  static Json Array() {
+    Json j;
+    j.type_ = Type::Array;
+    return j;
+  }
+  static Json Object() {
+    Json j;
+    j.type_ = Type::Object;
+    return j;
+  }
 
   Type type() const { return type_; }
   bool is_null() const { return type_ == Type::Null; }
@@ -31,9 +54,9 @@ class Json {
   bool is_object() const { return type_ == Type::Object; }
   bool is_bool() const { return type_ == Type::Bool; }
 
-  double num() const;               // throws if not a number
-  const std::string& str() const;   // throws if not a string
-  bool boolean() const;             // throws if not a bool
+  double num() const;              // throws if not a number
+  const std::string& str() const;  // throws if not a string
+  bool boolean() const;            // throws if not a bool
   const std::vector<Json>& arr() const;
   const std::vector<std::pair<std::string, Json>>& obj() const;
 

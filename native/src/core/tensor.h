@@ -82,7 +82,9 @@ class Tensor {
   int64_t numel() const { return numel_; }
   float* data() { return buf_ ? buf_->data : nullptr; }
   const float* data() const { return buf_ ? buf_->data : nullptr; }
-  void zero() { if (numel_) std::memset(data(), 0, sizeof(float) * numel_); }
+  void zero() {
+    if (numel_) std::memset(data(), 0, sizeof(float) * numel_);
+  }
   void fill(float v);
   Tensor clone() const;
   // Same buffer, new shape (numel must match). Writes through either alias are visible in both.

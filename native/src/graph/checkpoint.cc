@@ -20,8 +20,10 @@ constexpr const char* kFormat = "ssm-studio.checkpoint.v1";
 void SaveCheckpoint(Model& model, const std::string& path) {
   std::vector<io::TensorEntry> entries;
   for (const Param& p : model.params()) entries.push_back({p.name, p.shape.ToVector(), p.data()});
-  for (const Param& p : model.params()) entries.push_back({"optim.exp_avg." + p.name, p.shape.ToVector(), model.moment1(p)});
-  for (const Param& p : model.params()) entries.push_back({"optim.exp_avg_sq." + p.name, p.shape.ToVector(), model.moment2(p)});
+  for (const Param& p : model.params())
+    entries.push_back({"optim.exp_avg." + p.name, p.shape.ToVector(), model.moment1(p)});
+  for (const Param& p : model.params())
+    entries.push_back({"optim.exp_avg_sq." + p.name, p.shape.ToVector(), model.moment2(p)});
   Json state = Json::Object();
   for (const auto& s : model.states()) {
     Json a = Json::Array();
@@ -67,7 +69,8 @@ void LoadCheckpoint(Model& model, const std::string& path) {
   const std::string& step_text = meta("optimizer.step");
   char* end = nullptr;
   const long long step = std::strtoll(step_text.c_str(), &end, 10);
-  if (end == step_text.c_str() || *end != '\0' || step < 0) Fail(path, "optimizer.step '" + step_text + "' is not a count");
+  if (end == step_text.c_str() || *end != '\0' || step < 0)
+    Fail(path, "optimizer.step '" + step_text + "' is not a count");
   Json state;
   try {
     state = Json::Parse(meta("state"));

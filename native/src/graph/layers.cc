@@ -123,7 +123,8 @@ class ConcatSaved : public Layer {
   }
 };
 
-std::unique_ptr<Sequential> BuildSequential(const Json& layers, const std::string& prefix, Model& model, uint64_t seed) {
+std::unique_ptr<Sequential> BuildSequential(const Json& layers, const std::string& prefix, Model& model,
+                                            uint64_t seed) {
   auto seq = std::make_unique<Sequential>();
   const auto& arr = layers.arr();
   for (std::size_t i = 0; i < arr.size(); ++i) {

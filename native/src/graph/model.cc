@@ -55,7 +55,8 @@ Model::Model(const Json& spec, uint64_t seed) : spec_(spec), spec_text_(spec.Dum
   for (const Param& p : params_) {
     std::size_t k = 0;
     while (storages_[k].get() != p.storage) ++k;
-    slices_.push_back(optim::Slice{p.data(), p.grad(), m_[k].data() + p.offset, v_[k].data() + p.offset, p.numel(), p.group});
+    slices_.push_back(
+        optim::Slice{p.data(), p.grad(), m_[k].data() + p.offset, v_[k].data() + p.offset, p.numel(), p.group});
   }
 }
 
@@ -69,7 +70,8 @@ Var* Model::NewStorage(int64_t numel) {
   return v;
 }
 
-void Model::AddParam(const std::string& name, Var* storage, std::size_t offset, const Shape& shape, optim::Group group) {
+void Model::AddParam(const std::string& name, Var* storage, std::size_t offset, const Shape& shape,
+                     optim::Group group) {
   params_.push_back(Param{name, storage, offset, shape, group});
 }
 
@@ -117,7 +119,8 @@ StepResult Model::TrainStep(const Tensor& x, const Tensor& targets, float lr, fl
   tape_.CheckCancelled();  // last chance: after this point the update runs to completion
   StepResult r;
   r.loss = loss->value.data()[0];
-  if (!std::isfinite(r.loss)) throw std::runtime_error("loss is not finite (" + std::to_string(r.loss) + "); parameters were not updated");
+  if (!std::isfinite(r.loss))
+    throw std::runtime_error("loss is not finite (" + std::to_string(r.loss) + "); parameters were not updated");
   r.grad_norm = optim::GlobalGradNorm(slices_);
   if (clip_grad_norm_ > 0.0f && r.grad_norm > clip_grad_norm_) {
     std::vector<float*> grads;

@@ -33,8 +33,8 @@ struct Param {
 
 // Per-call context passed down the layer tree.
 struct RunContext {
-  double rate = 1.0;                       // S4ND resolution factor
-  std::map<std::string, Var*> saved;       // "save" layer outputs, read by "concat"
+  double rate = 1.0;                  // S4ND resolution factor
+  std::map<std::string, Var*> saved;  // "save" layer outputs, read by "concat"
 };
 
 class Layer {
@@ -100,8 +100,8 @@ class Model {
   LossSpec loss_;
   float clip_grad_norm_ = 0.0f;
   std::unique_ptr<optim::AdamW> adamw_;
-  std::vector<Tensor> m_, v_;              // AdamW moments, one flat tensor per storage
-  std::vector<optim::Slice> slices_;       // one per named parameter, pointing into storages and m_/v_
+  std::vector<Tensor> m_, v_;         // AdamW moments, one flat tensor per storage
+  std::vector<optim::Slice> slices_;  // one per named parameter, pointing into storages and m_/v_
   Tape tape_;
 };
 

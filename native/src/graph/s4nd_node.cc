@@ -20,13 +20,15 @@ std::unique_ptr<S4ndInstance> MakeS4ndInstance(const Json& spec, const std::stri
   const std::string mode = spec.str_or("mode", "s4d");
   cfg.mode = mode == "dplr" ? s4nd::KernelMode::kDPLR : s4nd::KernelMode::kS4D;
   const std::string init = spec.str_or("init", mode == "dplr" ? "legs" : "diag-lin");
-  cfg.init = init == "legs" ? s4nd::S4dInit::kLegs : (init == "diag-inv" ? s4nd::S4dInit::kDiagInv : s4nd::S4dInit::kDiagLin);
+  cfg.init =
+      init == "legs" ? s4nd::S4dInit::kLegs : (init == "diag-inv" ? s4nd::S4dInit::kDiagInv : s4nd::S4dInit::kDiagLin);
   cfg.bandlimit = spec.num_or("bandlimit", 0.0);
   cfg.linear = spec.bool_or("linear", false);
   cfg.dt_min = spec.num_or("dt_min", 0.001);
   cfg.dt_max = spec.num_or("dt_max", 0.1);
   const std::string conv = spec.str_or("conv", "auto");
-  cfg.conv = conv == "fft" ? s4nd::ConvAlgo::kFft : (conv == "direct" ? s4nd::ConvAlgo::kDirect : s4nd::ConvAlgo::kAuto);
+  cfg.conv =
+      conv == "fft" ? s4nd::ConvAlgo::kFft : (conv == "direct" ? s4nd::ConvAlgo::kDirect : s4nd::ConvAlgo::kAuto);
   const std::string err = s4nd::ValidateConfig(cfg);
   if (!err.empty()) throw std::invalid_argument("s4nd layer " + where + ": " + err);
   inst->state.l_kernel.assign(cfg.dim, 0);
@@ -37,12 +39,12 @@ Var* S4ndApply(Tape& t, S4ndInstance& inst, Var* x, Var* params, double rate) {
   const s4nd::S4ndConfig& cfg = inst.cfg;
   const Shape& xs = x->value.shape();
   if (xs.rank != cfg.dim + 2 || xs[1] != cfg.d_model) {
-    ops::ShapeError("s4nd", "expected input (B, " + std::to_string(cfg.d_model) + ") followed by " + std::to_string(cfg.dim) +
-                                " spatial dims, got " + xs.str());
+    ops::ShapeError("s4nd", "expected input (B, " + std::to_string(cfg.d_model) + ") followed by " +
+                                std::to_string(cfg.dim) + " spatial dims, got " + xs.str());
   }
   if (params->value.numel() != static_cast<int64_t>(s4nd::ParamCount(cfg))) {
-    ops::ShapeError("s4nd", "parameter buffer has " + std::to_string(params->value.numel()) + " floats, the layer needs " +
-                                std::to_string(s4nd::ParamCount(cfg)));
+    ops::ShapeError("s4nd", "parameter buffer has " + std::to_string(params->value.numel()) +
+                                " floats, the layer needs " + std::to_string(s4nd::ParamCount(cfg)));
   }
   if (!(rate > 0.0)) ops::ShapeError("s4nd", "rate must be positive");
   int L[3] = {1, 1, 1};
@@ -57,7 +59,8 @@ Var* S4ndApply(Tape& t, S4ndInstance& inst, Var* x, Var* params, double rate) {
     t.Record([ip, &t, x, params, yv] {
       Tensor du(x->value.shape());  // (B, H, L...), overwritten by the module
       // Parameter gradients accumulate straight into the storage's gradient.
-      s4nd::Backward(ip->cfg, params->value.data(), ip->state, ip->saved, yv->grad.data(), du.data(), t.Grad(params).data(), ip->ws);
+      s4nd::Backward(ip->cfg, params->value.data(), ip->state, ip->saved, yv->grad.data(), du.data(),
+                     t.Grad(params).data(), ip->ws);
       if (x->requires_grad) {
         float* gx = t.Grad(x).data();
         const float* d = du.data();

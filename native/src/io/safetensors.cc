@@ -44,7 +44,8 @@ void WriteSafetensors(const std::string& path, const std::vector<TensorEntry>& t
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) Fail(path, std::string("cannot open for writing: ") + std::strerror(errno));
   unsigned char len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xFF);
+  for (int i = 0; i < 8; ++i)
+    len[i] = static_cast<unsigned char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xFF);
   bool ok = std::fwrite(len, 1, 8, f) == 8 && std::fwrite(text.data(), 1, text.size(), f) == text.size();
   for (const TensorEntry& t : tensors) {
     int64_t n = 1;
@@ -83,8 +84,8 @@ SafetensorsFile ReadSafetensors(const std::string& path) {
   std::string text(n, '\0');
   SafetensorsFile out;
   out.data.resize(static_cast<std::size_t>(size) - 8 - n);
-  const bool read_ok = std::fread(text.data(), 1, n, f) == n &&
-                       std::fread(out.data.data(), 1, out.data.size(), f) == out.data.size();
+  const bool read_ok =
+      std::fread(text.data(), 1, n, f) == n && std::fread(out.data.data(), 1, out.data.size(), f) == out.data.size();
   std::fclose(f);
   if (!read_ok) Fail(path, "short read");
   Json header;
@@ -115,7 +116,8 @@ SafetensorsFile ReadSafetensors(const std::string& path) {
     uint64_t count = 1;
     if (!e.at("shape").is_array()) Fail(path, where + " shape is not an array");
     for (const Json& d : e.at("shape").arr()) {
-      if (!d.is_number() || d.num() < 0 || d.num() > 1e12 || d.num() != static_cast<double>(static_cast<int64_t>(d.num()))) {
+      if (!d.is_number() || d.num() < 0 || d.num() > 1e12 ||
+          d.num() != static_cast<double>(static_cast<int64_t>(d.num()))) {
         Fail(path, where + " has a bad dimension");
       }
       info.shape.push_back(static_cast<int64_t>(d.num()));

@@ -10,10 +10,10 @@ namespace ssm::ops {
 namespace {
 
 struct ConvGeom {
-  int64_t B, C, D, H, W;     // input
-  int64_t O, kd, kh, kw;     // weight
+  int64_t B, C, D, H, W;  // input
+  int64_t O, kd, kh, kw;  // weight
   int64_t sd, sh, sw, pd, ph, pw;
-  int64_t Do, Ho, Wo;        // output
+  int64_t Do, Ho, Wo;  // output
   int64_t CK() const { return C * kd * kh * kw; }
   int64_t L() const { return Do * Ho * Wo; }
   int64_t in_sp() const { return D * H * W; }
@@ -80,7 +80,8 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
   const Shape& ws = w->value.shape();
   const int nsp = xs.rank - 2;
   if ((nsp != 2 && nsp != 3) || ws.rank != xs.rank) {
-    ShapeError("conv", "input " + xs.str() + " and weight " + ws.str() + " must both be 4-D (2-D conv) or 5-D (3-D conv)");
+    ShapeError("conv",
+               "input " + xs.str() + " and weight " + ws.str() + " must both be 4-D (2-D conv) or 5-D (3-D conv)");
   }
   if (static_cast<int>(stride.size()) != nsp || static_cast<int>(padding.size()) != nsp) {
     ShapeError("conv", "stride and padding need " + std::to_string(nsp) + " entries");
@@ -111,7 +112,8 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
   if (g.D + 2 * g.pd < g.kd || g.H + 2 * g.ph < g.kh || g.W + 2 * g.pw < g.kw) {
     ShapeError("conv", "kernel " + ws.str() + " is larger than the padded input " + xs.str());
   }
-  if (b && (b->value.rank() != 1 || b->value.dim(0) != g.O)) ShapeError("conv", "bias must be (" + std::to_string(g.O) + ")");
+  if (b && (b->value.rank() != 1 || b->value.dim(0) != g.O))
+    ShapeError("conv", "bias must be (" + std::to_string(g.O) + ")");
   Shape ys = nsp == 3 ? Shape{g.B, g.O, g.Do, g.Ho, g.Wo} : Shape{g.B, g.O, g.Ho, g.Wo};
   Tensor y(ys);  // (B, O, [Do], Ho, Wo)
   const float* xp = x->value.data();

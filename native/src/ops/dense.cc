@@ -6,8 +6,9 @@ namespace ssm::ops {
 
 void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  GlobalPool().parallel_for(static_cast<std::size_t>(n), static_cast<std::size_t>(grain < 1 ? 1 : grain),
-                            [&](std::size_t b, std::size_t e) { fn(static_cast<int64_t>(b), static_cast<int64_t>(e)); });
+  GlobalPool().parallel_for(
+      static_cast<std::size_t>(n), static_cast<std::size_t>(grain < 1 ? 1 : grain),
+      [&](std::size_t b, std::size_t e) { fn(static_cast<int64_t>(b), static_cast<int64_t>(e)); });
 }
 
 Var* Linear(Tape& t, Var* x, Var* w, Var* b) {
@@ -35,7 +36,7 @@ Var* Linear(Tape& t, Var* x, Var* w, Var* b) {
   if (yv->requires_grad) {
     t.Record([&t, x, w, b, yv, n, in, out] {
       const float* gy = yv->grad.data();  // (N, out)
-      if (x->requires_grad) {  // dx (N, in) += gy (N, out) . W (out, in)
+      if (x->requires_grad) {             // dx (N, in) += gy (N, out) . W (out, in)
         Gemm(false, false, n, in, out, gy, out, w->value.data(), in, t.Grad(x).data(), in, 1.0f);
       }
       if (w->requires_grad) {  // dW (out, in) += gy^T (out, N) . x (N, in)
@@ -54,7 +55,8 @@ Var* Linear(Tape& t, Var* x, Var* w, Var* b) {
 Var* MatMul(Tape& t, Var* a, Var* b) {
   const Shape& as = a->value.shape();
   const Shape& bs = b->value.shape();
-  if (as.rank != 2 || bs.rank != 2 || as[1] != bs[0]) ShapeError("matmul", "cannot multiply " + as.str() + " by " + bs.str());
+  if (as.rank != 2 || bs.rank != 2 || as[1] != bs[0])
+    ShapeError("matmul", "cannot multiply " + as.str() + " by " + bs.str());
   const int64_t M = as[0], K = as[1], N = bs[1];
   Tensor y(Shape{M, N});
   Gemm(false, false, M, N, K, a->value.data(), K, b->value.data(), N, y.data(), N, 0.0f);

@@ -13,16 +13,15 @@ namespace {
 constexpr int64_t kMr = 4;   // rows of C per micro-tile
 constexpr int64_t kNr = 16;  // columns of C per micro-tile
 
-
 // 8 floats as one value (GCC/Clang vector extension): one AVX register, two SSE/NEON registers. Keeps the
 // accumulator tile in registers, which the auto-vectoriser did not manage on a float[4][16] array.
 typedef float V8 __attribute__((vector_size(32)));
 
-
 // acc (kMr, kNr) = Ap (K, kMr) . Bp (K, kNr), both packed k-major. Then C tile (rows x cols) = acc + beta * C.
 // 4 x 16 register tile (8 AVX accumulators). Inlined into the AVX2 wrapper below, so it is compiled for AVX2+FMA.
-__attribute__((always_inline)) inline void MicroKernelBody(int64_t K, const float* __restrict Ap, const float* __restrict Bp, float* __restrict C, int64_t ldc,
-                 int64_t rows, int64_t cols, float beta) {
+__attribute__((always_inline)) inline void MicroKernelBody(int64_t K, const float* __restrict Ap,
+                                                           const float* __restrict Bp, float* __restrict C, int64_t ldc,
+                                                           int64_t rows, int64_t cols, float beta) {
   static_assert(kMr == 4 && kNr == 16, "the register tile below is written out for 4 x 16");
   V8 c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {};
   for (int64_t k = 0; k < K; ++k) {
@@ -52,8 +51,8 @@ __attribute__((always_inline)) inline void MicroKernelBody(int64_t K, const floa
 
 // Baseline copy (SSE2 on x86-64, NEON on arm64): a plain array tile the auto-vectoriser handles well there
 // (the 8-wide register tile above needs 16+ SSE registers and spills; measured 6 vs 2 GFLOP/s).
-void MicroKernelBase(int64_t K, const float* __restrict Ap, const float* __restrict Bp, float* __restrict C, int64_t ldc,
-                     int64_t rows, int64_t cols, float beta) {
+void MicroKernelBase(int64_t K, const float* __restrict Ap, const float* __restrict Bp, float* __restrict C,
+                     int64_t ldc, int64_t rows, int64_t cols, float beta) {
   float acc[kMr][kNr];
   for (int r = 0; r < kMr; ++r)
     for (int j = 0; j < kNr; ++j) acc[r][j] = 0.0f;
@@ -151,7 +150,7 @@ void Gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
       const int64_t i0 = ip * kMr;
       const int64_t j0 = jp * kNr;
       kMicroKernel(K, Ap + ip * K * kMr, Bp + jp * K * kNr, C + i0 * ldc + j0, ldc, std::min(kMr, M - i0),
-                  std::min(kNr, N - j0), beta);
+                   std::min(kNr, N - j0), beta);
     }
   });
 }

@@ -25,7 +25,8 @@ Var* CrossEntropy(Tape& t, Var* logits, const Tensor& labels, float label_smooth
   const Shape& ls = logits->value.shape();
   if (ls.rank != 2) ShapeError("cross_entropy", "logits must be (N, K), got " + ls.str());
   const int64_t N = ls[0], K = ls[1];
-  if (labels.numel() != N) ShapeError("cross_entropy", "expected " + std::to_string(N) + " labels, got " + std::to_string(labels.numel()));
+  if (labels.numel() != N)
+    ShapeError("cross_entropy", "expected " + std::to_string(N) + " labels, got " + std::to_string(labels.numel()));
   const float* lp = labels.data();
   for (int64_t n = 0; n < N; ++n) {
     if (!(lp[n] >= 0.0f && lp[n] < static_cast<float>(K)) || lp[n] != std::floor(lp[n])) {

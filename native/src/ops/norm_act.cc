@@ -162,7 +162,7 @@ Var* Glu(Tape& t, Var* x) {
   Shape ys = xs;
   ys[1] = xs[1] / 2;
   const int64_t B = xs[0], half = ys.numel() / B;  // elements of one half per sample: C/2 * S
-  Tensor y(ys);  // (B, C/2, S...)
+  Tensor y(ys);                                    // (B, C/2, S...)
   const float* xp = x->value.data();
   float* yp = y.data();
   for (int64_t b = 0; b < B; ++b) {

@@ -101,7 +101,8 @@ Var* Concat(Tape& t, const std::vector<Var*>& xs, int dim) {
     const Shape& s = v->value.shape();
     bool ok = s.rank == s0.rank;
     for (int i = 0; ok && i < s.rank; ++i) ok = (i == dim) || s[i] == s0[i];
-    if (!ok) ShapeError("concat", "shapes " + s0.str() + " and " + s.str() + " differ outside dim " + std::to_string(dim));
+    if (!ok)
+      ShapeError("concat", "shapes " + s0.str() + " and " + s.str() + " differ outside dim " + std::to_string(dim));
     ys[dim] += s[dim];
   }
   int64_t outer = 1, inner = 1;
@@ -113,7 +114,8 @@ Var* Concat(Tape& t, const std::vector<Var*>& xs, int dim) {
   bool any = false;
   for (Var* v : xs) {
     const int64_t n = v->value.dim(dim) * inner;
-    for (int64_t o = 0; o < outer; ++o) std::memcpy(y.data() + o * row + off, v->value.data() + o * n, sizeof(float) * n);
+    for (int64_t o = 0; o < outer; ++o)
+      std::memcpy(y.data() + o * row + off, v->value.data() + o * n, sizeof(float) * n);
     off += n;
     any = any || v->requires_grad;
   }
@@ -138,7 +140,8 @@ Var* Concat(Tape& t, const std::vector<Var*>& xs, int dim) {
 }
 
 Var* Reshape(Tape& t, Var* x, const Shape& shape) {
-  if (shape.numel() != x->value.numel()) ShapeError("reshape", "cannot reshape " + x->value.shape().str() + " to " + shape.str());
+  if (shape.numel() != x->value.numel())
+    ShapeError("reshape", "cannot reshape " + x->value.shape().str() + " to " + shape.str());
   Var* yv = MakeOut(t, x->value.view(shape), {x});
   if (yv->requires_grad) {
     t.Record([&t, x, yv] {
@@ -183,10 +186,12 @@ void PermuteCopy(const float* src, const Shape& ss, const std::vector<int>& perm
 
 Var* Permute(Tape& t, Var* x, const std::vector<int>& perm) {
   const Shape& xs = x->value.shape();
-  if (static_cast<int>(perm.size()) != xs.rank) ShapeError("permute", "permutation length differs from rank of " + xs.str());
+  if (static_cast<int>(perm.size()) != xs.rank)
+    ShapeError("permute", "permutation length differs from rank of " + xs.str());
   bool seen[kMaxRank] = {false, false, false, false, false, false};
   for (int p : perm) {
-    if (p < 0 || p >= xs.rank || seen[p]) ShapeError("permute", "not a permutation of 0.." + std::to_string(xs.rank - 1));
+    if (p < 0 || p >= xs.rank || seen[p])
+      ShapeError("permute", "not a permutation of 0.." + std::to_string(xs.rank - 1));
     seen[p] = true;
   }
   Shape ys;

@@ -8,9 +8,12 @@ namespace ssm::optim {
 
 const char* GroupName(Group g) {
   switch (g) {
-    case Group::kDecay: return "decay";
-    case Group::kNoDecay: return "no_decay";
-    case Group::kSsm: return "ssm";
+    case Group::kDecay:
+      return "decay";
+    case Group::kNoDecay:
+      return "no_decay";
+    case Group::kSsm:
+      return "ssm";
   }
   return "?";
 }
