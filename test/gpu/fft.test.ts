@@ -2,8 +2,8 @@
 // awkward ones (primes, 1, 2, mixed radices, the 1024 maximum).
 import { afterAll, describe, expect, test } from 'vitest';
 
-import { fftAxis, fftRadices, irfft, rfft } from '../../main/gpu/ops/fft.js';
-import { nmse, relMax, seeded, testRuntime, up } from './gpu-test-device.js';
+import { fftAxis, fftAxisBackward, fftRadices, irfft, rfft } from '../../main/gpu/ops/fft.js';
+import { finiteDiff, nmse, relMax, seeded, testRuntime, up } from './gpu-test-device.js';
 
 const measured: string[] = [];
 afterAll(() => console.log(`GPU FFT errors vs float64 DFT (SwiftShader):\n  ${measured.join('\n  ')}`));
@@ -76,6 +76,21 @@ describe('gpu FFT', () => {
       expect(ei).toBeLessThan(TOL);
       rt.release(X, Y);
     }
+  });
+
+  test('FFT backward (F^H g) vs finite differences of the float64 DFT', async () => {
+    const rt = await testRuntime();
+    const [outer, n, inner] = [2, 12, 3];
+    const x = Float64Array.from(Float32Array.from(seeded(80, outer * n * inner * 2)));
+    const g = Float64Array.from(Float32Array.from(seeded(81, outer * n * inner * 2)));
+    const G = up(rt, g, [outer, n, inner, 2]);
+    rt.run((b) => fftAxisBackward(rt, b, G, outer, n, inner));
+    const e = nmse(
+      await rt.read(G),
+      finiteDiff((v) => dft(v, outer, n, inner, false), x, g),
+    );
+    measured.push(`fft backward n=${n}  NMSE ${e.toExponential(2)}`);
+    expect(e).toBeLessThan(TOL);
   });
 
   test('real FFT with zero padding and inverse real FFT round trip', async () => {

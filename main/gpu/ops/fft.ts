@@ -165,6 +165,21 @@ export function fftAxis(
 }
 
 /**
+ * Backward of the forward `fftAxis` (in place on the gradient): with L = sum(Re Y gr + Im Y gi), the gradient pair
+ * (dL/dRe x, dL/dIm x) is F^H g, i.e. the unscaled inverse transform of g.
+ */
+export function fftAxisBackward(
+  rt: GpuRuntime,
+  b: Batch,
+  grad: GpuTensor,
+  outer: number,
+  len: number,
+  inner: number,
+): void {
+  fftAxis(rt, b, grad, outer, len, inner, true, 1);
+}
+
+/**
  * In-place N-D complex FFT over the trailing axes `dims` of `data` (batch, ...dims, 2).
  */
 export function fftN(
