@@ -20,11 +20,17 @@ export function parseOptions(args, defaults) {
     const a = args[i];
     if (!a.startsWith('--')) throw new Error(`bench: unexpected argument '${a}'`);
     const key = a.slice(2);
-    if (!(key in defaults)) throw new Error(`bench: unknown option '${a}' (known: ${Object.keys(defaults).map((k) => '--' + k).join(', ')})`);
+    if (!(key in defaults))
+      throw new Error(
+        `bench: unknown option '${a}' (known: ${Object.keys(defaults)
+          .map((k) => '--' + k)
+          .join(', ')})`,
+      );
     const v = args[++i];
     if (v === undefined) throw new Error(`bench: option '${a}' needs a value`);
     opts[key] = typeof defaults[key] === 'number' ? Number(v) : v;
-    if (typeof defaults[key] === 'number' && !Number.isFinite(opts[key])) throw new Error(`bench: '${a}' needs a number`);
+    if (typeof defaults[key] === 'number' && !Number.isFinite(opts[key]))
+      throw new Error(`bench: '${a}' needs a number`);
   }
   return opts;
 }

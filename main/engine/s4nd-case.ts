@@ -106,9 +106,13 @@ export function parseCase(raw: unknown, conv: S4ndConv = 'fft'): S4ndCase {
   let mode: S4ndSpec['mode'];
   if (kernel === 'diag' || kernel === 's4d') mode = 's4d';
   else if (kernel === 'dplr' || kernel === 's4' || kernel === 'nplr') mode = 'dplr';
-  else throw new CaseError(`unsupported kernel/mode ${JSON.stringify(kernel)} (expected 'diag', 's4d', 'dplr', 's4' or 'nplr')`);
+  else
+    throw new CaseError(
+      `unsupported kernel/mode ${JSON.stringify(kernel)} (expected 'diag', 's4d', 'dplr', 's4' or 'nplr')`,
+    );
   const disc = kwargOr(kw, spec, ['disc'], mode === 's4d' ? 'zoh' : 'bilinear');
-  if (mode === 's4d' && disc !== 'zoh') throw new CaseError(`unsupported S4D discretisation ${JSON.stringify(disc)} (only 'zoh')`);
+  if (mode === 's4d' && disc !== 'zoh')
+    throw new CaseError(`unsupported S4D discretisation ${JSON.stringify(disc)} (only 'zoh')`);
   if (mode === 'dplr' && disc !== 'bilinear' && disc !== null)
     throw new CaseError(`unsupported DPLR discretisation ${JSON.stringify(disc)} (only 'bilinear')`);
   const initRaw = kwargOr(kw, spec, ['init'], mode === 's4d' ? 'diag-lin' : 'legs');
@@ -132,7 +136,9 @@ export function parseCase(raw: unknown, conv: S4ndConv = 'fft'): S4ndCase {
   if (!linear) {
     const finalAct = kwargOr(kw, spec, ['final_act'], null);
     if (finalAct !== 'glu')
-      throw new CaseError(`linear=false needs final_act='glu' (GELU -> Linear(C*H, 2H) -> GLU), got ${JSON.stringify(finalAct)}`);
+      throw new CaseError(
+        `linear=false needs final_act='glu' (GELU -> Linear(C*H, 2H) -> GLU), got ${JSON.stringify(finalAct)}`,
+      );
     const act = kw['activation'] ?? 'gelu';
     if (act !== 'gelu') throw new CaseError(`unsupported activation ${JSON.stringify(act)} (only 'gelu')`);
   }
@@ -163,7 +169,8 @@ export function parseCase(raw: unknown, conv: S4ndConv = 'fft'): S4ndCase {
     kind = 'layer';
     const u = inputs['u'];
     axes = u.shape.length - 2;
-    if (axes < 1 || axes > 3) throw new CaseError(`inputs.u must have rank 3..5 (B, H, L...), got shape [${u.shape.join(', ')}]`);
+    if (axes < 1 || axes > 3)
+      throw new CaseError(`inputs.u must have rank 3..5 (B, H, L...), got shape [${u.shape.join(', ')}]`);
     if (u.shape[1] !== H) throw new CaseError(`inputs.u has ${u.shape[1]} channels, d_model is ${H}`);
     const G = need(inputs['G'], 'inputs.G');
     const yShape = [u.shape[0] ?? 0, linear ? C * H : H, ...u.shape.slice(2)];
@@ -177,7 +184,8 @@ export function parseCase(raw: unknown, conv: S4ndConv = 'fft'): S4ndCase {
     kind = 'kernels';
     axes = 0;
     while (inputs[`Gk.${axes}`]) axes++;
-    if (axes === 0) throw new CaseError('inputs must hold either "u" and "G" (layer case) or "Gk.0", ... (kernel case)');
+    if (axes === 0)
+      throw new CaseError('inputs must hold either "u" and "G" (layer case) or "Gk.0", ... (kernel case)');
   }
   if (axes > lmaxAll.length)
     throw new CaseError(`input has ${axes} spatial axes but l_max has only ${lmaxAll.length} entries`);
@@ -264,7 +272,8 @@ export async function checkCase(native: S4ndNative, c: S4ndCase): Promise<CheckR
       if (name === 'u') continue;
       const p = layout.find((q) => q.name === name);
       // Unused kernel modules (e.g. kernel.1 of a 1-D layer built with dim=2) get zero gradients.
-      if (!p && !/^kernel\.\d+\./.test(name)) throw new CaseError(`grads.float32.${name}: no such parameter in the layer`);
+      if (!p && !/^kernel\.\d+\./.test(name))
+        throw new CaseError(`grads.float32.${name}: no such parameter in the layer`);
       const ours = p ? dparams.subarray(p.offset, p.offset + p.size) : new Float32Array(ref.data.length);
       record(`grad.${name}`, maxRel(ours, ref.data), GRAD_TOL);
     }
@@ -293,7 +302,9 @@ export async function checkCase(native: S4ndNative, c: S4ndCase): Promise<CheckR
     for (let a = 0; a < c.axes; a++) {
       const g = need(c.inputs[`Gk.${a}`], `inputs.Gk.${a}`);
       if (g.shape.length !== 3 || g.shape[0] !== rows || g.shape[1] !== c.spec.d_model)
-        throw new CaseError(`inputs.Gk.${a} must have shape [${rows}, ${c.spec.d_model}, Lk], got [${g.shape.join(', ')}]`);
+        throw new CaseError(
+          `inputs.Gk.${a} must have shape [${rows}, ${c.spec.d_model}, Lk], got [${g.shape.join(', ')}]`,
+        );
       Lk.push(g.shape[2] ?? 0);
       gk.push(Float64Array.from(g.data));
     }

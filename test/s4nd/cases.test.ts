@@ -105,7 +105,8 @@ describe('held-out-like file variants', () => {
     const t = (shape: number[], data: ArrayLike<number>) => ({ shape, dtype: 'float32', data: Array.from(data) });
     c['inputs'] = { u: t([2, 4, 24], u), G: t([2, 4, 24], G) };
     const grads: Record<string, unknown> = { u: t([2, 4, 24], r.du ?? []) };
-    for (const p of native.paramLayout(s1)) grads[p.name] = t(p.shape, (r.dparams ?? []).slice(p.offset, p.offset + p.size));
+    for (const p of native.paramLayout(s1))
+      grads[p.name] = t(p.shape, (r.dparams ?? []).slice(p.offset, p.offset + p.size));
     for (const f of ['inv_dt', 'A_real', 'A_imag', 'B', 'C']) {
       const src = (c1['params'] as Record<string, { shape: number[] }>)[`kernel.1.${f}`];
       if (!src) throw new Error(f);

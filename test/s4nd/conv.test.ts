@@ -106,7 +106,8 @@ describe('seeded init', () => {
     // C_eff (rows, H, N, 2): first N/2 entries of each row equal the pre-rewrite C (float32 storage of C~)
     const Nh = 8;
     const firstHalf: number[] = [];
-    for (let r = 0; r < (2 * 3 * 16 * 2) / (Nh * 4); r++) firstHalf.push(...Array.from(ceff.subarray(r * 32, r * 32 + 16)));
+    for (let r = 0; r < (2 * 3 * 16 * 2) / (Nh * 4); r++)
+      firstHalf.push(...Array.from(ceff.subarray(r * 32, r * 32 + 16)));
     expect(maxRel(firstHalf, Cbefore)).toBeLessThan(1e-4);
   });
 
@@ -118,8 +119,11 @@ describe('seeded init', () => {
       if (!p) throw new Error('A_imag');
       const a = Array.from(params.subarray(p.offset, p.offset + p.size));
       const want =
-        init === 'diag-lin' ? [1e-4, Math.PI, 2 * Math.PI, 3 * Math.PI] : [0, 1, 2, 3].map((n) => (8 / Math.PI) * (8 / (1 + 2 * n) - 1));
-      for (let n = 0; n < 4; n++) expect(Math.abs((a[n] ?? 0) - (want[n] ?? 0))).toBeLessThan(1e-5 * Math.max(1, want[n] ?? 0));
+        init === 'diag-lin'
+          ? [1e-4, Math.PI, 2 * Math.PI, 3 * Math.PI]
+          : [0, 1, 2, 3].map((n) => (8 / Math.PI) * (8 / (1 + 2 * n) - 1));
+      for (let n = 0; n < 4; n++)
+        expect(Math.abs((a[n] ?? 0) - (want[n] ?? 0))).toBeLessThan(1e-5 * Math.max(1, want[n] ?? 0));
     }
   });
 });

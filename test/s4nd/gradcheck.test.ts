@@ -26,11 +26,18 @@ async function gradcheck(s: S4ndSpec, L: number[], rate: number, seed: number): 
   const u = Float32Array.from(randn(B * s.d_model * S, r));
   const G = Float32Array.from(randn(B * outC * S, r));
   const base = await native.run(s, params, lKernel, u, B, L, rate, G);
-  const loss = async (p: Float32Array, x: Float32Array) => dot((await native.run(s, p, lKernel, x, B, L, rate, null)).y, G);
+  const loss = async (p: Float32Array, x: Float32Array) =>
+    dot((await native.run(s, p, lKernel, x, B, L, rate, null)).y, G);
   const errors: Record<string, number> = {};
-  const check = async (name: string, analytic: ArrayLike<number>, apply: (v: Float64Array, eps: number) => Promise<number>, size: number, scale: number) => {
+  const check = async (
+    name: string,
+    analytic: ArrayLike<number>,
+    apply: (v: Float64Array, eps: number) => Promise<number>,
+    size: number,
+    scale: number,
+  ) => {
     const v = randn(size, rng(seed + name.length * 31));
-    const eps = Number(process.env["S4ND_FD_EPS"] ?? 3e-3) * Math.max(scale, 1e-2);
+    const eps = Number(process.env['S4ND_FD_EPS'] ?? 3e-3) * Math.max(scale, 1e-2);
     const fd = (await apply(v, eps)) / (2 * eps);
     const an = dot(analytic, v);
     errors[name] = Math.abs(fd - an) / Math.max(Math.abs(fd), Math.abs(an), 1e-6);
@@ -74,16 +81,31 @@ describe('finite-difference gradient checks (input and every parameter)', () => 
   const configs: Array<[string, Partial<S4ndSpec>, number[], number]> = [
     ['1-D S4D', { dim: 1, d_model: 2, d_state: 4, l_max: [12] }, [12], 1],
     ['1-D S4D rate 0.5 Lk<L', { dim: 1, d_model: 2, d_state: 6, l_max: [4] }, [14], 0.5],
-    ['2-D S4D channels=2 linear=false bandlimit rate 2', { dim: 2, d_model: 2, d_state: 4, channels: 2, linear: false, bandlimit: 1.5, l_max: [12, 10] }, [6, 5], 2],
+    [
+      '2-D S4D channels=2 linear=false bandlimit rate 2',
+      { dim: 2, d_model: 2, d_state: 4, channels: 2, linear: false, bandlimit: 1.5, l_max: [12, 10] },
+      [6, 5],
+      2,
+    ],
     ['3-D S4D', { dim: 3, d_model: 2, d_state: 4, l_max: [3, 4, 5] }, [3, 4, 5], 1],
     ['1-D DPLR', { dim: 1, d_model: 2, d_state: 4, mode: 'dplr', init: 'legs', l_max: [10] }, [10], 1],
-    ['2-D DPLR channels=2 linear=false rate 2', { dim: 2, d_model: 2, d_state: 4, channels: 2, linear: false, mode: 'dplr', init: 'legs', l_max: [8, 8] }, [4, 5], 2],
-    ['3-D DPLR rate 0.5', { dim: 3, d_model: 1, d_state: 4, mode: 'dplr', init: 'legs', l_max: [2, 2, 3] }, [3, 3, 4], 0.5],
+    [
+      '2-D DPLR channels=2 linear=false rate 2',
+      { dim: 2, d_model: 2, d_state: 4, channels: 2, linear: false, mode: 'dplr', init: 'legs', l_max: [8, 8] },
+      [4, 5],
+      2,
+    ],
+    [
+      '3-D DPLR rate 0.5',
+      { dim: 3, d_model: 1, d_state: 4, mode: 'dplr', init: 'legs', l_max: [2, 2, 3] },
+      [3, 3, 4],
+      0.5,
+    ],
   ];
   for (const [name, over, L, rate] of configs) {
     it(name, async () => {
       const errors = await gradcheck(spec({ conv: 'fft', dt_min: 0.2, dt_max: 0.8, ...over }), L, rate, 21);
-      if (process.env["S4ND_FD_DEBUG"]) console.log(name, errors);
+      if (process.env['S4ND_FD_DEBUG']) console.log(name, errors);
       for (const [k, e] of Object.entries(errors)) expect(e, k).toBeLessThan(FD_TOL);
     });
   }

@@ -72,6 +72,8 @@ describe('linear=false head (GELU -> Linear -> GLU)', () => {
     expect(await headCheck({ dim: 2, d_model: 4, channels: 2, l_max: [16, 16] }, [8, 8], 1)).toBeLessThan(2e-6);
   });
   it('1-D DPLR channels=2 rate 2', async () => {
-    expect(await headCheck({ dim: 1, d_model: 3, channels: 2, mode: 'dplr', init: 'legs', l_max: [16] }, [8], 2)).toBeLessThan(2e-6);
+    expect(
+      await headCheck({ dim: 1, d_model: 3, channels: 2, mode: 'dplr', init: 'legs', l_max: [16] }, [8], 2),
+    ).toBeLessThan(2e-6);
   });
 });

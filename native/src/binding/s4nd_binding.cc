@@ -74,24 +74,35 @@ S4ndConfig ParseSpec(Napi::Env env, Napi::Value v) {
   c.channels = static_cast<int>(GetNumber(o, "channels"));
   c.bidirectional = GetBool(o, "bidirectional");
   const std::string mode = GetString(o, "mode");
-  if (mode == "s4d") c.mode = s4nd::KernelMode::kS4D;
-  else if (mode == "dplr") c.mode = s4nd::KernelMode::kDPLR;
-  else throw Napi::TypeError::New(env, "s4nd: spec.mode must be 's4d' or 'dplr', got '" + mode + "'");
+  if (mode == "s4d")
+    c.mode = s4nd::KernelMode::kS4D;
+  else if (mode == "dplr")
+    c.mode = s4nd::KernelMode::kDPLR;
+  else
+    throw Napi::TypeError::New(env, "s4nd: spec.mode must be 's4d' or 'dplr', got '" + mode + "'");
   const std::string init = GetString(o, "init");
-  if (init == "diag-lin") c.init = s4nd::S4dInit::kDiagLin;
-  else if (init == "diag-inv") c.init = s4nd::S4dInit::kDiagInv;
-  else if (init == "legs") c.init = s4nd::S4dInit::kLegs;
-  else throw Napi::TypeError::New(env, "s4nd: spec.init must be 'diag-lin', 'diag-inv' or 'legs', got '" + init + "'");
+  if (init == "diag-lin")
+    c.init = s4nd::S4dInit::kDiagLin;
+  else if (init == "diag-inv")
+    c.init = s4nd::S4dInit::kDiagInv;
+  else if (init == "legs")
+    c.init = s4nd::S4dInit::kLegs;
+  else
+    throw Napi::TypeError::New(env, "s4nd: spec.init must be 'diag-lin', 'diag-inv' or 'legs', got '" + init + "'");
   c.l_max = GetIntArray(env, o.Get("l_max"), "spec.l_max");
   c.bandlimit = GetNumber(o, "bandlimit");
   c.linear = GetBool(o, "linear");
   c.dt_min = GetNumber(o, "dt_min");
   c.dt_max = GetNumber(o, "dt_max");
   const std::string conv = GetString(o, "conv");
-  if (conv == "auto") c.conv = s4nd::ConvAlgo::kAuto;
-  else if (conv == "fft") c.conv = s4nd::ConvAlgo::kFft;
-  else if (conv == "direct") c.conv = s4nd::ConvAlgo::kDirect;
-  else throw Napi::TypeError::New(env, "s4nd: spec.conv must be 'auto', 'fft' or 'direct', got '" + conv + "'");
+  if (conv == "auto")
+    c.conv = s4nd::ConvAlgo::kAuto;
+  else if (conv == "fft")
+    c.conv = s4nd::ConvAlgo::kFft;
+  else if (conv == "direct")
+    c.conv = s4nd::ConvAlgo::kDirect;
+  else
+    throw Napi::TypeError::New(env, "s4nd: spec.conv must be 'auto', 'fft' or 'direct', got '" + conv + "'");
   const std::string err = s4nd::ValidateConfig(c);
   if (!err.empty()) throw Napi::RangeError::New(env, err);
   return c;
@@ -280,7 +291,8 @@ class KernelWorker : public Napi::AsyncWorker {
         const auto p = s4nd::AxisParamsOf(cfg_, off, params_.data(), a);
         k_.emplace_back(static_cast<std::size_t>(s.rows) * s.H * s.Lk);
         s4nd::GenerateAxisKernel(s, p, k_.back().data());
-        if (!gk_[a].empty()) s4nd::AxisKernelBackward(s, p, gk_[a].data(), s4nd::AxisGradsOf(cfg_, off, dparams_.data(), a));
+        if (!gk_[a].empty())
+          s4nd::AxisKernelBackward(s, p, gk_[a].data(), s4nd::AxisGradsOf(cfg_, off, dparams_.data(), a));
         derived_.push_back(s4nd::ComputeAxisKernelDerived(s, p));
       }
     } catch (const std::exception& e) {
@@ -485,7 +497,8 @@ Napi::Value FftRealJs(const Napi::CallbackInfo& info) {
   }
   const std::size_t nc = n / dims.back() * (dims.back() / 2 + 1);
   CheckSize(env, x.size(), inverse ? 2 * nc : n, "x");
-  const std::vector<double> out = f32 ? RealNd<float>(dims, x, inverse, n, nc) : RealNd<double>(dims, x, inverse, n, nc);
+  const std::vector<double> out =
+      f32 ? RealNd<float>(dims, x, inverse, n, nc) : RealNd<double>(dims, x, inverse, n, nc);
   return ToTyped<double>(env, out.data(), out.size());
 }
 

@@ -3,11 +3,11 @@
 #pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors stay inside inlined code
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <cstring>
 #include <type_traits>
 
 namespace ssm::fft {
@@ -34,8 +34,8 @@ template <typename T>
 Cx<T> Root(long long num, long long den, int sign) {
   num %= den;
   if (num < 0) num += den;
-  const long double a = 2.0L * 3.14159265358979323846264338327950288L * static_cast<long double>(num) /
-                        static_cast<long double>(den);
+  const long double a =
+      2.0L * 3.14159265358979323846264338327950288L * static_cast<long double>(num) / static_cast<long double>(den);
   return {static_cast<T>(std::cos(a)), static_cast<T>(sign * std::sin(a))};
 }
 
@@ -157,8 +157,8 @@ inline __attribute__((always_inline)) v8f CMulW(v8f x, Cx<float> w) {
   return x * wr + SwapReIm(x) * wi;
 }
 
-inline __attribute__((always_inline)) void Radix4Vec(int m, int s, const Cx<float>* tw, float sg,
-                                                     const Cx<float>* src, Cx<float>* dst) {
+inline __attribute__((always_inline)) void Radix4Vec(int m, int s, const Cx<float>* tw, float sg, const Cx<float>* src,
+                                                     Cx<float>* dst) {
   const v8f sgv = {-sg, sg, -sg, sg, -sg, sg, -sg, sg};  // j*x = sg*i*x = swap(x) * (-sg, sg)
   for (int p = 0; p < m; ++p) {
     const Cx<float> w1 = tw[p * 4 + 1], w2 = tw[p * 4 + 2], w3 = tw[p * 4 + 3];
@@ -198,8 +198,7 @@ inline __attribute__((always_inline)) void Radix2Vec(int m, int s, const Cx<floa
 //   y[q + s*(r*p + u)] = (sum_t x[q + s*(p + t*m)] w_r^{t u}) * w_{r m}^{p u}
 template <typename T>
 inline __attribute__((always_inline)) void StockhamBody(const std::vector<typename ComplexPlan<T>::Stage>& stages_,
-                                                        int n, const Cx<T>* in, Cx<T>* out, bool inverse,
-                                                        Cx<T>* work) {
+                                                        int n, const Cx<T>* in, Cx<T>* out, bool inverse, Cx<T>* work) {
   if (stages_.empty()) {  // n == 1
     out[0] = in[0];
     return;
@@ -330,19 +329,19 @@ inline __attribute__((always_inline)) void StockhamBody(const std::vector<typena
   }
 }
 
-void StockhamFloatGeneric(const std::vector<ComplexPlan<float>::Stage>& st, int n, const Cx<float>* in,
-                          Cx<float>* out, bool inverse, Cx<float>* work) {
+void StockhamFloatGeneric(const std::vector<ComplexPlan<float>::Stage>& st, int n, const Cx<float>* in, Cx<float>* out,
+                          bool inverse, Cx<float>* work) {
   StockhamBody<float>(st, n, in, out, inverse, work);
 }
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) void StockhamFloatAvx2(const std::vector<ComplexPlan<float>::Stage>& st, int n,
-                                                            const Cx<float>* in, Cx<float>* out, bool inverse,
-                                                            Cx<float>* work) {
+                                                           const Cx<float>* in, Cx<float>* out, bool inverse,
+                                                           Cx<float>* work) {
   StockhamBody<float>(st, n, in, out, inverse, work);
 }
 #endif
-using StockhamFloatFn = void (*)(const std::vector<ComplexPlan<float>::Stage>&, int, const Cx<float>*, Cx<float>*,
-                                 bool, Cx<float>*);
+using StockhamFloatFn = void (*)(const std::vector<ComplexPlan<float>::Stage>&, int, const Cx<float>*, Cx<float>*, bool,
+                                 Cx<float>*);
 StockhamFloatFn SelectStockhamFloat() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -557,8 +556,8 @@ void RealInverseNd(const std::vector<int>& dims, const Cx<T>* in, T* out) {
 }
 
 template <typename T>
-void ConvolveLine(const RealPlan<T>& plan, const T* x, int L_in, const Cx<T>* kspec, bool conj_kernel, T scale,
-                  T* y, int L_out, T* scratch) {
+void ConvolveLine(const RealPlan<T>& plan, const T* x, int L_in, const Cx<T>* kspec, bool conj_kernel, T scale, T* y,
+                  int L_out, T* scratch) {
   const int P = plan.size(), nb = plan.bins();
   T* pad = scratch;
   Cx<T>* spec = reinterpret_cast<Cx<T>*>(scratch + P);
@@ -577,13 +576,13 @@ void ConvolveLine(const RealPlan<T>& plan, const T* x, int L_in, const Cx<T>* ks
   for (int i = 0; i < L_out; ++i) y[i] = scale * pad[i];
 }
 
-#define SSM_FFT_INSTANTIATE(T)                                                                                   \
-  template class ComplexPlan<T>;                                                                                 \
-  template class RealPlan<T>;                                                                                    \
-  template const ComplexPlan<T>& GetComplexPlan<T>(int);                                                         \
-  template const RealPlan<T>& GetRealPlan<T>(int);                                                               \
-  template void RealForwardNd<T>(const std::vector<int>&, const T*, Cx<T>*);                                     \
-  template void RealInverseNd<T>(const std::vector<int>&, const Cx<T>*, T*);                                     \
+#define SSM_FFT_INSTANTIATE(T)                                               \
+  template class ComplexPlan<T>;                                             \
+  template class RealPlan<T>;                                                \
+  template const ComplexPlan<T>& GetComplexPlan<T>(int);                     \
+  template const RealPlan<T>& GetRealPlan<T>(int);                           \
+  template void RealForwardNd<T>(const std::vector<int>&, const T*, Cx<T>*); \
+  template void RealInverseNd<T>(const std::vector<int>&, const Cx<T>*, T*); \
   template void ConvolveLine<T>(const RealPlan<T>&, const T*, int, const Cx<T>*, bool, T, T*, int, T*);
 
 SSM_FFT_INSTANTIATE(float)

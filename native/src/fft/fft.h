@@ -27,8 +27,8 @@ class ComplexPlan {
   void Execute(const Cx<T>* in, Cx<T>* out, bool inverse) const;
 
   struct Stage {
-    int radix, m, s;              // n_sub = radix * m at this stage, stride s
-    std::vector<Cx<T>> tw_fwd;    // (m, radix) twiddles w_{radix*m}^{p*u}
+    int radix, m, s;            // n_sub = radix * m at this stage, stride s
+    std::vector<Cx<T>> tw_fwd;  // (m, radix) twiddles w_{radix*m}^{p*u}
     std::vector<Cx<T>> tw_inv;
     std::vector<Cx<T>> root_fwd;  // (radix, radix) generic butterfly roots, only for radix > 5
     std::vector<Cx<T>> root_inv;
@@ -84,7 +84,7 @@ void RealInverseNd(const std::vector<int>& dims, const Cx<T>* in, T* out);
 // kspec' = kspec (conj_kernel = false, convolution) or conj(kspec) (correlation / transposed convolution).
 // scratch: P + 2 * bins elements of T. y may alias x.
 template <typename T>
-void ConvolveLine(const RealPlan<T>& plan, const T* x, int L_in, const Cx<T>* kspec, bool conj_kernel, T scale,
-                  T* y, int L_out, T* scratch);
+void ConvolveLine(const RealPlan<T>& plan, const T* x, int L_in, const Cx<T>* kspec, bool conj_kernel, T scale, T* y,
+                  int L_out, T* scratch);
 
 }  // namespace ssm::fft

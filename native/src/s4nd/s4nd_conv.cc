@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "s4nd/parallel.h"
 #include "fft/fft.h"
+#include "s4nd/parallel.h"
 #include "s4nd/small_gemm.h"
 
 namespace ssm::s4nd {
@@ -34,7 +34,8 @@ void DirectSlab(const AxisView& v, const float* T, const float* tt, const float*
     Gemm(v.outer, v.L, v.L, in, v.L, 1, tt, v.L, out, v.L, false);
   } else {
     const std::size_t blk = static_cast<std::size_t>(v.L) * v.inner;
-    for (int o = 0; o < v.outer; ++o) Gemm(v.L, v.inner, v.L, T, v.L, 1, in + o * blk, v.inner, out + o * blk, v.inner, false);
+    for (int o = 0; o < v.outer; ++o)
+      Gemm(v.L, v.inner, v.L, T, v.L, 1, in + o * blk, v.inner, out + o * blk, v.inner, false);
   }
 }
 
@@ -45,7 +46,7 @@ void DirectCorrSlab(const AxisView& v, const float* g, const float* x, float* X,
   } else {
     const std::size_t blk = static_cast<std::size_t>(v.L) * v.inner;
     for (int o = 0; o < v.outer; ++o) {
-      Transpose(v.L, v.inner, x + o * blk, xt);                              // (inner, L)
+      Transpose(v.L, v.inner, x + o * blk, xt);                                 // (inner, L)
       Gemm(v.L, v.L, v.inner, g + o * blk, v.inner, 1, xt, v.L, X, v.L, true);  // g_o x_o^T
     }
   }
@@ -136,7 +137,10 @@ void PrepareAxisConv(const double* k, int C, int H, bool bidirectional, AxisConv
     const auto& plan = fft::GetRealPlan<double>(P);
     const int nb = plan.bins();
     GrowTo(d->spec, static_cast<std::size_t>(CH) * nb * 2);
-    std::vector<double>& tmp = *[] { thread_local std::vector<double> t; return &t; }();
+    std::vector<double>& tmp = *[] {
+      thread_local std::vector<double> t;
+      return &t;
+    }();
     GrowTo(tmp, static_cast<std::size_t>(P) + 2 * nb);
     Cx<double>* sp = reinterpret_cast<Cx<double>*>(tmp.data() + P);
     for (int ch = 0; ch < CH; ++ch) {
@@ -243,8 +247,7 @@ void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& d, const
   });
 }
 
-void AxisKernelGradFromCircular(const float* dkb, int C, int H, bool bidirectional, const AxisConvData& d,
-                                double* dk) {
+void AxisKernelGradFromCircular(const float* dkb, int C, int H, bool bidirectional, const AxisConvData& d, double* dk) {
   const int Lk = d.Lk, P = d.P;
   for (int c = 0; c < C; ++c)
     for (int h = 0; h < H; ++h) {

@@ -31,7 +31,8 @@ struct ConvShape {
 // builds the spectrum or Toeplitz matrices for data->algo. data->L/Lk/P/algo must be set.
 void PrepareAxisConv(const double* k, int C, int H, bool bidirectional, AxisConvData* data);
 
-// out = K_axis * in (transpose = false) or K_axis^T * in (transpose = true). in: (B, cin, H, L...), out: (B, C, H, L...).
+// out = K_axis * in (transpose = false) or K_axis^T * in (transpose = true). in: (B, cin, H, L...), out: (B, C, H,
+// L...).
 void ConvAxis(const ConvShape& s, int axis, const AxisConvData& data, const float* in, int cin, float* out,
               bool transpose);
 

@@ -20,8 +20,8 @@ inline float GeluGrad(float x) {
 inline float Sigmoid(float x) { return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x)))); }
 }  // namespace
 
-void HeadForward(int B, int CH, int H, std::size_t S, const float* ypre, const float* W, const float* bias,
-                 float* out, S4ndWorkspace& ws, S4ndSaved& saved) {
+void HeadForward(int B, int CH, int H, std::size_t S, const float* ypre, const float* W, const float* bias, float* out,
+                 S4ndWorkspace& ws, S4ndSaved& saved) {
   const std::size_t nz = static_cast<std::size_t>(B) * CH * S;
   float* z = GrowTo(ws.head, nz);  // (B, CH, S)
   float* v = GrowTo(saved.v, static_cast<std::size_t>(B) * 2 * H * S);

@@ -1,8 +1,8 @@
 // Seeded official-style initialisation (README section 11): diag-lin / diag-inv for S4D, HiPPO-LegS NPLR for DPLR.
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <cstring>
-#include <algorithm>
 #include <numeric>
 
 #include "s4nd/s4nd_layer.h"
@@ -100,8 +100,10 @@ void LegsNplr(int N, std::vector<cd>* W, std::vector<cd>* P, std::vector<cd>* B)
     bv[n] = std::sqrt(2.0 * n + 1);
     for (int k = 0; k < N; ++k) {
       double v = 0;
-      if (n > k) v = -std::sqrt(2.0 * n + 1) * std::sqrt(2.0 * k + 1);
-      else if (n == k) v = -(n + 1.0);
+      if (n > k)
+        v = -std::sqrt(2.0 * n + 1) * std::sqrt(2.0 * k + 1);
+      else if (n == k)
+        v = -(n + 1.0);
       a[n * N + k] = v + pv[n] * pv[k];  // AP = A + p p^T = -1/2 I + skew
     }
   }

@@ -15,7 +15,9 @@ constexpr double kTwoPi = 6.283185307179586476925286766559;
 
 // Complex product without the C99 NaN/Inf recovery path (std::complex operator* calls __muldc3 without
 // -ffast-math); the kernel values are finite.
-inline cd Mul(cd a, cd b) { return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()}; }
+inline cd Mul(cd a, cd b) {
+  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
+}
 inline cd Cj(cd a) { return std::conj(a); }
 
 inline cd LoadC(const float* p, std::size_t i) { return {p[2 * i], p[2 * i + 1]}; }
@@ -202,10 +204,10 @@ void LoadCTilde(const AxisKernelSpec& s, const AxisKernelParams& p, int r, int h
 
 struct DplrChannel {  // forward quantities of one channel h kept for the backward pass
   DplrDisc disc;
-  PowerTape tape;         // Abar^discrete_L
-  CMatrix Minv;           // (I - Abar^dL)^-1
-  std::vector<cd> ceff;   // (rows, N)
-  std::vector<cd> ct;     // (rows, N)
+  PowerTape tape;        // Abar^discrete_L
+  CMatrix Minv;          // (I - Abar^dL)^-1
+  std::vector<cd> ceff;  // (rows, N)
+  std::vector<cd> ct;    // (rows, N)
 };
 
 void DplrChannelForward(const AxisKernelSpec& s, const AxisKernelParams& p, const DplrShared& d, int h,
@@ -467,7 +469,8 @@ AxisKernelDerived ComputeAxisKernelDerived(const AxisKernelSpec& s, const AxisKe
     v.push_back(c.imag());
   };
   if (s.mode == KernelMode::kS4D) {
-    for (int n = 0; n < Nh; ++n) push(o.A, {-std::exp(static_cast<double>(p.A_real[n])), -static_cast<double>(p.A_imag[n])});
+    for (int n = 0; n < Nh; ++n)
+      push(o.A, {-std::exp(static_cast<double>(p.A_real[n])), -static_cast<double>(p.A_imag[n])});
     for (int h = 0; h < H; ++h)
       for (int n = 0; n < Nh; ++n) push(o.dtA, o.dt[h] * cd(o.A[2 * n], o.A[2 * n + 1]));
     for (int r = 0; r < R; ++r) {

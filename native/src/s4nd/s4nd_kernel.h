@@ -33,9 +33,9 @@ struct AxisKernelGrads {  // accumulated (+=); any pointer may be null to skip i
 struct AxisKernelSpec {
   KernelMode mode = KernelMode::kS4D;
   int H = 0;
-  int N = 0;      // d_state (N/2 stored modes)
-  int rows = 0;   // 2C if bidirectional else C
-  int Lk = 0;     // kernel length
+  int N = 0;     // d_state (N/2 stored modes)
+  int rows = 0;  // 2C if bidirectional else C
+  int Lk = 0;    // kernel length
   double rate = 1.0;
   double bandlimit = 0.0;  // <= 0: none
   int64_t l_kernel = 0;    // DPLR: length C~ is tuned to (must be > 0 when generating)

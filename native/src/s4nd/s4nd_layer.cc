@@ -71,8 +71,7 @@ void Forward(const S4ndConfig& cfg, float* params, S4ndState* state, const float
   const std::size_t slab = shape.SlabSize();
   const std::size_t n_u = static_cast<std::size_t>(batch) * H * slab;
   const std::size_t n_y = static_cast<std::size_t>(batch) * C * H * slab;
-  if (cfg.mode == KernelMode::kDPLR && static_cast<int>(state->l_kernel.size()) != D)
-    state->l_kernel.assign(D, 0);
+  if (cfg.mode == KernelMode::kDPLR && static_cast<int>(state->l_kernel.size()) != D) state->l_kernel.assign(D, 0);
 
   // 1. Per-axis kernels (rows, H, Lk) in double, then the two-sided circular kernel for the chosen algorithm.
   for (int a = 0; a < D; ++a) {

@@ -19,23 +19,23 @@
 
 namespace ssm::s4nd {
 
-enum class KernelMode { kS4D, kDPLR };           // 'diag'/'s4d' (ZOH) or 'dplr'/'s4' (bilinear, C~ parameter)
+enum class KernelMode { kS4D, kDPLR };             // 'diag'/'s4d' (ZOH) or 'dplr'/'s4' (bilinear, C~ parameter)
 enum class S4dInit { kDiagLin, kDiagInv, kLegs };  // legs is the DPLR (HiPPO-LegS NPLR) init
 enum class ConvAlgo { kAuto, kFft, kDirect };      // per-axis convolution algorithm (kAuto: by axis length)
 
 struct S4ndConfig {
-  int dim = 2;        // number of spatial axes D (1, 2 or 3)
-  int d_model = 0;    // H
-  int d_state = 64;   // N (N/2 complex modes stored)
-  int channels = 1;   // C, output heads per feature
+  int dim = 2;       // number of spatial axes D (1, 2 or 3)
+  int d_model = 0;   // H
+  int d_state = 64;  // N (N/2 complex modes stored)
+  int channels = 1;  // C, output heads per feature
   bool bidirectional = true;
   KernelMode mode = KernelMode::kS4D;
   S4dInit init = S4dInit::kDiagLin;
-  std::vector<int> l_max;   // per axis, size dim
-  double bandlimit = 0.0;   // <= 0: no bandlimit mask
-  bool linear = true;       // false: GELU -> Linear(C*H, 2H) + bias -> GLU
-  double dt_min = 0.001;    // init only
-  double dt_max = 0.1;      // init only
+  std::vector<int> l_max;  // per axis, size dim
+  double bandlimit = 0.0;  // <= 0: no bandlimit mask
+  bool linear = true;      // false: GELU -> Linear(C*H, 2H) + bias -> GLU
+  double dt_min = 0.001;   // init only
+  double dt_max = 0.1;     // init only
   ConvAlgo conv = ConvAlgo::kAuto;
 };
 

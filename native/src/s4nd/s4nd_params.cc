@@ -103,7 +103,8 @@ std::string ValidateConfig(const S4ndConfig& cfg) {
     return "s4nd: l_max must have one entry per axis (dim = " + std::to_string(cfg.dim) + "), got " +
            std::to_string(cfg.l_max.size());
   for (int a = 0; a < cfg.dim; ++a)
-    if (cfg.l_max[a] < 1) return "s4nd: l_max[" + std::to_string(a) + "] must be >= 1, got " + std::to_string(cfg.l_max[a]);
+    if (cfg.l_max[a] < 1)
+      return "s4nd: l_max[" + std::to_string(a) + "] must be >= 1, got " + std::to_string(cfg.l_max[a]);
   if (!(cfg.dt_min > 0) || !(cfg.dt_max >= cfg.dt_min)) return "s4nd: need 0 < dt_min <= dt_max";
   if (!std::isfinite(cfg.bandlimit)) return "s4nd: bandlimit must be finite (<= 0 disables it)";
   return "";

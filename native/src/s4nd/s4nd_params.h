@@ -8,8 +8,8 @@ namespace ssm::s4nd {
 
 struct LayerOffsets {
   std::size_t D = 0;
-  std::size_t inv_dt[3] = {0, 0, 0}, A_real[3] = {0, 0, 0}, A_imag[3] = {0, 0, 0}, B[3] = {0, 0, 0},
-              P[3] = {0, 0, 0}, C[3] = {0, 0, 0};
+  std::size_t inv_dt[3] = {0, 0, 0}, A_real[3] = {0, 0, 0}, A_imag[3] = {0, 0, 0}, B[3] = {0, 0, 0}, P[3] = {0, 0, 0},
+              C[3] = {0, 0, 0};
   std::size_t W = 0, bias = 0;
   std::size_t total = 0;
 };

@@ -8,7 +8,9 @@ namespace ssm::s4nd {
 using cd = std::complex<double>;
 
 namespace {
-inline cd Mul(cd a, cd b) { return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()}; }
+inline cd Mul(cd a, cd b) {
+  return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
+}
 inline cd MulCj(cd a, cd b) {  // conj(a) * b
   return {a.real() * b.real() + a.imag() * b.imag(), a.real() * b.imag() - a.imag() * b.real()};
 }

@@ -22,11 +22,11 @@ struct CMatrix {
   const std::complex<double>& operator()(int i, int j) const { return a[static_cast<std::size_t>(i) * n + j]; }
 };
 
-void MatMul(const CMatrix& x, const CMatrix& y, CMatrix* out);    // x y
-void MatMulHN(const CMatrix& x, const CMatrix& y, CMatrix* out);  // x^H y
-void MatMulNH(const CMatrix& x, const CMatrix& y, CMatrix* out);  // x y^H
-void MatVec(const CMatrix& x, const std::complex<double>* v, std::complex<double>* out);   // x v
-void MatHVec(const CMatrix& x, const std::complex<double>* v, std::complex<double>* out);  // x^H v
+void MatMul(const CMatrix& x, const CMatrix& y, CMatrix* out);                                 // x y
+void MatMulHN(const CMatrix& x, const CMatrix& y, CMatrix* out);                               // x^H y
+void MatMulNH(const CMatrix& x, const CMatrix& y, CMatrix* out);                               // x y^H
+void MatVec(const CMatrix& x, const std::complex<double>* v, std::complex<double>* out);       // x v
+void MatHVec(const CMatrix& x, const std::complex<double>* v, std::complex<double>* out);      // x^H v
 void RowTimesMat(const std::complex<double>* v, const CMatrix& x, std::complex<double>* out);  // v x (v a row)
 // Gauss-Jordan with partial pivoting. Throws std::runtime_error if singular.
 void Inverse(const CMatrix& x, CMatrix* out);

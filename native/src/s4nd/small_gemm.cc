@@ -87,8 +87,8 @@ void GemmGeneric(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::p
 
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) void GemmAvx2(int M, int N, int K, const float* a, std::ptrdiff_t rsa,
-                                                   std::ptrdiff_t csa, const float* b, std::ptrdiff_t ldb, float* c,
-                                                   std::ptrdiff_t ldc, bool accumulate) {
+                                                  std::ptrdiff_t csa, const float* b, std::ptrdiff_t ldb, float* c,
+                                                  std::ptrdiff_t ldc, bool accumulate) {
   GemmBody(M, N, K, a, rsa, csa, b, ldb, c, ldc, accumulate);
 }
 #endif
@@ -128,7 +128,8 @@ void Transpose(int rows, int cols, const float* in, float* out) {
     for (int j0 = 0; j0 < cols; j0 += kB) {
       const int i1 = i0 + kB < rows ? i0 + kB : rows, j1 = j0 + kB < cols ? j0 + kB : cols;
       for (int i = i0; i < i1; ++i)
-        for (int j = j0; j < j1; ++j) out[static_cast<std::size_t>(j) * rows + i] = in[static_cast<std::size_t>(i) * cols + j];
+        for (int j = j0; j < j1; ++j)
+          out[static_cast<std::size_t>(j) * rows + i] = in[static_cast<std::size_t>(i) * cols + j];
     }
 }
 
