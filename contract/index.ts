@@ -4,4 +4,6 @@ export type * from './errors.js';
 export type * from './jobs.js';
 export type * from './job-worker.js';
 export type * from './json.js';
+export type * from './media.js';
 export type * from './messages.js';
+export type * from './project.js';

@@ -5,8 +5,11 @@ import os from 'node:os';
 import type { AppEvent, AppInfo, RunMode } from '../../contract/index.js';
 import { Router } from '../ipc/router.js';
 import { JobHost } from '../jobs/job-host.js';
+import { ProjectRegistry } from '../project/registry.js';
 import { appHandlers } from './handlers/app.js';
 import { jobHandlers } from './handlers/jobs.js';
+import { mediaHandlers } from './handlers/media.js';
+import { projectHandlers } from './handlers/project.js';
 import { NetworkAudit } from './network-audit.js';
 import { packageVersion } from './paths.js';
 import { SettingsStore } from './settings-store.js';
@@ -35,6 +38,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
   jobs.on('job', (job) => events.emit('event', { type: 'job', job }));
 
   const engine = (): AppInfo['engine'] => ({ loaded: false, reason: 'the engine is loaded inside job processes' });
+  const projects = new ProjectRegistry();
   const router = new Router({
     ...appHandlers({
       mode: options.mode,
@@ -46,6 +50,8 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       onSettingsChanged: (s) => events.emit('event', { type: 'settings', settings: s }),
     }),
     ...jobHandlers(jobs),
+    ...mediaHandlers(),
+    ...projectHandlers(projects),
   });
 
   return {
@@ -54,6 +60,9 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     settings,
     network,
     events,
-    dispose: () => jobs.dispose(),
+    dispose: async () => {
+      await jobs.dispose();
+      projects.closeAll();
+    },
   };
 }

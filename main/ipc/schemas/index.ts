@@ -2,9 +2,13 @@
 import type { Api } from '../../../contract/index.js';
 import { appSchemas } from './app.js';
 import { jobsSchemas } from './jobs.js';
+import { mediaSchemas } from './media.js';
+import { projectSchemas } from './project.js';
 import type { ParamSchemas } from './types.js';
 
 export const paramSchemas: ParamSchemas<Api> = {
   ...appSchemas,
   ...jobsSchemas,
+  ...mediaSchemas,
+  ...projectSchemas,
 };
