@@ -103,6 +103,8 @@ export interface EngineBinding {
   setThreads(n: number): void;
   /** [sync] Buffer pool statistics (fresh allocations so far, bytes held) and pool thread count. */
   poolStats(): { allocations: number; bytesHeld: number; threads: number };
+  /** [sync] Frees the idle buffers of the tensor pool. Throws while async calls are running. */
+  trimPool(): void;
   /**
    * [sync] Test entry point: runs one op (ops/ops.h) and back-propagates `upstream` through it.
    * attrsJson holds the op's options (e.g. {"stride":[2,2]}). Throws Error("opForwardBackward: ...").

@@ -226,6 +226,9 @@ describe('model graph', () => {
     for (let i = 0; i < 5; i++) await model.trainStep(batch, { lr: 1e-3 });
     expect(engine.binding.poolStats().allocations).toBe(before);
     model.dispose();
+    const held = engine.binding.poolStats().bytesHeld;
+    engine.binding.trimPool();
+    expect(engine.binding.poolStats().bytesHeld).toBeLessThan(held);
   });
 
   it('gets and sets parameters by name with precise errors', () => {

@@ -41,6 +41,9 @@ Shape ShapeArg(Napi::Env env, const Napi::Value& v, const char* what) {
     }
     dims.push_back(static_cast<int64_t>(x));
   }
+  double total = 1;
+  for (int64_t d : dims) total *= static_cast<double>(d);
+  if (total > 4e9) ThrowType(env, std::string(what) + " describes more than 4e9 values");
   return Shape::FromVector(dims);
 }
 
@@ -363,6 +366,16 @@ Napi::Value SetThreadsJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Frees the idle buffers of the tensor pool (e.g. after training at a large resolution).
+Napi::Value TrimPool(const Napi::CallbackInfo& info) {
+  if (PendingJobs() > 0) {
+    throw Napi::Error::New(
+        info.Env(), "trimPool: " + std::to_string(PendingJobs()) + " engine call(s) are running; await them first");
+  }
+  BufferPool::Get().Trim();
+  return info.Env().Undefined();
+}
+
 Napi::Value PoolStats(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("allocations", static_cast<double>(BufferPool::Get().allocations()));
@@ -393,6 +406,7 @@ void RegisterEngine(Napi::Env env, Napi::Object exports) {
   exports.Set("createCancelToken", Napi::Function::New(env, CreateCancelToken, "createCancelToken"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   exports.Set("poolStats", Napi::Function::New(env, PoolStats, "poolStats"));
+  exports.Set("trimPool", Napi::Function::New(env, TrimPool, "trimPool"));
   RegisterOpTest(env, exports);
 }
 
