@@ -39,13 +39,17 @@ export default tseslint.config(
   },
   {
     files: ['renderer/**/*.{ts,vue}'],
+    ignores: ['renderer/vite.config.ts'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['**/main/**', 'main/*'], message: 'Bad layering: the renderer never imports main/ (use the contract).' },
+            {
+              group: ['**/main/**', 'main/*'],
+              message: 'Bad layering: the renderer never imports main/ (use the contract).',
+            },
             { group: ['**/native/**', 'native/*'], message: 'Bad layering: the renderer never imports native/.' },
             { group: ['electron', 'electron/*'], message: 'Bad layering: only main/electron/ imports electron.' },
             { group: nodeBuiltins, message: 'Bad layering: the renderer runs in a browser: no Node built-ins.' },
@@ -55,7 +59,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['main/**/*.ts', 'test/**/*.ts', 'bench/**/*.{js,mjs,ts}', 'scripts/**/*.mjs', 'bin/**/*.js'],
+    files: ['test/**/*.ts', 'bench/**/*.{js,mjs,ts}', 'scripts/**/*.mjs', 'bin/**/*.js'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['electron', 'electron/*'], message: 'Bad layering: only main/electron/ imports electron.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['main/**/*.ts'],
     ignores: ['main/electron/**'],
     rules: {
       'no-restricted-imports': [
@@ -68,6 +85,20 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['main/electron/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/renderer/**'], message: 'Bad layering: the Node side never imports renderer/.' }] },
+      ],
+    },
+  },
+  {
+    // A sandboxed preload is CommonJS; under verbatimModuleSyntax it imports with `import x = require()`.
+    files: ['main/electron/preload/**/*.ts'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['contract/**/*.ts'],
@@ -83,7 +114,10 @@ export default tseslint.config(
           ],
         },
       ],
-      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'separate-type-imports' },
+      ],
     },
   },
 );

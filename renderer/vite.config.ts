@@ -1,7 +1,5 @@
 // Builds the renderer into dist/renderer. base './' so the same build loads from file:// (Electron) and
 // from the browser-mode server.
-// This file runs in Node (vite), not in the renderer: the browser-only import rule does not apply to it.
-// eslint-disable-next-line no-restricted-imports
 import { fileURLToPath } from 'node:url';
 
 import vue from '@vitejs/plugin-vue';

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 
 import type { JobInfo, JobState } from '../../contract/index.js';
 // A test of a pure renderer module (it imports only contract types), not Node-side code depending on the renderer.
-// eslint-disable-next-line no-restricted-imports
 import { isNewer } from '../../renderer/src/jobs/job-order.js';
 
 function job(state: JobState, done: number, total = 10, message = ''): JobInfo {

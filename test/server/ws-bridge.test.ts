@@ -8,7 +8,6 @@ import WebSocket, { WebSocketServer } from 'ws';
 
 import type { RequestMessage, ServerMessage } from '../../contract/index.js';
 // A test of a renderer module that uses only the browser's WebSocket API (here provided by the ws package).
-// eslint-disable-next-line no-restricted-imports
 import { WebSocketBridge } from '../../renderer/src/transport/ws-bridge.js';
 
 let server: WebSocketServer | null = null;

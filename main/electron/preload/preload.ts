@@ -2,7 +2,6 @@
 // The renderer never sees ipcRenderer. Sandboxed preloads cannot load local modules, so this file is self-contained:
 // its only run-time import is electron; the contract types vanish at compile time.
 // A CommonJS file under verbatimModuleSyntax must spell its import this way.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 import electron = require('electron');
 
 import type { AppEvent, IpcChannel, Method, Params, ReplyMessage, Result, SsmBridge } from '../../../contract/index.js';
