@@ -1,0 +1,8 @@
+// WebGPU backend entry point: device discovery, runtime, the op list and the op modules.
+export * from './device.js';
+export * from './runtime.js';
+export * from './backend.js';
+export * as basic from './ops/basic.js';
+export * as matmulOps from './ops/matmul.js';
+export * as fft from './ops/fft.js';
+export * as s4nd from './ops/s4nd.js';
