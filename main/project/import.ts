@@ -47,14 +47,19 @@ async function walk(dir: string, signal: AbortSignal, out: Candidate[], csvs: st
   }
 }
 
-/** Class and split from the ImageFolder layout: root/<class>/file or root/<split>/<class>/file. */
+/**
+ * Class and split from the ImageFolder layout, relative to the folder the user named: root/<class>/file or
+ * root/<split>/<class>/file (split: train, val/valid/validation, test). Deeper files get no label, so importing a
+ * parent folder does not turn arbitrary folder names into classes.
+ */
 function layoutLabel(c: Candidate, kind: MediaKind): { className: string | null; split: Split | null } {
-  if (!c.root || (kind !== 'image' && kind !== 'video')) return { className: null, split: null };
+  const none = { className: null, split: null };
+  if (!c.root || (kind !== 'image' && kind !== 'video')) return none;
   const parts = path.relative(c.root, c.file).split(path.sep);
-  if (parts.length < 2) return { className: null, split: null };
-  const className = parts[parts.length - 2] as string;
-  const splitName = parts.length >= 3 ? (parts[parts.length - 3] as string).toLowerCase() : '';
-  return { className: SPLITS[className.toLowerCase()] ? null : className, split: SPLITS[splitName] ?? null };
+  if (parts.length === 2 && !SPLITS[(parts[0] as string).toLowerCase()]) return { className: parts[0] as string, split: null };
+  const split = parts.length === 3 ? SPLITS[(parts[0] as string).toLowerCase()] : undefined;
+  if (split) return { className: parts[1] as string, split };
+  return none;
 }
 
 export async function importPaths(store: ProjectStore, inputs: string[], ctx: ImportContext): Promise<ImportResult> {

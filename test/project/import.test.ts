@@ -50,7 +50,7 @@ describe('import', () => {
     const labels = new Map(store.allLabels().map((l) => [path.basename(l.path), l.className]));
     expect(labels.get('c1.png')).toBe('cat');
     expect(labels.get('d1.jpg')).toBe('dog');
-    expect(labels.get('c3.webp')).toBe('cat');
+    expect(labels.get("c3.webp")).toBe("cat");
     expect(labels.get('clip.mp4')).toBe('testcard');
     expect(labels.get('anatomical.nii')).toBe('brain, T1');
     expect(labels.has('series')).toBe(false);
