@@ -103,6 +103,9 @@ export interface EngineBinding {
   setThreads(n: number): void;
   /** [sync] Buffer pool statistics (fresh allocations so far, bytes held) and pool thread count. */
   poolStats(): { allocations: number; bytesHeld: number; threads: number };
+  /** [sync] Test entry point: checks that an exception inside a parallel loop reaches the caller and that the
+   *  pool still runs in parallel afterwards. Returns the caught message and the threads used after. */
+  poolSelfTest(): { caught: string; threadsAfter: number };
   /** [sync] Frees the idle buffers of the tensor pool. Throws while async calls are running. */
   trimPool(): void;
   /**

@@ -403,6 +403,15 @@ describe('checkpoints (safetensors)', () => {
   });
 });
 
+describe('thread pool', () => {
+  it('an exception inside a parallel loop reaches the caller and the pool keeps working', () => {
+    // Before the fix, a throwing chunk on a pool thread called std::terminate (the process died).
+    const r = engine.binding.poolSelfTest();
+    expect(r.caught).toBe('chunk failed');
+    if (engine.binding.poolStats().threads > 1) expect(r.threadsAfter).toBeGreaterThan(1);
+  });
+});
+
 describe('Model.create', () => {
   it('rejects a bad seed', () => {
     expect(() => Model.create(convNet, -1)).toThrow(/seed must be a non-negative integer/);

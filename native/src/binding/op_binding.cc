@@ -4,8 +4,13 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
 
 #include "core/json.h"
+#include "core/thread_pool.h"
 #include "graph/s4nd_node.h"
 #include "ops/ops.h"
 
@@ -152,10 +157,37 @@ Napi::Value OpForwardBackward(const Napi::CallbackInfo& info) {
   }
 }
 
+// poolSelfTest() -> {caught: string, threadsAfter: number}: a parallel_for whose chunks throw (on the pool
+// threads as well as the caller) must rethrow on the caller, and the pool must still run work in parallel after.
+Napi::Value PoolSelfTest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string caught;
+  try {
+    GlobalPool().parallel_for(1 << 12, 1, [](std::size_t b, std::size_t) {
+      if (b > 0) throw std::runtime_error("chunk failed");
+    });
+  } catch (const std::exception& e) {
+    caught = e.what();
+  }
+  std::mutex mu;
+  std::set<std::thread::id> ids;
+  GlobalPool().parallel_for(1 << 12, 1, [&](std::size_t, std::size_t) {
+    volatile double x = 0;
+    for (int i = 0; i < 3000000; ++i) x = x + i;  // ~3 ms per chunk: long enough for every worker to wake
+    std::lock_guard<std::mutex> lock(mu);
+    ids.insert(std::this_thread::get_id());
+  });
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("caught", caught);
+  o.Set("threadsAfter", static_cast<double>(ids.size()));
+  return o;
+}
+
 }  // namespace
 
 void RegisterOpTest(Napi::Env env, Napi::Object exports) {
   exports.Set("opForwardBackward", Napi::Function::New(env, OpForwardBackward, "opForwardBackward"));
+  exports.Set("poolSelfTest", Napi::Function::New(env, PoolSelfTest, "poolSelfTest"));
 }
 
 }  // namespace ssm::binding

@@ -40,7 +40,15 @@ void ThreadPool::worker_loop(int /*index*/) {
       next_ = e;
       const auto* task = task_;
       lock.unlock();
-      (*task)(b, e);
+      try {
+        (*task)(b, e);
+      } catch (...) {
+        lock.lock();
+        // Keep the first error for the caller and stop handing out chunks.
+        if (!error_) error_ = std::current_exception();
+        next_ = n_;
+        continue;
+      }
       lock.lock();
     }
     if (--pending_ == 0) cv_done_.notify_all();
@@ -66,18 +74,32 @@ void ThreadPool::parallel_for(std::size_t n, std::size_t grain,
   ++generation_;
   cv_work_.notify_all();
   tls_in_pool = true;
+  error_ = nullptr;
   for (;;) {
     if (next_ >= n_) break;
     const std::size_t b = next_;
     const std::size_t e = std::min(n_, b + chunk_);
     next_ = e;
     lock.unlock();
-    fn(b, e);
+    try {
+      fn(b, e);
+    } catch (...) {
+      lock.lock();
+      if (!error_) error_ = std::current_exception();
+      next_ = n_;
+      continue;
+    }
     lock.lock();
   }
   tls_in_pool = false;
+  // Wait for every worker even on error: they may still be running `fn`, which lives in the caller's frame.
   if (--pending_ != 0) cv_done_.wait(lock, [&] { return pending_ == 0; });
   task_ = nullptr;
+  if (error_) {
+    std::exception_ptr err = error_;
+    error_ = nullptr;
+    std::rethrow_exception(err);
+  }
 }
 
 int DefaultThreads() {

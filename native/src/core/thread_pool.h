@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -22,7 +23,8 @@ class ThreadPool {
 
   int threads() const { return threads_; }
 
-  // Runs fn(begin, end) over chunks of [0, n). grain = minimum chunk length.
+  // Runs fn(begin, end) over chunks of [0, n). grain = minimum chunk length. If fn throws (on any thread), the
+  // remaining chunks are skipped, every thread is waited for, and the first exception is rethrown here.
   void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& fn);
 
  private:
@@ -40,7 +42,8 @@ class ThreadPool {
   int pending_ = 0;
   unsigned generation_ = 0;
   bool stop_ = false;
-  std::mutex run_mu_;  // one parallel_for at a time
+  std::exception_ptr error_;  // first exception thrown by a chunk of the current parallel_for
+  std::mutex run_mu_;         // one parallel_for at a time
 };
 
 // The process-wide pool. Thread count: SetThreads(n) if called before first use, else env SSM_THREADS, else the
