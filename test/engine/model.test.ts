@@ -3,9 +3,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Engine, EngineError, Model, type ModelSpec } from '../../main/engine/index.js';
+import { Engine, EngineError, Model, type Batch, type ModelSpec } from '../../main/engine/index.js';
 import { rng } from './gradcheck.js';
 
 const engine = new Engine();
@@ -260,7 +260,9 @@ describe('model graph', () => {
   });
 });
 
-// A step long enough (~0.3-1 s on a busy 2-core machine) to observe the event loop during it.
+// A training step long enough (>= 80 ms) to observe the event loop during it: 8 images of 3x64x64 through two
+// 32-channel 3x3 convs take ~130 ms on a busy 2-core machine; on faster machines the batch doubles until the step
+// takes long enough (measured once, in beforeAll).
 const heavy: ModelSpec = {
   input: { channels: 3, size: [64, 64] },
   layers: [
@@ -272,27 +274,39 @@ const heavy: ModelSpec = {
     { type: 'linear', out: 2 },
   ],
 };
-const heavyBatch = {
-  x: randomArray(8 * 3 * 64 * 64, 1),
-  shape: [8, 3, 64, 64],
-  targets: Float32Array.from([0, 1, 0, 1, 0, 1, 0, 1]),
-};
+const makeHeavyBatch = (b: number): Batch => ({
+  x: randomArray(b * 3 * 64 * 64, 1),
+  shape: [b, 3, 64, 64],
+  targets: Float32Array.from({ length: b }, (_, i) => i % 2),
+});
+let heavyBatch = makeHeavyBatch(8);
+let heavyStepMs = 0;
+
+beforeAll(async () => {
+  const model = engine.createModel(heavy, 1);
+  await model.trainStep(heavyBatch, { lr: 1e-3 }); // warm the buffer pool
+  for (;;) {
+    const t0 = performance.now();
+    await model.trainStep(heavyBatch, { lr: 1e-3 });
+    heavyStepMs = performance.now() - t0;
+    const b = heavyBatch.shape[0] ?? 8;
+    if (heavyStepMs >= 80 || b >= 512) break;
+    heavyBatch = makeHeavyBatch(b * 2);
+  }
+  model.dispose();
+});
 
 describe('async execution and cancellation', () => {
   it('the JS event loop keeps running while a long training step runs', async () => {
     const model = engine.createModel(heavy, 1);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    // One step is ~100-200 ms here; measure ticks that fire while a single step is pending.
-    let during = 0;
-    let elapsed = 0;
-    for (let attempt = 0; attempt < 5 && elapsed < 80; attempt++) {
-      const t0 = performance.now();
-      const start = ticks;
-      await model.trainStep(heavyBatch, { lr: 1e-3 });
-      elapsed = performance.now() - t0;
-      during = ticks - start;
-    }
+    // Measure ticks that fire while one step is pending.
+    const t0 = performance.now();
+    const start = ticks;
+    await model.trainStep(heavyBatch, { lr: 1e-3 });
+    const elapsed = performance.now() - t0;
+    const during = ticks - start;
     clearInterval(timer);
     expect(elapsed).toBeGreaterThanOrEqual(80);
     // A blocked loop would let the timer fire at most once (after the step). Require a quarter of the ideal count.
@@ -305,7 +319,7 @@ describe('async execution and cancellation', () => {
     const before = model.getParam('layers.0.weight');
     const ac = new AbortController();
     const p = model.trainStep(heavyBatch, { lr: 1e-1, signal: ac.signal });
-    setTimeout(() => ac.abort(), 20);
+    setTimeout(() => ac.abort(), heavyStepMs / 4); // mid-step
     const err = await p.then(
       () => null,
       (e: unknown) => e,
