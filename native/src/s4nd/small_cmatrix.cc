@@ -16,39 +16,87 @@ inline cd MulCj(cd a, cd b) {  // conj(a) * b
 }
 }  // namespace
 
-void MatMul(const CMatrix& x, const CMatrix& y, CMatrix* out) {
-  const int n = x.n;
-  CMatrix r(n);
-  for (int i = 0; i < n; ++i)
+namespace {
+
+// Planar (split re / im) complex GEMM C = A B, n x n row-major: the inner j loop has no reduction and vectorises;
+// an AVX2+FMA clone is selected at run time.
+inline __attribute__((always_inline)) void PlanarGemmBody(int n, const double* __restrict ar,
+                                                          const double* __restrict ai, const double* __restrict br,
+                                                          const double* __restrict bi, double* __restrict cr,
+                                                          double* __restrict ci) {
+  for (int i = 0; i < n; ++i) {
+    double* cri = cr + static_cast<std::size_t>(i) * n;
+    double* cii = ci + static_cast<std::size_t>(i) * n;
+    for (int j = 0; j < n; ++j) {
+      cri[j] = 0;
+      cii[j] = 0;
+    }
     for (int k = 0; k < n; ++k) {
-      const cd a = x(i, k);
-      for (int j = 0; j < n; ++j) r(i, j) += Mul(a, y(k, j));
+      const double xr = ar[static_cast<std::size_t>(i) * n + k], xi = ai[static_cast<std::size_t>(i) * n + k];
+      const double* brk = br + static_cast<std::size_t>(k) * n;
+      const double* bik = bi + static_cast<std::size_t>(k) * n;
+      for (int j = 0; j < n; ++j) {
+        cri[j] += xr * brk[j] - xi * bik[j];
+        cii[j] += xr * bik[j] + xi * brk[j];
+      }
     }
-  *out = std::move(r);
+  }
 }
 
-void MatMulHN(const CMatrix& x, const CMatrix& y, CMatrix* out) {
-  const int n = x.n;
-  CMatrix r(n);
-  for (int k = 0; k < n; ++k)
-    for (int i = 0; i < n; ++i) {
-      const cd a = x(k, i);  // (x^H)(i, k) = conj(x(k, i))
-      for (int j = 0; j < n; ++j) r(i, j) += MulCj(a, y(k, j));
-    }
-  *out = std::move(r);
+void PlanarGemmGeneric(int n, const double* ar, const double* ai, const double* br, const double* bi, double* cr,
+                       double* ci) {
+  PlanarGemmBody(n, ar, ai, br, bi, cr, ci);
+}
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) void PlanarGemmAvx2(int n, const double* ar, const double* ai, const double* br,
+                                                        const double* bi, double* cr, double* ci) {
+  PlanarGemmBody(n, ar, ai, br, bi, cr, ci);
+}
+#endif
+using PlanarGemmFn = void (*)(int, const double*, const double*, const double*, const double*, double*, double*);
+PlanarGemmFn SelectPlanarGemm() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return PlanarGemmAvx2;
+#endif
+  return PlanarGemmGeneric;
 }
 
-void MatMulNH(const CMatrix& x, const CMatrix& y, CMatrix* out) {
+double* PlanarScratch(std::size_t n) {
+  thread_local std::vector<double> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+enum class Op { kN, kH };  // use the matrix as is, or its conjugate transpose
+
+void Pack(const CMatrix& x, Op op, double* re, double* im) {
   const int n = x.n;
-  CMatrix r(n);
   for (int i = 0; i < n; ++i)
     for (int j = 0; j < n; ++j) {
-      cd acc = 0;
-      for (int k = 0; k < n; ++k) acc += MulCj(y(j, k), x(i, k));
-      r(i, j) = acc;
+      const cd v = op == Op::kN ? x(i, j) : std::conj(x(j, i));
+      re[static_cast<std::size_t>(i) * n + j] = v.real();
+      im[static_cast<std::size_t>(i) * n + j] = v.imag();
     }
-  *out = std::move(r);
 }
+
+void Product(const CMatrix& x, Op ox, const CMatrix& y, Op oy, CMatrix* out) {
+  static const PlanarGemmFn gemm = SelectPlanarGemm();
+  const int n = x.n;
+  const std::size_t nn = static_cast<std::size_t>(n) * n;
+  double* buf = PlanarScratch(6 * nn);
+  Pack(x, ox, buf, buf + nn);
+  Pack(y, oy, buf + 2 * nn, buf + 3 * nn);
+  gemm(n, buf, buf + nn, buf + 2 * nn, buf + 3 * nn, buf + 4 * nn, buf + 5 * nn);
+  if (out->n != n || out->a.size() != static_cast<std::size_t>(n) * n) out->Resize(n);
+  for (std::size_t i = 0; i < nn; ++i) out->a[i] = cd(buf[4 * nn + i], buf[5 * nn + i]);
+}
+
+}  // namespace
+
+void MatMul(const CMatrix& x, const CMatrix& y, CMatrix* out) { Product(x, Op::kN, y, Op::kN, out); }
+void MatMulHN(const CMatrix& x, const CMatrix& y, CMatrix* out) { Product(x, Op::kH, y, Op::kN, out); }
+void MatMulNH(const CMatrix& x, const CMatrix& y, CMatrix* out) { Product(x, Op::kN, y, Op::kH, out); }
 
 void MatVec(const CMatrix& x, const cd* v, cd* out) {
   const int n = x.n;
@@ -73,41 +121,58 @@ void RowTimesMat(const cd* v, const CMatrix& x, cd* out) {
     for (int j = 0; j < n; ++j) out[j] += Mul(v[k], x(k, j));
 }
 
+// Gauss-Jordan with partial pivoting on the planar augmented matrix [x | I] (rows of length 2n).
 void Inverse(const CMatrix& x, CMatrix* out) {
-  const int n = x.n;
-  CMatrix a = x;
-  CMatrix inv(n);
-  for (int i = 0; i < n; ++i) inv(i, i) = 1.0;
+  const int n = x.n, w = 2 * n;
+  const std::size_t nw = static_cast<std::size_t>(n) * w;
+  double* re = PlanarScratch(2 * nw);
+  double* im = re + nw;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < w; ++j) {
+      const cd v = j < n ? x(i, j) : cd(j - n == i ? 1.0 : 0.0, 0.0);
+      re[static_cast<std::size_t>(i) * w + j] = v.real();
+      im[static_cast<std::size_t>(i) * w + j] = v.imag();
+    }
   for (int col = 0; col < n; ++col) {
     int piv = col;
-    double best = std::abs(a(col, col));
-    for (int r = col + 1; r < n; ++r)
-      if (std::abs(a(r, col)) > best) {
-        best = std::abs(a(r, col));
+    double best = std::hypot(re[static_cast<std::size_t>(col) * w + col], im[static_cast<std::size_t>(col) * w + col]);
+    for (int r = col + 1; r < n; ++r) {
+      const double m = std::hypot(re[static_cast<std::size_t>(r) * w + col], im[static_cast<std::size_t>(r) * w + col]);
+      if (m > best) {
+        best = m;
         piv = r;
       }
+    }
     if (!(best > 0)) throw std::runtime_error("s4nd: singular matrix in DPLR kernel (check A_real/inv_dt/P)");
     if (piv != col)
-      for (int j = 0; j < n; ++j) {
-        std::swap(a(col, j), a(piv, j));
-        std::swap(inv(col, j), inv(piv, j));
+      for (int j = 0; j < w; ++j) {
+        std::swap(re[static_cast<std::size_t>(col) * w + j], re[static_cast<std::size_t>(piv) * w + j]);
+        std::swap(im[static_cast<std::size_t>(col) * w + j], im[static_cast<std::size_t>(piv) * w + j]);
       }
-    const cd d = 1.0 / a(col, col);
-    for (int j = 0; j < n; ++j) {
-      a(col, j) = Mul(a(col, j), d);
-      inv(col, j) = Mul(inv(col, j), d);
+    double* pr = re + static_cast<std::size_t>(col) * w;
+    double* pi = im + static_cast<std::size_t>(col) * w;
+    const cd d = 1.0 / cd(pr[col], pi[col]);
+    for (int j = 0; j < w; ++j) {
+      const double a = pr[j], b = pi[j];
+      pr[j] = a * d.real() - b * d.imag();
+      pi[j] = a * d.imag() + b * d.real();
     }
     for (int r = 0; r < n; ++r) {
       if (r == col) continue;
-      const cd f = a(r, col);
-      if (f == cd(0)) continue;
-      for (int j = 0; j < n; ++j) {
-        a(r, j) -= Mul(f, a(col, j));
-        inv(r, j) -= Mul(f, inv(col, j));
+      double* rr = re + static_cast<std::size_t>(r) * w;
+      double* ri = im + static_cast<std::size_t>(r) * w;
+      const double fr = rr[col], fi = ri[col];
+      if (fr == 0 && fi == 0) continue;
+      for (int j = 0; j < w; ++j) {
+        rr[j] -= fr * pr[j] - fi * pi[j];
+        ri[j] -= fr * pi[j] + fi * pr[j];
       }
     }
   }
-  *out = std::move(inv);
+  if (out->n != n || out->a.size() != static_cast<std::size_t>(n) * n) out->Resize(n);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j)
+      (*out)(i, j) = cd(re[static_cast<std::size_t>(i) * w + n + j], im[static_cast<std::size_t>(i) * w + n + j]);
 }
 
 // Forward: acc_0 = I; at bit j: if set, acc_{j+1} = acc_j s_j; s_{j+1} = s_j s_j (only while bits remain).
