@@ -265,60 +265,74 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
     expect(record('matmul batched fwd', nmse(await read(rt, y3), ref3))).toBeLessThan(TOL_FWD);
   });
 
-  test('layer norm (channels-last)', async () => {
+  test('layer norm over channels: channels-last (rows, C) and channels-first (B, C, S)', async () => {
     const rt = await testRuntime();
-    const [rows, c] = [5, 300]; // c > 256 exercises the strided per-thread loop
-    const x = f32(seeded(13, rows * c, -2, 3));
-    const gam = f32(seeded(14, c, 0.5, 1.5));
-    const bet = f32(seeded(15, c));
-    const g = f32(seeded(16, rows * c));
-    const eps = 1e-5;
-    const ln = (v: Float64Array, gm: Float64Array, bt: Float64Array): Float64Array => {
-      const o = new Float64Array(rows * c);
-      for (let r = 0; r < rows; r++) {
-        let mu = 0;
-        for (let j = 0; j < c; j++) mu += v[r * c + j] ?? 0;
-        mu /= c;
-        let va = 0;
-        for (let j = 0; j < c; j++) va += ((v[r * c + j] ?? 0) - mu) ** 2;
-        const rs = 1 / Math.sqrt(va / c + eps);
-        for (let j = 0; j < c; j++) o[r * c + j] = ((v[r * c + j] ?? 0) - mu) * rs * (gm[j] ?? 0) + (bt[j] ?? 0);
-      }
-      return o;
-    };
-    const [X, Gm, Bt, G] = [up(rt, x, [rows, c]), up(rt, gam, [c]), up(rt, bet, [c]), up(rt, g, [rows, c])];
-    const r = rt.run((b) => {
-      const f = layerNorm(rt, b, X, Gm, Bt, rows, c, eps);
-      return { y: f.y, bw: layerNormBackward(rt, b, G, X, Gm, f.saved, rows, c) };
-    });
-    expect(record('layernorm fwd', nmse(await read(rt, r.y), ln(x, gam, bet)))).toBeLessThan(TOL_FWD);
-    expect(
-      record(
-        'layernorm bwd dx',
-        nmse(
-          await read(rt, r.bw.dx),
-          finiteDiff((v) => ln(v, gam, bet), x, g),
+    // c = 300 > 256 exercises the strided per-thread loop; inner = 7 the channels-first stride.
+    for (const [outer, c, inner, name] of [
+      [5, 300, 1, 'layernorm (rows,C)'],
+      [2, 6, 7, 'layernorm (B,C,S)'],
+    ] as const) {
+      const n = outer * c * inner;
+      const x = f32(seeded(13, n, -2, 3));
+      const gam = f32(seeded(14, c, 0.5, 1.5));
+      const bet = f32(seeded(15, c));
+      const g = f32(seeded(16, n));
+      const eps = 1e-5;
+      const ln = (v: Float64Array, gm: Float64Array, bt: Float64Array): Float64Array => {
+        const o = new Float64Array(n);
+        for (let a = 0; a < outer; a++)
+          for (let q = 0; q < inner; q++) {
+            const at = (j: number): number => (a * c + j) * inner + q;
+            let mu = 0;
+            for (let j = 0; j < c; j++) mu += v[at(j)] ?? 0;
+            mu /= c;
+            let va = 0;
+            for (let j = 0; j < c; j++) va += ((v[at(j)] ?? 0) - mu) ** 2;
+            const rs = 1 / Math.sqrt(va / c + eps);
+            for (let j = 0; j < c; j++) o[at(j)] = ((v[at(j)] ?? 0) - mu) * rs * (gm[j] ?? 0) + (bt[j] ?? 0);
+          }
+        return o;
+      };
+      const view = { outer, c, inner };
+      const [X, Gm, Bt, G] = [
+        up(rt, x, [outer, c, inner]),
+        up(rt, gam, [c]),
+        up(rt, bet, [c]),
+        up(rt, g, [outer, c, inner]),
+      ];
+      const r = rt.run((b) => {
+        const f = layerNorm(rt, b, X, Gm, Bt, view, eps);
+        return { y: f.y, bw: layerNormBackward(rt, b, G, X, Gm, f.saved, view) };
+      });
+      expect(record(`${name} fwd`, nmse(await read(rt, r.y), ln(x, gam, bet)))).toBeLessThan(TOL_FWD);
+      expect(
+        record(
+          `${name} bwd dx`,
+          nmse(
+            await read(rt, r.bw.dx),
+            finiteDiff((v) => ln(v, gam, bet), x, g),
+          ),
         ),
-      ),
-    ).toBeLessThan(TOL_BWD);
-    expect(
-      record(
-        'layernorm bwd dgamma',
-        nmse(
-          await read(rt, r.bw.dgamma),
-          finiteDiff((v) => ln(x, v, bet), gam, g),
+      ).toBeLessThan(TOL_BWD);
+      expect(
+        record(
+          `${name} bwd dgamma`,
+          nmse(
+            await read(rt, r.bw.dgamma),
+            finiteDiff((v) => ln(x, v, bet), gam, g),
+          ),
         ),
-      ),
-    ).toBeLessThan(TOL_BWD);
-    expect(
-      record(
-        'layernorm bwd dbeta',
-        nmse(
-          await read(rt, r.bw.dbeta),
-          finiteDiff((v) => ln(x, gam, v), bet, g),
+      ).toBeLessThan(TOL_BWD);
+      expect(
+        record(
+          `${name} bwd dbeta`,
+          nmse(
+            await read(rt, r.bw.dbeta),
+            finiteDiff((v) => ln(x, gam, v), bet, g),
+          ),
         ),
-      ),
-    ).toBeLessThan(TOL_BWD);
+      ).toBeLessThan(TOL_BWD);
+    }
   });
 
   test('softmax cross-entropy with label smoothing', async () => {

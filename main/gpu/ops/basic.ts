@@ -319,16 +319,13 @@ export const globalAvgPoolBackward = (
   inner: number,
 ): GpuTensor => broadcastAxis(rt, b, g, outer, s, inner, 1 / s);
 
-// ---- layer norm (channels-last) -------------------------------------------------------------------------------
+// ---- layer norm over the channel axis ------------------------------------------------------------------------
+// x is viewed as (outer, C, inner) and normalised over C at every (outer, inner) position:
+// channels-last (rows, C): outer = rows, inner = 1; channels-first (B, C, S): outer = B, inner = S.
+// One workgroup per position; C is read with stride `inner`.
 
-const LAYERNORM_FWD_CODE = `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> gamma: array<f32>;
-@group(0) @binding(2) var<storage, read> beta: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
-struct P { rows: u32, c: u32, eps: f32 }
-@group(0) @binding(5) var<uniform> p: P;
+const LN_COMMON = `
+struct P { outer: u32, c: u32, inner: u32, eps: f32 }
 var<workgroup> part: array<f32, 256>;
 fn wg_sum(lid: u32, v: f32) -> f32 {
   part[lid] = v;
@@ -340,66 +337,66 @@ fn wg_sum(lid: u32, v: f32) -> f32 {
   let r = part[0];
   workgroupBarrier();
   return r;
-}
+}`;
+
+const LAYERNORM_FWD_CODE = `${LN_COMMON}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> beta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(5) var<uniform> p: P;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
-  let base = row * p.c;
+  let pos = wid.x + wid.y * nwg.x;
+  if (pos >= p.outer * p.inner) { return; }
+  let base = (pos / p.inner) * p.c * p.inner + pos % p.inner;
   var s = 0.0;
-  for (var k = lid; k < p.c; k += 256u) { s += x[base + k]; }
+  for (var k = lid; k < p.c; k += 256u) { s += x[base + k * p.inner]; }
   let mean = wg_sum(lid, s) / f32(p.c);
   var v = 0.0;
-  for (var k = lid; k < p.c; k += 256u) { let d = x[base + k] - mean; v += d * d; }
+  for (var k = lid; k < p.c; k += 256u) { let d = x[base + k * p.inner] - mean; v += d * d; }
   let rstd = inverseSqrt(wg_sum(lid, v) / f32(p.c) + p.eps);
-  for (var k = lid; k < p.c; k += 256u) { y[base + k] = (x[base + k] - mean) * rstd * gamma[k] + beta[k]; }
-  if (lid == 0u) { stats[2u * row] = mean; stats[2u * row + 1u] = rstd; }
+  for (var k = lid; k < p.c; k += 256u) {
+    let i = base + k * p.inner;
+    y[i] = (x[i] - mean) * rstd * gamma[k] + beta[k];
+  }
+  if (lid == 0u) { stats[2u * pos] = mean; stats[2u * pos + 1u] = rstd; }
 }`;
 
-const LAYERNORM_BWD_CODE = `
+const LAYERNORM_BWD_CODE = `${LN_COMMON}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> gamma: array<f32>;
 @group(0) @binding(2) var<storage, read> stats: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gxhat: array<f32>;
-struct P { rows: u32, c: u32 }
 @group(0) @binding(6) var<uniform> p: P;
-var<workgroup> part: array<f32, 256>;
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  part[lid] = v;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { part[lid] += part[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = part[0];
-  workgroupBarrier();
-  return r;
-}
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
-  let base = row * p.c;
-  let mean = stats[2u * row];
-  let rstd = stats[2u * row + 1u];
+  let pos = wid.x + wid.y * nwg.x;
+  if (pos >= p.outer * p.inner) { return; }
+  let base = (pos / p.inner) * p.c * p.inner + pos % p.inner;
+  let mean = stats[2u * pos];
+  let rstd = stats[2u * pos + 1u];
   var s1 = 0.0;
   var s2 = 0.0;
   for (var k = lid; k < p.c; k += 256u) {
-    let xh = (x[base + k] - mean) * rstd;
-    let gg = g[base + k] * gamma[k];
+    let i = base + k * p.inner;
+    let xh = (x[i] - mean) * rstd;
+    let gg = g[i] * gamma[k];
     s1 += gg;
     s2 += gg * xh;
-    gxhat[base + k] = g[base + k] * xh;
+    gxhat[i] = g[i] * xh;
   }
   let m1 = wg_sum(lid, s1) / f32(p.c);
   let m2 = wg_sum(lid, s2) / f32(p.c);
   for (var k = lid; k < p.c; k += 256u) {
-    let xh = (x[base + k] - mean) * rstd;
-    dx[base + k] = rstd * (g[base + k] * gamma[k] - m1 - xh * m2);
+    let i = base + k * p.inner;
+    let xh = (x[i] - mean) * rstd;
+    dx[i] = rstd * (g[i] * gamma[k] - m1 - xh * m2);
   }
 }`;
 
@@ -407,37 +404,48 @@ function rowGrid(rows: number): [number, number, number] {
   return rows <= 65535 ? [rows, 1, 1] : [65535, Math.ceil(rows / 65535), 1];
 }
 
+/** Shape of a layer-norm input as (outer, C, inner). */
+export interface ChannelView {
+  outer: number;
+  c: number;
+  /** 1 for channels-last, the spatial size for channels-first. */
+  inner: number;
+}
+
 export interface LayerNormSaved {
-  /** (rows, 2): mean and 1/sqrt(var + eps) per row. */
+  /** (outer * inner, 2): mean and 1/sqrt(var + eps) per position. */
   stats: GpuTensor;
 }
 
-/** Layer norm over the last (channel) axis of x (rows, C): y = (x - mean) / sqrt(var + eps) * gamma + beta. */
+/** Layer norm over C of x viewed as (outer, C, inner): y = (x - mean) / sqrt(var + eps) * gamma + beta. */
 export function layerNorm(
   rt: GpuRuntime,
   b: Batch,
   x: GpuTensor,
   gamma: GpuTensor,
   beta: GpuTensor,
-  rows: number,
-  c: number,
+  v: ChannelView,
   eps = 1e-5,
 ): { y: GpuTensor; saved: LayerNormSaved } {
-  if (x.size !== rows * c || gamma.size !== c || beta.size !== c) throw new RangeError('layerNorm: shape mismatch');
-  const y = rt.alloc(x.shape); // (rows, C)
-  const stats = rt.alloc([rows, 2]); // (rows, 2)
+  if (x.size !== v.outer * v.c * v.inner || gamma.size !== v.c || beta.size !== v.c) {
+    throw new RangeError(
+      `layerNorm: x has ${x.size} values, gamma ${gamma.size}, beta ${beta.size}; view ${JSON.stringify(v)}`,
+    );
+  }
+  const y = rt.alloc(x.shape); // (outer, C, inner)
+  const stats = rt.alloc([v.outer * v.inner, 2]); // (outer * inner, 2)
   b.dispatch(
     { code: LAYERNORM_FWD_CODE, label: 'layernorm' },
     [x, gamma, beta, y, stats],
-    new Params().u32(rows).u32(c).f32(eps),
-    rowGrid(rows),
+    new Params().u32(v.outer).u32(v.c).u32(v.inner).f32(eps),
+    rowGrid(v.outer * v.inner),
   );
   return { y, saved: { stats } };
 }
 
 /**
- * Layer norm backward: dx = rstd (g gamma - mean(g gamma) - xhat mean(g gamma xhat)),
- * dgamma = sum_rows g xhat, dbeta = sum_rows g.
+ * Layer norm backward: dx = rstd (g gamma - mean_C(g gamma) - xhat mean_C(g gamma xhat)),
+ * dgamma = sum over (outer, inner) of g xhat, dbeta = sum of g.
  */
 export function layerNormBackward(
   rt: GpuRuntime,
@@ -446,19 +454,24 @@ export function layerNormBackward(
   x: GpuTensor,
   gamma: GpuTensor,
   saved: LayerNormSaved,
-  rows: number,
-  c: number,
+  v: ChannelView,
 ): { dx: GpuTensor; dgamma: GpuTensor; dbeta: GpuTensor } {
-  const dx = rt.alloc(x.shape); // (rows, C)
-  const gxhat = rt.alloc(x.shape); // (rows, C)
+  const dx = rt.alloc(x.shape); // (outer, C, inner)
+  const gxhat = rt.alloc(x.shape); // (outer, C, inner)
   b.dispatch(
     { code: LAYERNORM_BWD_CODE, label: 'layernorm_bwd' },
     [x, gamma, saved.stats, g, dx, gxhat],
-    new Params().u32(rows).u32(c),
-    rowGrid(rows),
+    new Params().u32(v.outer).u32(v.c).u32(v.inner).f32(0),
+    rowGrid(v.outer * v.inner),
   );
-  const dgamma = reduceAxis(rt, b, gxhat, 1, rows, c); // (C)
-  const dbeta = reduceAxis(rt, b, g, 1, rows, c); // (C)
+  const sumOuterInner = (t: GpuTensor): GpuTensor => {
+    const s1 = reduceAxis(rt, b, t, 1, v.outer, v.c * v.inner); // (C * inner)
+    const s2 = reduceAxis(rt, b, s1, v.c, v.inner, 1); // (C)
+    rt.release(s1);
+    return s2;
+  };
+  const dgamma = sumOuterInner(gxhat);
+  const dbeta = sumOuterInner(g);
   rt.release(gxhat);
   return { dx, dgamma, dbeta };
 }
