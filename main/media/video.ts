@@ -194,23 +194,23 @@ export async function* readFrames(file: string, info: VideoInfo, opts: ReadFrame
   const { child, done } = spawnTool(ffmpegPaths().ffmpeg, args, opts.signal);
   child.stdin.end();
   done.catch(() => undefined);
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  // Each pipe chunk is copied once, straight into the frame being filled.
+  let frame = new Uint8Array(frameBytes);
+  let filled = 0;
   let index = start;
   let finished = false;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let buf = chunk;
-      while (buf.length > 0) {
-        const take = Math.min(buf.length, frameBytes - pendingBytes);
-        pending.push(buf.subarray(0, take));
-        pendingBytes += take;
-        buf = buf.subarray(take);
-        if (pendingBytes === frameBytes) {
-          const data = pending.length === 1 ? new Uint8Array(pending[0] as Buffer) : new Uint8Array(Buffer.concat(pending, frameBytes));
-          pending = [];
-          pendingBytes = 0;
-          yield { index, width, height, data };
+      let offset = 0;
+      while (offset < chunk.length) {
+        const take = Math.min(chunk.length - offset, frameBytes - filled);
+        frame.set(chunk.subarray(offset, offset + take), filled);
+        filled += take;
+        offset += take;
+        if (filled === frameBytes) {
+          yield { index, width, height, data: frame };
+          frame = new Uint8Array(frameBytes);
+          filled = 0;
           index += 1;
         }
       }
