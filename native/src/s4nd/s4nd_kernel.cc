@@ -1,5 +1,6 @@
 #include "s4nd/s4nd_kernel.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -35,13 +36,44 @@ bool ModeKept(double dt_base, double a_imag, double bandlimit) {
   return dt_base * std::fabs(a_imag) / kTwoPi < bandlimit / 2;
 }
 
+// z^l for l < Lk into planar arrays (re, im): four interleaved chains (z^(l+4) = z^l z^4) so the recurrence is not
+// latency-bound and vectorises.
+void PlanarPowers(cd z, int Lk, double* re, double* im) {
+  cd w = 1.0;
+  for (int l = 0; l < std::min(Lk, 4); ++l) {
+    re[l] = w.real();
+    im[l] = w.imag();
+    w = Mul(w, z);
+  }
+  const double z4r = w.real(), z4i = w.imag();  // z^4
+  for (int l = 4; l < Lk; ++l) {
+    re[l] = re[l - 4] * z4r - im[l - 4] * z4i;
+    im[l] = re[l - 4] * z4i + im[l - 4] * z4r;
+  }
+}
+
+// sum_l a[l] b[l] with four partial sums (order fixed, so results are deterministic).
+double Dot(const double* a, const double* b, int n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int l = 0;
+  for (; l + 4 <= n; l += 4) {
+    s0 += a[l] * b[l];
+    s1 += a[l + 1] * b[l + 1];
+    s2 += a[l + 2] * b[l + 2];
+    s3 += a[l + 3] * b[l + 3];
+  }
+  for (; l < n; ++l) s0 += a[l] * b[l];
+  return (s0 + s1) + (s2 + s3);
+}
+
 // ------------------------------------------------------------------------------------------------------------------
 // S4D (ZOH). Per (h, n): z = exp(dt A), f = (z - 1)/A, W[r] = mask C[r] B f, k[r, l] = 2 Re sum_n W[r] z^l.
 
 void S4dForward(const AxisKernelSpec& s, const AxisKernelParams& p, double* k) {
   const int H = s.H, Nh = s.N / 2, R = s.rows, Lk = s.Lk;
   ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
-    cd* pw = TlsBuffer<cd>(0, Lk);
+    double* pr = TlsBuffer<double>(1, 2 * static_cast<std::size_t>(Lk));
+    double* pi = pr + Lk;
     for (std::size_t h = h0; h < h1; ++h) {
       const double dt_base = std::exp(static_cast<double>(p.inv_dt[h]));
       const double dt = dt_base * s.rate;
@@ -51,16 +83,12 @@ void S4dForward(const AxisKernelSpec& s, const AxisKernelParams& p, double* k) {
         const cd A{-std::exp(static_cast<double>(p.A_real[n])), -static_cast<double>(p.A_imag[n])};
         const cd z = std::exp(dt * A);
         const cd bbar = Mul(LoadC(p.B, n), (z - 1.0) / A);
-        cd w = 1.0;
-        for (int l = 0; l < Lk; ++l) {
-          pw[l] = w;
-          w = Mul(w, z);
-        }
+        PlanarPowers(z, Lk, pr, pi);
         for (int r = 0; r < R; ++r) {
           const cd W = Mul(LoadC(p.C, (static_cast<std::size_t>(r) * H + h) * Nh + n), bbar);
           double* kr = k + (r * H + h) * Lk;
           const double wr = 2 * W.real(), wi = 2 * W.imag();
-          for (int l = 0; l < Lk; ++l) kr[l] += wr * pw[l].real() - wi * pw[l].imag();
+          for (int l = 0; l < Lk; ++l) kr[l] += wr * pr[l] - wi * pi[l];
         }
       }
     }
@@ -73,10 +101,22 @@ void S4dBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doubl
   double* part = TlsBuffer<double>(0, static_cast<std::size_t>(H) * Nh * 4);
   std::memset(part, 0, sizeof(double) * H * Nh * 4);
   ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
+    // Per thread: powers (re, im), then per row g[l] = 2 dk[l] and lg[m] = 2 (m+1) dk[m+1] (so E1 pairs with z^m).
+    double* pr = TlsBuffer<double>(1, 2 * static_cast<std::size_t>(Lk));
+    double* pi = pr + Lk;
+    double* gl = TlsBuffer<double>(2, 2 * static_cast<std::size_t>(R) * Lk);
     for (std::size_t h = h0; h < h1; ++h) {
       const double dt_base = std::exp(static_cast<double>(p.inv_dt[h]));
       const double dt = dt_base * s.rate;
       double g_dt = 0;
+      for (int r = 0; r < R; ++r) {
+        const double* gk = dk + (r * H + h) * Lk;
+        double* g0 = gl + 2 * r * Lk;
+        double* g1 = g0 + Lk;
+        for (int l = 0; l < Lk; ++l) g0[l] = 2 * gk[l];
+        for (int m = 0; m + 1 < Lk; ++m) g1[m] = 2.0 * (m + 1) * gk[m + 1];
+        g1[Lk - 1] = 0;
+      }
       for (int n = 0; n < Nh; ++n) {
         if (!ModeKept(dt_base, p.A_imag[n], s.bandlimit)) continue;  // masked: zero gradient everywhere
         const double er = std::exp(static_cast<double>(p.A_real[n]));
@@ -85,20 +125,16 @@ void S4dBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doubl
         const cd f = (z - 1.0) / A;
         const cd Bn = LoadC(p.B, n);
         const cd bbar = Mul(Bn, f);
+        PlanarPowers(z, Lk, pr, pi);
         cd g_bbar = 0, wz = 0;  // wz = sum_r W[r] E1[r]
         for (int r = 0; r < R; ++r) {
           const std::size_t ci = (static_cast<std::size_t>(r) * H + h) * Nh + n;
           const cd Cr = LoadC(p.C, ci);
-          const double* gk = dk + (r * H + h) * Lk;
-          // E0 = sum_l 2 dk[l] z^l, E1 = sum_l 2 dk[l] l z^(l-1)
-          cd e0 = 0, e1 = 0, zl = 1.0, zlm1 = 0;
-          for (int l = 0; l < Lk; ++l) {
-            const double gl = 2 * gk[l];
-            e0 += gl * zl;
-            e1 += (gl * l) * zlm1;
-            zlm1 = zl;
-            zl = Mul(zl, z);
-          }
+          // E0 = sum_l 2 dk[l] z^l, E1 = sum_l 2 dk[l] l z^(l-1) = sum_m 2 (m+1) dk[m+1] z^m
+          const double* g0 = gl + 2 * r * Lk;
+          const double* g1 = g0 + Lk;
+          const cd e0{Dot(g0, pr, Lk), Dot(g0, pi, Lk)};
+          const cd e1{Dot(g1, pr, Lk), Dot(g1, pi, Lk)};
           const cd gW = Cj(e0);
           if (g.C) {
             const cd gc = Mul(gW, Cj(bbar));
