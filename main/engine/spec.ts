@@ -19,6 +19,7 @@ export type Activation = 'gelu' | 'silu' | 'relu' | 'sigmoid' | 'glu';
 
 export type LayerSpec =
   | { type: 'conv2d' | 'conv3d'; out: number; kernel: number; stride?: number; padding?: number; bias?: boolean }
+  | { type: 'conv_transpose2d'; out: number; kernel?: number; stride?: number; padding?: number; bias?: boolean }
   | { type: 'linear'; out: number; bias?: boolean }
   | { type: 'layernorm'; eps?: number }
   | { type: Activation }
@@ -128,6 +129,7 @@ const POOL = { kernel: int(1, L.maxKernel), stride: int(1, L.maxKernel) };
 const LAYER_OPTIONS: Record<string, Record<string, OptionKind>> = {
   conv2d: CONV,
   conv3d: CONV,
+  conv_transpose2d: CONV,
   linear: { out: int(1, 1 << 20), bias: bool },
   layernorm: { eps: num(1e-12, 1) },
   gelu: {},
@@ -325,6 +327,23 @@ function inferLayers(
           throw new SpecError(`${where}: kernel ${k} with padding ${pad} does not fit input ${describeShape(shape)}`);
         }
         st.params += outC * x.channels * k ** nsp + (b('bias', true) ? outC : 0);
+        norm = { type, in: x.channels, out: outC, kernel: k, stride, padding: pad, bias: b('bias', true) };
+        shape = { kind: 'spatial', channels: outC, size };
+        break;
+      }
+      case 'conv_transpose2d': {
+        const x = spatialOf(where, shape, 2);
+        const k = r('kernel', 2),
+          stride = r('stride', 2),
+          pad = r('padding', 0),
+          outC = r('out', 1);
+        const size = x.size.map((n) => (n - 1) * stride - 2 * pad + k);
+        if (size.some((n) => n < 1)) {
+          throw new SpecError(
+            `${where}: kernel ${k}, stride ${stride}, padding ${pad} give an empty output for ${describeShape(shape)}`,
+          );
+        }
+        st.params += x.channels * outC * k * k + (b('bias', true) ? outC : 0);
         norm = { type, in: x.channels, out: outC, kernel: k, stride, padding: pad, bias: b('bias', true) };
         shape = { kind: 'spatial', channels: outC, size };
         break;

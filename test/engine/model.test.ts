@@ -162,7 +162,7 @@ describe('model graph', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
-  it('a small U-Net (conv, downsample, upsample, concat skip) trains with soft Dice and runs at another size', async () => {
+  it('a small U-Net (conv, strided/pooled downsampling, bilinear and transposed-conv upsampling, concat skips) trains with soft Dice and runs at another size', async () => {
     const unet: ModelSpec = {
       input: { channels: 1, size: [8, 8] },
       layers: [
@@ -176,8 +176,7 @@ describe('model graph', () => {
         { type: 'conv2d', out: 8, kernel: 3, padding: 1 },
         { type: 'upsample', scale: 2, mode: 'bilinear' },
         { type: 'concat', with: 'skip2' },
-        { type: 'conv2d', out: 4, kernel: 3, padding: 1 },
-        { type: 'upsample', scale: 2 },
+        { type: 'conv_transpose2d', out: 4, kernel: 2, stride: 2 },
         { type: 'concat', with: 'skip1' },
         { type: 'conv2d', out: 1, kernel: 1 },
       ],

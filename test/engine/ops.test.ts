@@ -64,6 +64,18 @@ const cases: Case[] = [
     (r) => [randn([1, 2, 4, 5, 4], r), randn([3, 2, 3, 3, 3], r, 0.5), randn([3], r)],
     { stride: [2, 1, 1], padding: [1, 1, 0] },
   ],
+  [
+    'conv_transpose2d 2x2 stride 2 (learned upsampling)',
+    'conv_transpose2d',
+    (r) => [randn([2, 3, 3, 4], r), randn([3, 2, 2, 2], r), randn([2], r)],
+    { stride: 2, padding: 0 },
+  ],
+  [
+    'conv_transpose2d 3x3 stride 2 pad 1',
+    'conv_transpose2d',
+    (r) => [randn([1, 2, 3, 3], r), randn([2, 3, 3, 3], r, 0.5)],
+    { stride: 2, padding: 1 },
+  ],
   ['upsample nearest x2', 'upsample', (r) => [randn([1, 2, 3, 3], r)], { scale: 2, mode: 'nearest' }],
   ['upsample bilinear x2', 'upsample', (r) => [randn([1, 2, 3, 4], r)], { scale: 2, mode: 'bilinear' }],
   [

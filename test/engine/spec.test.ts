@@ -58,7 +58,7 @@ describe('validateSpec', () => {
     [
       'unknown layer type',
       base([{ type: 'conv9d', out: 3 }]),
-      /Unknown layer type "conv9d" at layers\[0\]; expected one of conv2d, conv3d, linear/,
+      /Unknown layer type "conv9d" at layers\[0\]; expected one of conv2d, conv3d, conv_transpose2d, linear/,
     ],
     [
       'misspelt option',

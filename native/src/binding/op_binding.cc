@@ -41,6 +41,11 @@ Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a,
     return ops::Conv(t, in[0], in[1], opt(2), IntList(a, "stride", std::vector<int>(nsp, 1)),
                      IntList(a, "padding", std::vector<int>(nsp, 0)));
   }
+  if (op == "conv_transpose2d") {
+    need(2);
+    return ops::ConvTranspose2d(t, in[0], in[1], opt(2), static_cast<int>(a.num_or("stride", 1)),
+                                static_cast<int>(a.num_or("padding", 0)));
+  }
   if (op == "upsample")
     return need(1),
            ops::Upsample2d(t, in[0], static_cast<int>(a.num_or("scale", 2)), a.str_or("mode", "nearest") == "bilinear");

@@ -41,6 +41,14 @@ class Conv : public Layer {
   Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Conv(t, x, w, b, stride, padding); }
 };
 
+class ConvTranspose : public Layer {
+ public:
+  Var* w = nullptr;
+  Var* b = nullptr;
+  int stride = 2, padding = 0;
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::ConvTranspose2d(t, x, w, b, stride, padding); }
+};
+
 class Linear : public Layer {
  public:
   Var* w = nullptr;
@@ -155,6 +163,25 @@ std::unique_ptr<Layer> BuildLayer(const Json& spec, const std::string& prefix, M
     if (spec.bool_or("bias", true)) {
       l->b = model.NewStorage(out);
       InitUniform(l->b, fan_in, rng);
+      model.AddParam(prefix + "bias", l->b, 0, Shape{out}, optim::Group::kNoDecay);
+    }
+    return l;
+  }
+  if (type == "conv_transpose2d") {
+    auto l = std::make_unique<ConvTranspose>();
+    const int64_t in = static_cast<int64_t>(spec.at("in").num());
+    const int64_t out = static_cast<int64_t>(spec.at("out").num());
+    const int64_t k = Int(spec, "kernel", 2);
+    l->stride = Int(spec, "stride", 2);
+    l->padding = Int(spec, "padding", 0);
+    const Shape ws{in, out, k, k};  // PyTorch layout (in, out, k, k); fan_in = out * k * k as PyTorch computes it
+    l->w = model.NewStorage(ws.numel());
+    l->w->value = l->w->value.view(ws);
+    InitUniform(l->w, out * k * k, rng);
+    model.AddParam(prefix + "weight", l->w, 0, ws, optim::Group::kDecay);
+    if (spec.bool_or("bias", true)) {
+      l->b = model.NewStorage(out);
+      InitUniform(l->b, out * k * k, rng);
       model.AddParam(prefix + "bias", l->b, 0, Shape{out}, optim::Group::kNoDecay);
     }
     return l;

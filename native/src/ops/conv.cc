@@ -188,6 +188,118 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
   return yv;
 }
 
+Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
+  const Shape& xs = x->value.shape();
+  const Shape& ws = w->value.shape();
+  if (xs.rank != 4 || ws.rank != 4 || ws[0] != xs[1] || ws[2] != ws[3]) {
+    ShapeError("conv_transpose2d", "input " + xs.str() + " and weight " + ws.str() +
+                                       " must be (B, C, H, W) and (C, O, k, k) with matching C");
+  }
+  const int64_t O = ws[1], k = ws[2];
+  const int64_t Ho = (xs[2] - 1) * stride - 2 * padding + k, Wo = (xs[3] - 1) * stride - 2 * padding + k;
+  if (Ho < 1 || Wo < 1) ShapeError("conv_transpose2d", "output would be empty for input " + xs.str());
+  if (b && (b->value.rank() != 1 || b->value.dim(0) != O)) {
+    ShapeError("conv_transpose2d", "bias must be (" + std::to_string(O) + ")");
+  }
+  // The transposed conv is the adjoint of a conv from y (O, Ho, Wo) to x (C, H, W): same geometry, roles swapped.
+  ConvGeom g{};
+  g.B = xs[0];
+  g.C = O;
+  g.D = 1;
+  g.H = Ho;
+  g.W = Wo;
+  g.O = xs[1];
+  g.kd = 1;
+  g.kh = k;
+  g.kw = k;
+  g.sd = 1;
+  g.sh = stride;
+  g.sw = stride;
+  g.pd = 0;
+  g.ph = padding;
+  g.pw = padding;
+  g.Do = 1;
+  g.Ho = xs[2];
+  g.Wo = xs[3];
+  if ((Ho + 2 * padding - k) / stride + 1 != xs[2] || (Wo + 2 * padding - k) / stride + 1 != xs[3]) {
+    ShapeError("conv_transpose2d", "inconsistent geometry");
+  }
+  const int64_t C = xs[1], L = g.L(), CK = g.CK();  // L = H*W of x, CK = O*k*k
+  Tensor y(Shape{g.B, O, Ho, Wo});                  // (B, O, Ho, Wo)
+  y.zero();
+  const float* xp = x->value.data();
+  const float* wp = w->value.data();
+  const float* bp = b ? b->value.data() : nullptr;
+  float* yp = y.data();
+  ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
+    Tensor col(Shape{CK, L});  // (O*k*k, H*W)
+    for (int64_t bi = b0; bi < b1; ++bi) {
+      // col (O*k*k, L) = W^T (O*k*k, C) . x[b] (C, L)
+      Gemm(true, false, CK, L, C, wp, CK, xp + bi * C * L, L, col.data(), L, 0.0f);
+      float* yb = yp + bi * O * Ho * Wo;
+      Col2ImAdd(g, col.data(), yb);
+      if (bp) {
+        for (int64_t o = 0; o < O; ++o)
+          for (int64_t i = 0; i < Ho * Wo; ++i) yb[o * Ho * Wo + i] += bp[o];
+      }
+    }
+  });
+  Var* yv = MakeOut(t, std::move(y), {x, w, b});
+  if (yv->requires_grad) {
+    t.Record([&t, x, w, b, yv, g, C, L, CK, O, Ho, Wo] {
+      const float* gy = yv->grad.data();  // (B, O, Ho, Wo)
+      const float* xp = x->value.data();
+      const float* wp = w->value.data();
+      if (x->requires_grad) {
+        float* gx = t.Grad(x).data();
+        ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
+          Tensor col(Shape{CK, L});
+          for (int64_t bi = b0; bi < b1; ++bi) {
+            Im2Col(g, gy + bi * O * Ho * Wo, col.data());
+            // dx[b] (C, L) += W (C, O*k*k) . col (O*k*k, L)
+            Gemm(false, false, C, L, CK, wp, CK, col.data(), L, gx + bi * C * L, L, 1.0f);
+          }
+        });
+      }
+      if (w->requires_grad || (b && b->requires_grad)) {
+        const int64_t chunks = std::min(kBatchChunks, g.B);
+        const int64_t wn = C * CK;
+        Tensor partial(Shape{chunks, wn + O});  // per chunk: dW (C, O*k*k) then db (O)
+        partial.zero();
+        ParallelFor(chunks, 1, [&](int64_t c0, int64_t c1) {
+          Tensor col(Shape{CK, L});
+          for (int64_t c = c0; c < c1; ++c) {
+            float* pw = partial.data() + c * (wn + O);
+            for (int64_t bi = c * g.B / chunks; bi < (c + 1) * g.B / chunks; ++bi) {
+              const float* gyb = gy + bi * O * Ho * Wo;
+              if (w->requires_grad) {
+                Im2Col(g, gyb, col.data());
+                // dW (C, O*k*k) += x[b] (C, L) . col^T (L, O*k*k)
+                Gemm(false, true, C, CK, L, xp + bi * C * L, L, col.data(), L, pw, CK, 1.0f);
+              }
+              for (int64_t o = 0; o < O; ++o) {
+                float s = 0.0f;
+                for (int64_t i = 0; i < Ho * Wo; ++i) s += gyb[o * Ho * Wo + i];
+                pw[wn + o] += s;
+              }
+            }
+          }
+        });
+        float* gw = w->requires_grad ? t.Grad(w).data() : nullptr;
+        float* gb = (b && b->requires_grad) ? t.Grad(b).data() : nullptr;
+        for (int64_t c = 0; c < chunks; ++c) {
+          const float* pw = partial.data() + c * (wn + O);
+          if (gw)
+            for (int64_t i = 0; i < wn; ++i) gw[i] += pw[i];
+          if (gb)
+            for (int64_t o = 0; o < O; ++o) gb[o] += pw[wn + o];
+        }
+      }
+    });
+  }
+  return yv;
+}
+
 namespace {
 
 // Source coordinate and weights of bilinear sampling (align_corners=false) for output index o at `scale`.

@@ -22,6 +22,9 @@ Var* MatMul(Tape& t, Var* a, Var* b);
 // 2-D: x (B, C, H, W), w (O, C, kh, kw); 3-D: x (B, C, D, H, W), w (O, C, kd, kh, kw). b (O) or null.
 // stride/padding have one entry per spatial dim (2 or 3). Zero padding.
 Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const std::vector<int>& padding);
+// Transposed 2-D conv (PyTorch ConvTranspose2d): x (B, C, H, W), w (C, O, k, k), b (O) or null
+// -> (B, O, (H-1)*stride - 2*padding + k, (W-1)*stride - 2*padding + k). Learned upsampling for U-Net decoders.
+Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding);
 // x (B, C, H, W) -> (B, C, H*scale, W*scale). bilinear uses align_corners=false (PyTorch's default).
 Var* Upsample2d(Tape& t, Var* x, int scale, bool bilinear);
 
