@@ -348,6 +348,32 @@ describe('async execution and cancellation', () => {
   });
 });
 
+describe('call ordering and lifetime', () => {
+  const small = { x: randomArray(2 * 144, 3), shape: [2, 1, 12, 12], targets: Float32Array.from([0, 1]) };
+
+  it('concurrent calls on one model run in call order; sync accessors refuse while calls are pending', async () => {
+    const model = engine.createModel(convNet, 1);
+    const p1 = model.trainStep(small, { lr: 1e-3 });
+    const p2 = model.trainStep(small, { lr: 1e-3 });
+    expect(() => model.getParam('layers.0.weight')).toThrow(
+      /the model is busy \(2 async call\(s\) running\); await them first/,
+    );
+    const [r1, r2] = await Promise.all([p1, p2]);
+    expect([r1.step, r2.step]).toEqual([1, 2]);
+    expect(model.getParam('layers.0.weight').length).toBe(72);
+    model.dispose();
+  });
+
+  it('dispose() during a step lets the step finish, then later calls fail with ERR_DISPOSED', async () => {
+    const model = engine.createModel(convNet, 1);
+    const p = model.trainStep(small, { lr: 1e-3 });
+    model.dispose();
+    await expect(p).resolves.toMatchObject({ step: 1 });
+    await expect(model.trainStep(small, { lr: 1e-3 })).rejects.toMatchObject({ code: 'ERR_DISPOSED' });
+    expect(() => model.dispose()).not.toThrow();
+  });
+});
+
 describe('checkpoints (safetensors)', () => {
   it('round-trips weights, optimizer state and step; training continues identically', async () => {
     const a = engine.createModel(convNet, 5);
