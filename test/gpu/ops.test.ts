@@ -8,6 +8,7 @@ import {
   adamW,
   add,
   addBackward,
+  bceWithLogits,
   gelu,
   geluBackward,
   globalAvgPool,
@@ -18,8 +19,13 @@ import {
   layerNorm,
   layerNormBackward,
   mseLoss,
+  reduceAxis,
   mul,
   mulBackward,
+  relu,
+  reluBackward,
+  sigmoid,
+  sigmoidBackward,
   silu,
   siluBackward,
   softmaxCrossEntropy,
@@ -165,6 +171,113 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
         nmse(
           await read(rt, r.sb),
           finiteDiff((v) => v.map(silu64), x, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+  });
+
+  test('ReLU, sigmoid', async () => {
+    const rt = await testRuntime();
+    const n = 1000;
+    const x = f32(seeded(90, n, -5, 5));
+    const g = f32(seeded(91, n));
+    const [X, G] = [up(rt, x, [n]), up(rt, g, [n])];
+    const r = rt.run((b) => ({
+      re: relu(rt, b, X),
+      rb: reluBackward(rt, b, G, X),
+      sg: sigmoid(rt, b, X),
+      sb: sigmoidBackward(rt, b, G, X),
+    }));
+    const relu64 = (v: number): number => Math.max(v, 0);
+    expect(record('relu fwd', nmse(await read(rt, r.re), x.map(relu64)))).toBeLessThan(TOL_FWD);
+    expect(
+      record(
+        'relu bwd',
+        nmse(
+          await read(rt, r.rb),
+          finiteDiff((v) => v.map(relu64), x, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+    expect(record('sigmoid fwd', nmse(await read(rt, r.sg), x.map(sig)))).toBeLessThan(TOL_FWD);
+    expect(
+      record(
+        'sigmoid bwd',
+        nmse(
+          await read(rt, r.sb),
+          finiteDiff((v) => v.map(sig), x, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+  });
+
+  test('S4ND output head (linear=false): GELU -> pointwise linear (channels-first, bias per row) -> GLU', async () => {
+    // Composes the GPU ops the way the engine's S4ND head does (README section 9), on (B, CH, S), with the chain
+    // rule applied op by op, against float64 + finite differences of the whole head.
+    const rt = await testRuntime();
+    const [nb, ch, h, sp] = [2, 6, 3, 10]; // W: (2H, CH)
+    const x = f32(seeded(92, nb * ch * sp, -2, 2));
+    const w = f32(seeded(93, 2 * h * ch));
+    const bias = f32(seeded(94, 2 * h));
+    const g = f32(seeded(95, nb * h * sp));
+    const head = (xv: Float64Array, wv: Float64Array, bv: Float64Array): Float64Array => {
+      const out = new Float64Array(nb * h * sp);
+      for (let b = 0; b < nb; b++)
+        for (let s = 0; s < sp; s++) {
+          const v = new Float64Array(2 * h);
+          for (let o = 0; o < 2 * h; o++) {
+            let acc = bv[o] ?? 0;
+            for (let j = 0; j < ch; j++) acc += (wv[o * ch + j] ?? 0) * gelu64(xv[(b * ch + j) * sp + s] ?? 0);
+            v[o] = acc;
+          }
+          for (let o = 0; o < h; o++) out[(b * h + o) * sp + s] = (v[o] ?? 0) * sig(v[h + o] ?? 0);
+        }
+      return out;
+    };
+    const [X, W, Bi, G] = [
+      up(rt, x, [nb, ch, sp]),
+      up(rt, w, [2 * h, ch]),
+      up(rt, bias, [2 * h]),
+      up(rt, g, [nb, h, sp]),
+    ];
+    const r = rt.run((b) => {
+      const z = gelu(rt, b, X); // (B, CH, S)
+      const v = matmul(rt, b, W, z, { m: 2 * h, n: sp, k: ch, batch: nb, strideA: 0, bias: Bi, biasPerRow: true }); // (B, 2H, S)
+      const y = glu(rt, b, v, nb, h * sp); // (B, H, S)
+      const dv = gluBackward(rt, b, G, v, nb, h * sp); // (B, 2H, S)
+      const dz = matmul(rt, b, W, dv, { m: ch, n: sp, k: 2 * h, batch: nb, strideA: 0, transA: true }); // (B, CH, S)
+      const dwPerBatch = matmul(rt, b, dv, z, { m: 2 * h, n: ch, k: sp, batch: nb, transB: true }); // (B, 2H, CH)
+      const dw = reduceAxis(rt, b, dwPerBatch, 1, nb, 2 * h * ch); // (2H, CH)
+      const db = reduceAxis(rt, b, dv, nb * 2 * h, sp, 1); // (B, 2H)
+      const dbias = reduceAxis(rt, b, db, 1, nb, 2 * h); // (2H)
+      const dx = geluBackward(rt, b, dz, X); // (B, CH, S)
+      return { y, dx, dw, dbias };
+    });
+    expect(record('s4nd head fwd', nmse(await read(rt, r.y), head(x, w, bias)))).toBeLessThan(TOL_FWD);
+    expect(
+      record(
+        's4nd head bwd dx',
+        nmse(
+          await read(rt, r.dx),
+          finiteDiff((v) => head(v, w, bias), x, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        's4nd head bwd dW',
+        nmse(
+          await read(rt, r.dw),
+          finiteDiff((v) => head(x, v, bias), w, g),
+        ),
+      ),
+    ).toBeLessThan(TOL_BWD);
+    expect(
+      record(
+        's4nd head bwd dbias',
+        nmse(
+          await read(rt, r.dbias),
+          finiteDiff((v) => head(x, w, v), bias, g),
         ),
       ),
     ).toBeLessThan(TOL_BWD);
@@ -379,6 +492,21 @@ describe('gpu ops (forward vs float64, backward vs finite differences)', () => {
     expect(record('l1 fwd', nmse(await read(rt, r.l.loss), l1(x)))).toBeLessThan(TOL_FWD);
     // |x - t| > 1e-6 for these seeds, so finite differences do not straddle the kink.
     expect(record('l1 bwd', nmse(await read(rt, r.l.dx), finiteDiff(l1, x, [1], 1e-8)))).toBeLessThan(TOL_BWD);
+  });
+
+  test('BCE with logits', async () => {
+    const rt = await testRuntime();
+    const n = 400;
+    const z = f32(seeded(96, n, -20, 20)); // includes |z| > 9.2, where the log1p series branch is taken
+    const t = f32(seeded(97, n, 0, 1));
+    const bce = (v: Float64Array): Float64Array =>
+      Float64Array.of(
+        v.reduce((s, a, i) => s + Math.max(a, 0) - a * (t[i] ?? 0) + Math.log1p(Math.exp(-Math.abs(a))), 0) / n,
+      );
+    const [Z, T] = [up(rt, z, [n]), up(rt, t, [n])];
+    const r = rt.run((b) => bceWithLogits(rt, b, Z, T));
+    expect(record('bce-logits fwd', nmse(await read(rt, r.loss), bce(z)))).toBeLessThan(TOL_FWD);
+    expect(record('bce-logits bwd', nmse(await read(rt, r.dx), finiteDiff(bce, z, [1])))).toBeLessThan(TOL_BWD);
   });
 
   test('global average pooling (channels-first and channels-last)', async () => {

@@ -132,6 +132,19 @@ export const silu = (rt: GpuRuntime, b: Batch, x: GpuTensor): GpuTensor =>
 export const siluBackward = (rt: GpuRuntime, b: Batch, g: GpuTensor, x: GpuTensor): GpuTensor =>
   one(map(rt, b, 'silu_bwd', [g, x], 1, 'let s = 1.0 / (1.0 + exp(-x1)); y0 = x0 * s * (1.0 + x1 * (1.0 - s));'));
 
+/** ReLU: max(x, 0). */
+export const relu = (rt: GpuRuntime, b: Batch, x: GpuTensor): GpuTensor =>
+  one(map(rt, b, 'relu', [x], 1, 'y0 = max(x0, 0.0);'));
+/** ReLU backward: g * [x > 0]. */
+export const reluBackward = (rt: GpuRuntime, b: Batch, g: GpuTensor, x: GpuTensor): GpuTensor =>
+  one(map(rt, b, 'relu_bwd', [g, x], 1, 'y0 = select(0.0, x0, x1 > 0.0);'));
+/** Sigmoid: 1 / (1 + exp(-x)). */
+export const sigmoid = (rt: GpuRuntime, b: Batch, x: GpuTensor): GpuTensor =>
+  one(map(rt, b, 'sigmoid', [x], 1, 'y0 = 1.0 / (1.0 + exp(-x0));'));
+/** Sigmoid backward: g * s (1 - s). */
+export const sigmoidBackward = (rt: GpuRuntime, b: Batch, g: GpuTensor, x: GpuTensor): GpuTensor =>
+  one(map(rt, b, 'sigmoid_bwd', [g, x], 1, 'let s = 1.0 / (1.0 + exp(-x1)); y0 = x0 * s * (1.0 - s);'));
+
 // ---- GLU --------------------------------------------------------------------------------------------------------
 
 const GLU_CODE = `${WGSL_GID}
@@ -586,6 +599,37 @@ export function l1Loss(
   const [ab, dx] = two(map(rt, b, 'l1', [x, t], 2, 'let d = x0 - x1; y0 = abs(d); y1 = sign(d) * s0;', [gLoss / n]));
   const loss = sumAll(rt, b, ab, 1 / n);
   rt.release(ab);
+  return { loss, dx };
+}
+
+/**
+ * Binary cross-entropy on logits, mean over elements: max(z, 0) - z t + log(1 + exp(-|z|)); gradient
+ * (sigmoid(z) - t) gLoss / n. log1p is evaluated by its series when exp(-|z|) < 1e-4 (WGSL has no log1p).
+ */
+export function bceWithLogits(
+  rt: GpuRuntime,
+  b: Batch,
+  z: GpuTensor,
+  t: GpuTensor,
+  gLoss = 1,
+): { loss: GpuTensor; dx: GpuTensor } {
+  const n = z.size;
+  const [l, dx] = two(
+    map(
+      rt,
+      b,
+      'bce_logits',
+      [z, t],
+      2,
+      `let e = exp(-abs(x0));
+  let lp = select(log(1.0 + e), e * (1.0 - 0.5 * e), e < 1e-4);
+  y0 = max(x0, 0.0) - x0 * x1 + lp;
+  y1 = (1.0 / (1.0 + exp(-x0)) - x1) * s0;`,
+      [gLoss / n],
+    ),
+  );
+  const loss = sumAll(rt, b, l, 1 / n);
+  rt.release(l);
   return { loss, dx };
 }
 

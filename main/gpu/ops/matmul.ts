@@ -11,6 +11,7 @@ const MATMUL_CODE = `
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override HAS_BIAS: bool = false;
+override BIAS_ROWS: bool = false;
 override ACCUMULATE: bool = false;
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
@@ -44,7 +45,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   if (row < p.m && col < p.n) {
     let ci = wid.z * p.sc + row * p.n + col;
     var v = acc;
-    if (HAS_BIAS) { v += bias[col]; }
+    if (HAS_BIAS) { v += bias[select(col, row, BIAS_ROWS)]; }
     if (ACCUMULATE) { v += C[ci]; }
     C[ci] = v;
   }
@@ -56,8 +57,10 @@ export interface MatmulOptions {
   k: number;
   transA?: boolean;
   transB?: boolean;
-  /** (N), added to every row. */
+  /** (N), added to every row; or (M), added to every column, with biasPerRow. */
   bias?: GpuTensor;
+  /** Bias indexed by output row: the channels-first pointwise linear W (O, I) x_b (I, S) + bias[o]. */
+  biasPerRow?: boolean;
   /** Number of matrices; A/B strides default to a full matrix each, 0 broadcasts. */
   batch?: number;
   strideA?: number;
@@ -75,8 +78,10 @@ export function matmul(rt: GpuRuntime, b: Batch, A: GpuTensor, B: GpuTensor, o: 
     throw new RangeError(`matmul: A has ${A.size} elements, too few for M=${o.m} K=${o.k} batch=${batch}`);
   if (B.size < sb * (batch - 1) + o.k * o.n)
     throw new RangeError(`matmul: B has ${B.size} elements, too few for K=${o.k} N=${o.n} batch=${batch}`);
-  if (o.bias && o.bias.size !== o.n)
-    throw new RangeError(`matmul: bias has ${o.bias.size} elements, expected N=${o.n}`);
+  const biasLen = o.biasPerRow ? o.m : o.n;
+  if (o.bias && o.bias.size !== biasLen) {
+    throw new RangeError(`matmul: bias has ${o.bias.size} elements, expected ${o.biasPerRow ? 'M' : 'N'}=${biasLen}`);
+  }
   const C = o.accumulateInto ?? rt.alloc(batch === 1 ? [o.m, o.n] : [batch, o.m, o.n]); // (batch, M, N)
   b.dispatch(
     {
@@ -86,6 +91,7 @@ export function matmul(rt: GpuRuntime, b: Batch, A: GpuTensor, B: GpuTensor, o: 
         TRANS_A: o.transA ? 1 : 0,
         TRANS_B: o.transB ? 1 : 0,
         HAS_BIAS: o.bias ? 1 : 0,
+        BIAS_ROWS: o.biasPerRow ? 1 : 0,
         ACCUMULATE: o.accumulateInto ? 1 : 0,
       },
     },
