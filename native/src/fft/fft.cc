@@ -329,6 +329,83 @@ inline __attribute__((always_inline)) void StockhamBody(const std::vector<typena
   }
 }
 
+// ---- float SIMD pre/post-processing of the real transform (k and h - k processed as 4-wide blocks) ----
+inline __attribute__((always_inline)) v8f RevCx(v8f x) {
+  const v8i mask = {6, 7, 4, 5, 2, 3, 0, 1};
+  return __builtin_shuffle(x, mask);
+}
+inline __attribute__((always_inline)) v8f CMulV(v8f w, v8f x) {  // elementwise complex w * x
+  const v8i re = {0, 0, 2, 2, 4, 4, 6, 6}, im = {1, 1, 3, 3, 5, 5, 7, 7};
+  const v8f sg = {-1, 1, -1, 1, -1, 1, -1, 1};
+  return __builtin_shuffle(w, re) * x + __builtin_shuffle(w, im) * SwapReIm(x) * sg;
+}
+
+// Forward post-processing for k = 1 .. while both blocks are disjoint; returns the first k left to the scalar loop.
+inline __attribute__((always_inline)) int RealPostBody(int h, Cx<float>* out, const Cx<float>* w) {
+  const v8f half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+  const v8f pm = {1, -1, 1, -1, 1, -1, 1, -1};
+  int k = 1;
+  for (; k + 3 < h - k - 3; k += 4) {
+    const int k2 = h - k - 3;  // block [k2, k2 + 3] holds h-k-3 .. h-k; reversed it pairs with k .. k+3
+    const v8f a = LoadV(out + k), b = RevCx(LoadV(out + k2));
+    const v8f fe = half * (a + b * pm);
+    const v8f fo = half * (SwapReIm(a) * pm + SwapReIm(b));
+    const v8f w1 = LoadV(w + k), w2 = RevCx(LoadV(w + k2));
+    const v8f x1 = fe + CMulV(w1, fo);
+    const v8f x2 = fe * pm + CMulV(w2, fo * pm);
+    StoreV(out + k, x1);
+    StoreV(out + k2, RevCx(x2));
+  }
+  return k;
+}
+
+// Inverse pre-processing z[k] for k = 1 .. ; returns the first k left to the scalar loop.
+inline __attribute__((always_inline)) int RealPreBody(int h, const Cx<float>* in, const Cx<float>* w, Cx<float>* z) {
+  const v8f pm = {1, -1, 1, -1, 1, -1, 1, -1};
+  const v8f sg = {-1, 1, -1, 1, -1, 1, -1, 1};
+  int k = 1;
+  for (; k + 3 <= h - 1; k += 4) {
+    const v8f a = LoadV(in + k), b = RevCx(LoadV(in + h - k - 3));
+    const v8f sum = a + b * pm, dif = a - b * pm;
+    const v8f d = CMulV(LoadV(w + k) * pm, dif);
+    StoreV(z + k, sum + SwapReIm(d) * sg);
+  }
+  return k;
+}
+
+int RealPostGeneric(int h, Cx<float>* out, const Cx<float>* w) { return RealPostBody(h, out, w); }
+int RealPreGeneric(int h, const Cx<float>* in, const Cx<float>* w, Cx<float>* z) { return RealPreBody(h, in, w, z); }
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) int RealPostAvx2(int h, Cx<float>* out, const Cx<float>* w) {
+  return RealPostBody(h, out, w);
+}
+__attribute__((target("avx2,fma"))) int RealPreAvx2(int h, const Cx<float>* in, const Cx<float>* w, Cx<float>* z) {
+  return RealPreBody(h, in, w, z);
+}
+#endif
+bool UseAvx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+int RealPost(int h, Cx<float>* out, const Cx<float>* w) {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool avx2 = UseAvx2();
+  if (avx2) return RealPostAvx2(h, out, w);
+#endif
+  return RealPostGeneric(h, out, w);
+}
+int RealPre(int h, const Cx<float>* in, const Cx<float>* w, Cx<float>* z) {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool avx2 = UseAvx2();
+  if (avx2) return RealPreAvx2(h, in, w, z);
+#endif
+  return RealPreGeneric(h, in, w, z);
+}
+
 void StockhamFloatGeneric(const std::vector<ComplexPlan<float>::Stage>& st, int n, const Cx<float>* in, Cx<float>* out,
                           bool inverse, Cx<float>* work) {
   StockhamBody<float>(st, n, in, out, inverse, work);
@@ -424,7 +501,9 @@ void RealPlan<T>::Forward(const T* in, Cx<T>* out) const {
   const Cx<T> z0 = out[0];
   out[h] = Cx<T>{z0.re - z0.im, 0};
   out[0] = Cx<T>{z0.re + z0.im, 0};
-  for (int k = 1; k <= h / 2; ++k) {
+  int k0 = 1;
+  if constexpr (std::is_same_v<T, float>) k0 = RealPost(h, out, w_.data());
+  for (int k = k0; k <= h / 2; ++k) {
     const int k2 = h - k;
     const Cx<T> a = out[k], b = out[k2];
     // Fe = (Z[k] + conj Z[h-k]) / 2, Fo = (Z[k] - conj Z[h-k]) / (2i); X[k] = Fe + w^k Fo
@@ -454,7 +533,9 @@ void RealPlan<T>::Inverse(const Cx<T>* in, T* out) const {
   const int h = n / 2;
   auto& z = ThreadScratch<T>(2, h);
   // Z[k] = (X[k] + conj X[h-k]) + i (X[k] - conj X[h-k]) / w^k
-  for (int k = 0; k < h; ++k) {
+  int k1 = 1;
+  if constexpr (std::is_same_v<T, float>) k1 = RealPre(h, in, w_.data(), z.data());
+  for (int k = 0; k < h; k = (k == 0 ? k1 : k + 1)) {
     Cx<T> a = in[k], b = in[h - k];
     if (k == 0) {
       a.im = 0;
