@@ -1,6 +1,6 @@
 // The engine's TypeScript API: validate a spec, build a model once, then train / predict / checkpoint it.
 // Every heavy call is one async native call that runs on the engine thread; the JS thread stays free.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 
 import {
   loadEngine,
@@ -308,22 +308,36 @@ export class Engine {
   }
 }
 
-/** Reads the `__metadata__` of a safetensors file (header only). Throws EngineError on a malformed header. */
+/** Reads the `__metadata__` of a safetensors file (only the header is read). Throws EngineError on a malformed
+ *  header. */
 export async function readCheckpointMetadata(path: string): Promise<Record<string, string>> {
-  const buf = await readFile(path);
   const bad = (what: string): EngineError => argError(`checkpoint '${path}': ${what}`);
-  if (buf.length < 8) throw bad(`file is ${buf.length} bytes, too short for a safetensors header`);
-  const n = buf.readBigUInt64LE(0);
-  if (n > BigInt(buf.length - 8) || n > 100n * 1024n * 1024n)
-    throw bad(`header length ${n} does not fit in a file of ${buf.length} bytes`);
-  let header: unknown;
+  const file = await open(path, 'r');
+  let text: string;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + Number(n)).toString('utf8'));
+    const { size } = await file.stat();
+    const len = Buffer.alloc(8);
+    if (size < 8 || (await file.read(len, 0, 8, 0)).bytesRead !== 8) {
+      throw bad(`file is ${size} bytes, too short for a safetensors header`);
+    }
+    const n = len.readBigUInt64LE(0);
+    if (n > BigInt(size - 8) || n > 100n * 1024n * 1024n) {
+      throw bad(`header length ${n} does not fit in a file of ${size} bytes`);
+    }
+    const header = Buffer.alloc(Number(n));
+    await file.read(header, 0, header.length, 8);
+    text = header.toString('utf8');
+  } finally {
+    await file.close();
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
   } catch {
     throw bad('header is not valid JSON');
   }
   const meta =
-    typeof header === 'object' && header !== null ? (header as Record<string, unknown>)['__metadata__'] : undefined;
+    typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['__metadata__'] : undefined;
   if (typeof meta !== 'object' || meta === null) throw bad('no __metadata__');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') out[k] = v;

@@ -421,6 +421,8 @@ describe('checkpoints (safetensors)', () => {
     writeFileSync(garbage, bad);
     await expect(target.load(garbage)).rejects.toThrow(/header is not valid JSON/);
 
+    await expect(engine.loadModel(garbage)).rejects.toThrow(/header is not valid JSON/);
+
     const tiny = path.join(dir, 'tiny.safetensors');
     writeFileSync(tiny, Buffer.from([1, 2, 3]));
     await expect(target.load(tiny)).rejects.toThrow(/too short for a safetensors header/);
