@@ -12,7 +12,16 @@
 // The ICD path must be in the environment before the process loads dawn (webgpu), so GPU tests set it before
 // importing `webgpu` dynamically (see test/gpu/gpu-test-device.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -83,11 +92,17 @@ function extractSwiftShader() {
       srcDir = path.join(tmp, 'usr', 'lib', 'chromium');
     }
     mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(libPath, readFileSync(path.join(srcDir, 'libvk_swiftshader.so')));
+    // Several test workers may get here at once: write to private temp names and rename (atomic), library first, so
+    // a process that sees the ICD json also sees a complete library.
+    const tmpLib = `${libPath}.${process.pid}.tmp`;
+    writeFileSync(tmpLib, readFileSync(path.join(srcDir, 'libvk_swiftshader.so')));
+    renameSync(tmpLib, libPath);
     // The shipped ICD json names the library relative to itself ("./libvk_swiftshader.so"); write an absolute path.
     const icd = JSON.parse(readFileSync(path.join(srcDir, 'vk_swiftshader_icd.json'), 'utf8'));
     icd.ICD.library_path = libPath;
-    writeFileSync(icdPath, JSON.stringify(icd, null, 2) + '\n');
+    const tmpIcd = `${icdPath}.${process.pid}.tmp`;
+    writeFileSync(tmpIcd, JSON.stringify(icd, null, 2) + '\n');
+    renameSync(tmpIcd, icdPath);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
