@@ -47,11 +47,32 @@ if (!existsSync(video)) {
   console.error(`bench: generating ${video} (${seconds} s of ${width}×${height} testsrc, libx264 ultrafast) …`);
   const t0 = performance.now();
   const tmp = `${video}.tmp.mp4`;
-  execFileSync(ffmpegPaths().ffmpeg, [
-    '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-crf', '30', '-g', String(fps * 10),
-    '-pix_fmt', 'yuv420p', tmp,
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    ffmpegPaths().ffmpeg,
+    [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-crf',
+      '30',
+      '-g',
+      String(fps * 10),
+      '-pix_fmt',
+      'yuv420p',
+      tmp,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   renameSync(tmp, video);
   generationSeconds = (performance.now() - t0) / 1000;
 }
@@ -75,7 +96,9 @@ for await (const frame of readFrames(video, info)) {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   if (frames % 1000 === 0) {
     const s = (performance.now() - t0) / 1000;
-    console.error(`bench: ${frames}/${info.frames} frames, ${(frames / s).toFixed(1)} fps, peak RSS ${mib(peakRss).toFixed(0)} MiB`);
+    console.error(
+      `bench: ${frames}/${info.frames} frames, ${(frames / s).toFixed(1)} fps, peak RSS ${mib(peakRss).toFixed(0)} MiB`,
+    );
   }
 }
 const decodeSeconds = (performance.now() - t0) / 1000;

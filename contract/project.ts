@@ -67,10 +67,19 @@ export interface ProjectApi {
   'project.items': { params: { dir: string; offset: number; limit: number }; result: ProjectItem[] };
   'project.labels': { params: { dir: string; itemId: number }; result: Label[] };
   'project.setLabel': {
-    params: { dir: string; itemId: number; className: string | null; frameStart: number | null; frameEnd: number | null };
+    params: {
+      dir: string;
+      itemId: number;
+      className: string | null;
+      frameStart: number | null;
+      frameEnd: number | null;
+    };
     result: ProjectSummary;
   };
   'project.undo': { params: { dir: string }; result: ProjectSummary };
   'project.redo': { params: { dir: string }; result: ProjectSummary };
-  'project.export': { params: { dir: string; format: ExportFormat; out: string }; result: { out: string; files: number } };
+  'project.export': {
+    params: { dir: string; format: ExportFormat; out: string };
+    result: { out: string; files: number };
+  };
 }

@@ -3,7 +3,7 @@
 // `node scripts/make-samples.mjs` (installs the Debian packages when run as root, otherwise prints the command).
 // Sources and licences: samples/SOURCES.md.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,11 +37,23 @@ function ffmpegPath() {
 for (const sub of ['images', 'video', 'medical']) rmSync(path.join(out, sub), { recursive: true, force: true });
 
 // 1. Fashion-MNIST test set: the first 4 images of each of the 10 classes, as PNG in ImageFolder layout.
-const CLASSES = ['t-shirt_top', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle_boot'];
+const CLASSES = [
+  't-shirt_top',
+  'trouser',
+  'pullover',
+  'dress',
+  'coat',
+  'sandal',
+  'shirt',
+  'sneaker',
+  'bag',
+  'ankle_boot',
+];
 const PER_CLASS = 4;
 const images = gunzipSync(readFileSync(`${FASHION}/t10k-images-idx3-ubyte.gz`));
 const labels = gunzipSync(readFileSync(`${FASHION}/t10k-labels-idx1-ubyte.gz`));
-if (images.readUInt32BE(0) !== 0x803 || labels.readUInt32BE(0) !== 0x801) throw new Error('unexpected IDX magic numbers');
+if (images.readUInt32BE(0) !== 0x803 || labels.readUInt32BE(0) !== 0x801)
+  throw new Error('unexpected IDX magic numbers');
 const count = images.readUInt32BE(4);
 const rows = images.readUInt32BE(8);
 const cols = images.readUInt32BE(12);
@@ -60,13 +72,32 @@ for (let i = 0; i < count && taken.some((t) => t < PER_CLASS); i += 1) {
 
 // 2. Real photos from scikit-image (copied unchanged).
 mkdirSync(path.join(out, 'images', 'photos'), { recursive: true });
-for (const f of ['camera.png', 'chelsea.png', 'retina.jpg']) copyFileSync(path.join(SKIMAGE, f), path.join(out, 'images', 'photos', f));
+for (const f of ['camera.png', 'chelsea.png', 'retina.jpg'])
+  copyFileSync(path.join(SKIMAGE, f), path.join(out, 'images', 'photos', f));
 
 // 3. Video: the first 4 s of OpenCV's vtest.avi (a real pedestrian scene), re-encoded as H.264 at half size.
 mkdirSync(path.join(out, 'video'), { recursive: true });
 execFileSync(ffmpegPath(), [
-  '-v', 'error', '-y', '-i', `${OPENCV}/vtest.avi`, '-t', '4', '-vf', 'scale=384:288',
-  '-c:v', 'libx264', '-preset', 'slow', '-crf', '26', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-an',
+  '-v',
+  'error',
+  '-y',
+  '-i',
+  `${OPENCV}/vtest.avi`,
+  '-t',
+  '4',
+  '-vf',
+  'scale=384:288',
+  '-c:v',
+  'libx264',
+  '-preset',
+  'slow',
+  '-crf',
+  '26',
+  '-pix_fmt',
+  'yuv420p',
+  '-movflags',
+  '+faststart',
+  '-an',
   path.join(out, 'video', 'vtest-4s.mp4'),
 ]);
 
@@ -83,4 +114,5 @@ function du(p) {
   const st = statSync(p);
   return st.isDirectory() ? readdirSync(p).reduce((s, f) => s + du(path.join(p, f)), 0) : st.size;
 }
-for (const sub of ['images', 'video', 'medical']) console.log(`samples/${sub}: ${(du(path.join(out, sub)) / 1024).toFixed(0)} KiB`);
+for (const sub of ['images', 'video', 'medical'])
+  console.log(`samples/${sub}: ${(du(path.join(out, sub)) / 1024).toFixed(0)} KiB`);

@@ -16,7 +16,10 @@ function help(io: CliIO): void {
   );
 }
 
-export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIO = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     help(io);
@@ -41,7 +44,9 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
     }
     return await command.run({ values: parsed.values, positionals: parsed.positionals }, io);
   } catch (err) {
-    const usage = err instanceof UsageError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
+    const usage =
+      err instanceof UsageError ||
+      (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
     const info = usage ? { code: 'bad_request' as const, message: (err as Error).message } : toErrorInfo(err);
     if (json) io.stdout.write(`${JSON.stringify({ error: info }, null, 2)}\n`);
     else io.stderr.write(`ssm-studio ${name}: ${info.message}${usage ? `\nusage: ${command.usage}` : ''}\n`);

@@ -16,23 +16,35 @@ export interface BmpHeader {
 }
 
 export function readBmpHeader(buf: Buffer): BmpHeader {
-  if (buf.length < 26 || buf.toString('latin1', 0, 2) !== 'BM') throw new AppError('corrupt_input', 'not a BMP file (no "BM" signature)');
+  if (buf.length < 26 || buf.toString('latin1', 0, 2) !== 'BM')
+    throw new AppError('corrupt_input', 'not a BMP file (no "BM" signature)');
   const dataOffset = buf.readUInt32LE(10);
   const headerSize = buf.readUInt32LE(14);
   if (headerSize < 40) throw new AppError('unsupported', `BMP with a ${headerSize}-byte OS/2 header is not supported`);
-  if (buf.length < 14 + 40) throw new AppError('corrupt_input', `truncated BMP: ${buf.length} bytes, the header alone needs 54`);
+  if (buf.length < 14 + 40)
+    throw new AppError('corrupt_input', `truncated BMP: ${buf.length} bytes, the header alone needs 54`);
   const width = buf.readInt32LE(18);
   const rawHeight = buf.readInt32LE(22);
   const bitsPerPixel = buf.readUInt16LE(28);
   const compression = buf.readUInt32LE(30);
   const colorsUsed = buf.readUInt32LE(46);
   checkPixels(width, Math.abs(rawHeight), 'BMP header');
-  if (![1, 4, 8, 24, 32].includes(bitsPerPixel)) throw new AppError('unsupported', `BMP with ${bitsPerPixel} bits per pixel is not supported`);
+  if (![1, 4, 8, 24, 32].includes(bitsPerPixel))
+    throw new AppError('unsupported', `BMP with ${bitsPerPixel} bits per pixel is not supported`);
   if (compression !== 0 && !(compression === 3 && bitsPerPixel === 32)) {
     throw new AppError('unsupported', `BMP compression ${compression} (RLE or embedded JPEG/PNG) is not supported`);
   }
   const paletteSize = bitsPerPixel <= 8 ? colorsUsed || 1 << bitsPerPixel : 0;
-  return { width, height: Math.abs(rawHeight), bitsPerPixel, topDown: rawHeight < 0, compression, dataOffset, headerSize, paletteSize };
+  return {
+    width,
+    height: Math.abs(rawHeight),
+    bitsPerPixel,
+    topDown: rawHeight < 0,
+    compression,
+    dataOffset,
+    headerSize,
+    paletteSize,
+  };
 }
 
 /** Decodes to RGB (RGBA for 32-bit with an alpha mask), 8 bits per sample, rows top to bottom. */
@@ -40,7 +52,8 @@ export function decodeBmp(buf: Buffer): { width: number; height: number; channel
   const h = readBmpHeader(buf);
   const stride = Math.ceil((h.width * h.bitsPerPixel) / 32) * 4;
   const need = h.dataOffset + stride * h.height;
-  if (buf.length < need) throw new AppError('corrupt_input', `truncated BMP: ${buf.length} bytes, the header needs ${need}`);
+  if (buf.length < need)
+    throw new AppError('corrupt_input', `truncated BMP: ${buf.length} bytes, the header needs ${need}`);
   let alphaMask = 0;
   let masks: [number, number, number] = [0x00ff0000, 0x0000ff00, 0x000000ff];
   if (h.compression === 3) {
@@ -66,7 +79,8 @@ export function decodeBmp(buf: Buffer): { width: number; height: number; channel
         const byte = buf[row + Math.floor(x / perByte)] as number;
         const bitShift = 8 - h.bitsPerPixel * ((x % perByte) + 1);
         const idx = (byte >> bitShift) & ((1 << h.bitsPerPixel) - 1);
-        if (idx >= h.paletteSize) throw new AppError('corrupt_input', `BMP pixel uses palette index ${idx} of ${h.paletteSize}`);
+        if (idx >= h.paletteSize)
+          throw new AppError('corrupt_input', `BMP pixel uses palette index ${idx} of ${h.paletteSize}`);
         const p = paletteAt + idx * 4;
         out[o] = buf[p + 2] as number;
         out[o + 1] = buf[p + 1] as number;

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
+import type * as DicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
 
 import type { WindowPreset } from '../../contract/media.js';
@@ -14,7 +15,8 @@ import { checkPixels, checkVoxels } from './limits.js';
 import type { Volume } from './volume.js';
 
 const require = createRequire(import.meta.url);
-const dicomParser = require('dicom-parser') as typeof import('dicom-parser');
+// dicom-parser ships a UMD bundle; require() gives its exports reliably under ESM.
+const dicomParser = require('dicom-parser') as typeof DicomParser;
 
 const UNCOMPRESSED: Record<string, string> = {
   '1.2.840.10008.1.2': 'Implicit VR Little Endian',
@@ -89,12 +91,16 @@ function parse(bytes: Uint8Array): DataSet {
     return dicomParser.parseDicom(bytes);
   } catch (err) {
     // dicom-parser throws a string, an Error, or { exception, dataSet } for a file that ends early.
-    const partial = typeof err === 'object' && err !== null && 'dataSet' in err ? (err as { dataSet?: DataSet }).dataSet : undefined;
+    const partial =
+      typeof err === 'object' && err !== null && 'dataSet' in err ? (err as { dataSet?: DataSet }).dataSet : undefined;
     const reason =
-      typeof err === 'string' ? err
-      : err instanceof Error ? err.message
-      : typeof err === 'object' && err !== null && 'exception' in err ? String((err as { exception: unknown }).exception)
-      : String(err);
+      typeof err === 'string'
+        ? err
+        : err instanceof Error
+          ? err.message
+          : typeof err === 'object' && err !== null && 'exception' in err
+            ? String((err as { exception: unknown }).exception)
+            : String(err);
     throw new AppError('corrupt_input', redact(`unreadable DICOM: ${reason}`, phiValues(partial)));
   }
 }
@@ -105,7 +111,11 @@ function headerOf(file: string, ds: DataSet, fileSize: number): DicomHeader {
   const pixel = ds.elements.x7fe00010;
   const rows = ds.uint16('x00280010') ?? 0;
   const columns = ds.uint16('x00280011') ?? 0;
-  if (!pixel) throw new AppError('corrupt_input', 'DICOM file has no pixel data (7FE0,0010): not an image (report, plan or structure set?)');
+  if (!pixel)
+    throw new AppError(
+      'corrupt_input',
+      'DICOM file has no pixel data (7FE0,0010): not an image (report, plan or structure set?)',
+    );
   checkPixels(columns, rows, 'DICOM header');
   const frames = Math.max(1, Math.round(num(ds, 'x00280008') ?? 1));
   const samplesPerPixel = ds.uint16('x00280002') ?? 1;
@@ -150,7 +160,9 @@ function headerOf(file: string, ds: DataSet, fileSize: number): DicomHeader {
     windows,
     littleEndian,
     pixelOffset: pixel.dataOffset,
-    pixelLength: pixel.encapsulatedPixelData ? fileSize - pixel.dataOffset : Math.min(pixel.length, fileSize - pixel.dataOffset),
+    pixelLength: pixel.encapsulatedPixelData
+      ? fileSize - pixel.dataOffset
+      : Math.min(pixel.length, fileSize - pixel.dataOffset),
     phi,
   };
 }
@@ -178,18 +190,28 @@ function parseDicomHeader(file: string, bytes: Buffer): DicomHeader {
     return h;
   } catch (err) {
     if (err instanceof AppError) throw new AppError(err.code, redact(err.message, phi), err.path);
-    throw new AppError('corrupt_input', redact(`unreadable DICOM: ${err instanceof Error ? err.message : String(err)}`, phi));
+    throw new AppError(
+      'corrupt_input',
+      redact(`unreadable DICOM: ${err instanceof Error ? err.message : String(err)}`, phi),
+    );
   }
 }
 
 /** Decodes every frame of one file to real-world values (slope/intercept applied): (frames, rows, columns, samples). */
 function decodePixels(h: DicomHeader, bytes: Buffer): Float32Array {
   if (!UNCOMPRESSED[h.transferSyntax]) {
-    throw new AppError('unsupported', `compressed DICOM (${h.transferSyntaxName}, ${h.transferSyntax}) is not supported yet`);
+    throw new AppError(
+      'unsupported',
+      `compressed DICOM (${h.transferSyntaxName}, ${h.transferSyntax}) is not supported yet`,
+    );
   }
-  if (![8, 16, 32].includes(h.bitsAllocated)) throw new AppError('unsupported', `DICOM with ${h.bitsAllocated} bits allocated is not supported`);
+  if (![8, 16, 32].includes(h.bitsAllocated))
+    throw new AppError('unsupported', `DICOM with ${h.bitsAllocated} bits allocated is not supported`);
   if (h.samplesPerPixel !== 1 && !(h.samplesPerPixel === 3 && h.photometric === 'RGB')) {
-    throw new AppError('unsupported', `DICOM photometric interpretation ${h.photometric} with ${h.samplesPerPixel} samples is not supported`);
+    throw new AppError(
+      'unsupported',
+      `DICOM photometric interpretation ${h.photometric} with ${h.samplesPerPixel} samples is not supported`,
+    );
   }
   const spp = h.samplesPerPixel;
   const perFrame = h.rows * h.columns * spp;
@@ -197,9 +219,13 @@ function decodePixels(h: DicomHeader, bytes: Buffer): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset + h.pixelOffset, n * (h.bitsAllocated / 8));
   const le = h.littleEndian;
   const read: (i: number) => number =
-    h.bitsAllocated === 8 ? (i) => view.getUint8(i)
-    : h.bitsAllocated === 16 ? (i) => view.getUint16(i * 2, le)
-    : h.signed ? (i) => view.getInt32(i * 4, le) : (i) => view.getUint32(i * 4, le);
+    h.bitsAllocated === 8
+      ? (i) => view.getUint8(i)
+      : h.bitsAllocated === 16
+        ? (i) => view.getUint16(i * 2, le)
+        : h.signed
+          ? (i) => view.getInt32(i * 4, le)
+          : (i) => view.getUint32(i * 4, le);
   // Signed 8/16-bit samples: sign-extend from BitsStored (the bits above it may hold anything).
   const signExtend = h.signed && h.bitsAllocated <= 16;
   const shift = 32 - Math.min(h.bitsStored, h.bitsAllocated);
@@ -235,13 +261,13 @@ export function dicomAffine(first: DicomHeader, spacing: [number, number, number
   const c = o.slice(3, 6);
   const nrm = cross(r, c);
   const p = first.position ?? [0, 0, 0];
-  const lps = [0, 1, 2].map((k) => [(r[k] ?? 0) * spacing[0], (c[k] ?? 0) * spacing[1], (nrm[k] ?? 0) * spacing[2], p[k] as number]);
-  return [
-    (lps[0] as number[]).map((v) => -v),
-    (lps[1] as number[]).map((v) => -v),
-    lps[2] as number[],
-    [0, 0, 0, 1],
-  ];
+  const lps = [0, 1, 2].map((k) => [
+    (r[k] ?? 0) * spacing[0],
+    (c[k] ?? 0) * spacing[1],
+    (nrm[k] ?? 0) * spacing[2],
+    p[k] as number,
+  ]);
+  return [(lps[0] as number[]).map((v) => -v), (lps[1] as number[]).map((v) => -v), lps[2] as number[], [0, 0, 0, 1]];
 }
 
 export interface DicomSeries {
@@ -263,14 +289,22 @@ export function assembleSeries(headers: DicomHeader[]): DicomSeries[] {
     const normal = first.orientation ? cross(first.orientation.slice(0, 3), first.orientation.slice(3, 6)) : null;
     const key = (h: DicomHeader): number => (normal && h.position ? dot(h.position, normal) : h.instanceNumber);
     const sorted = [...list].sort((a, b) => key(a) - key(b) || a.instanceNumber - b.instanceNumber);
-    const odd = sorted.find((h) => h.rows !== first.rows || h.columns !== first.columns || h.samplesPerPixel !== first.samplesPerPixel);
+    const odd = sorted.find(
+      (h) => h.rows !== first.rows || h.columns !== first.columns || h.samplesPerPixel !== first.samplesPerPixel,
+    );
     if (odd) {
-      throw new AppError('corrupt_input', `DICOM series has slices of different sizes (${first.columns}×${first.rows} and ${odd.columns}×${odd.rows})`);
+      throw new AppError(
+        'corrupt_input',
+        `DICOM series has slices of different sizes (${first.columns}×${first.rows} and ${odd.columns}×${odd.rows})`,
+      );
     }
     const slices = sorted.reduce((s, h) => s + h.frames, 0);
     let dz = first.spacingBetweenSlices ?? first.sliceThickness ?? 1;
     if (sorted.length > 1) {
-      const gaps = sorted.slice(1).map((h, i) => Math.abs(key(h) - key(sorted[i] as DicomHeader))).sort((a, b) => a - b);
+      const gaps = sorted
+        .slice(1)
+        .map((h, i) => Math.abs(key(h) - key(sorted[i] as DicomHeader)))
+        .sort((a, b) => a - b);
       dz = (gaps[Math.floor(gaps.length / 2)] ?? 0) || dz;
     } else if (first.frameOffsets && first.frameOffsets.length > 1) {
       dz = Math.abs((first.frameOffsets[1] as number) - (first.frameOffsets[0] as number)) || dz;
@@ -307,5 +341,11 @@ export async function readDicomVolume(series: DicomSeries): Promise<Volume> {
     z += h.frames;
   }
   const first = series.headers[0] as DicomHeader;
-  return { dims: series.dims, channels: series.channels, spacing: series.spacing, affine: dicomAffine(first, series.spacing), data };
+  return {
+    dims: series.dims,
+    channels: series.channels,
+    spacing: series.spacing,
+    affine: dicomAffine(first, series.spacing),
+    data,
+  };
 }

@@ -33,7 +33,8 @@ export interface DecodedImage {
 export function imageError(err: unknown, format: string): AppError {
   if (err instanceof AppError) return err;
   const msg = err instanceof Error ? err.message : String(err);
-  if (/exceeds pixel limit/i.test(msg)) return new AppError('too_large', `image exceeds the ${Math.round(MAX_PIXELS / 1e6)} megapixel limit`);
+  if (/exceeds pixel limit/i.test(msg))
+    return new AppError('too_large', `image exceeds the ${Math.round(MAX_PIXELS / 1e6)} megapixel limit`);
   if (/premature end|truncat|read error|unexpected end|not enough data|out of order|incomplete/i.test(msg)) {
     return new AppError('corrupt_input', `truncated ${format.toUpperCase()}: ${msg.split('\n')[0]}`);
   }
@@ -91,7 +92,9 @@ export async function decodeImage(file: string, page = 0): Promise<DecodedImage>
     // 16-bit grey into three channels and squashes small 16-bit values to 0.
     const grey = header.channels <= 2;
     const space = header.bitDepth === 16 ? (grey ? 'grey16' : 'rgb16') : grey ? 'b-w' : 'srgb';
-    const img = sharp(file, { failOn: 'truncated', limitInputPixels: MAX_PIXELS, page, pages: 1 }).rotate().toColourspace(space);
+    const img = sharp(file, { failOn: 'truncated', limitInputPixels: MAX_PIXELS, page, pages: 1 })
+      .rotate()
+      .toColourspace(space);
     const { data, info } = await (header.bitDepth === 16 ? img.raw({ depth: 'ushort' }) : img.raw()).toBuffer({
       resolveWithObject: true,
     });

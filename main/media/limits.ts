@@ -31,6 +31,9 @@ export function checkVoxels(dims: readonly number[], what = 'volume header'): vo
     throw new AppError('corrupt_input', `${what} claims invalid dimensions ${dims.join('×')}`);
   }
   if (n > MAX_VOXELS) {
-    throw new AppError('too_large', `${what} claims ${dims.join('×')} voxels, above the ${MAX_VOXELS / 2 ** 30} Gi voxel limit`);
+    throw new AppError(
+      'too_large',
+      `${what} claims ${dims.join('×')} voxels, above the ${MAX_VOXELS / 2 ** 30} Gi voxel limit`,
+    );
   }
 }

@@ -27,7 +27,9 @@ export function encodeNifti(input: NiftiWriteInput, gzip: boolean): Buffer {
   buf.writeInt16LE(2, 70); // datatype: uint8
   buf.writeInt16LE(8, 72); // bitpix
   const g = input.geometry;
-  const pixdim = g ? [...g.pixdim.slice(0, 4), 1, 1, 1, 1] : [1, input.spacing[0], input.spacing[1], input.spacing[2], 1, 1, 1, 1];
+  const pixdim = g
+    ? [...g.pixdim.slice(0, 4), 1, 1, 1, 1]
+    : [1, input.spacing[0], input.spacing[1], input.spacing[2], 1, 1, 1, 1];
   pixdim.forEach((p, i) => buf.writeFloatLE(p, 76 + i * 4));
   buf[123] = g ? g.xyztUnits & 0x07 : 2; // spatial units (mm by default)
   buf.writeInt16LE(g ? g.qformCode : 0, 252);

@@ -78,7 +78,8 @@ async function loadBytes(file: string): Promise<ArrayBuffer> {
 }
 
 function parseHeader(ab: ArrayBuffer): NiftiHeader {
-  if (!nifti.isNIFTI(ab)) throw new AppError('corrupt_input', 'not a NIfTI file (no n+1/ni1/n+2 magic at the expected offset)');
+  if (!nifti.isNIFTI(ab))
+    throw new AppError('corrupt_input', 'not a NIfTI file (no n+1/ni1/n+2 magic at the expected offset)');
   let h: nifti.NIFTI1 | nifti.NIFTI2;
   try {
     h = nifti.readHeader(ab);
@@ -93,7 +94,11 @@ function parseHeader(ab: ArrayBuffer): NiftiHeader {
   for (let i = 4; i <= nd; i += 1) volumes *= dim(i);
   checkVoxels([...dims, volumes], 'NIfTI header');
   const t = TYPES[h.datatypeCode];
-  if (!t) throw new AppError('unsupported', `NIfTI datatype ${h.datatypeCode} (${h.getDatatypeCodeString(h.datatypeCode)}) is not supported`);
+  if (!t)
+    throw new AppError(
+      'unsupported',
+      `NIfTI datatype ${h.datatypeCode} (${h.getDatatypeCodeString(h.datatypeCode)}) is not supported`,
+    );
   const voxOffset = Math.max(Math.floor(h.vox_offset), h instanceof nifti.NIFTI2 ? 544 : 352);
   const need = dims[0] * dims[1] * dims[2] * volumes * t.bytes;
   const have = ab.byteLength - voxOffset;
@@ -108,7 +113,7 @@ function parseHeader(ab: ArrayBuffer): NiftiHeader {
     Math.abs(h.pixDims[2] ?? 1) || 1,
     Math.abs(h.pixDims[3] ?? 1) || 1,
   ];
-  const srow = [...h.affine[0] ?? [], ...h.affine[1] ?? [], ...h.affine[2] ?? []];
+  const srow = [...(h.affine[0] ?? []), ...(h.affine[1] ?? []), ...(h.affine[2] ?? [])];
   if (h instanceof nifti.NIFTI1 && h.sform_code > 0) {
     // nifti-reader keeps only the affine it chose; the sform rows are read as stored.
     const view = new DataView(ab, 0, 348);
@@ -160,14 +165,21 @@ export async function readNifti(file: string, t = 0): Promise<{ header: NiftiHea
   const view = new DataView(ab, header.voxOffset + t * n * bytes, n * bytes);
   const le = header.littleEndian;
   const read: (i: number) => number =
-    header.datatype === 'uint8' ? (i) => view.getUint8(i)
-    : header.datatype === 'int8' ? (i) => view.getInt8(i)
-    : header.datatype === 'int16' ? (i) => view.getInt16(i * 2, le)
-    : header.datatype === 'uint16' ? (i) => view.getUint16(i * 2, le)
-    : header.datatype === 'int32' ? (i) => view.getInt32(i * 4, le)
-    : header.datatype === 'uint32' ? (i) => view.getUint32(i * 4, le)
-    : header.datatype === 'float32' ? (i) => view.getFloat32(i * 4, le)
-    : (i) => view.getFloat64(i * 8, le);
+    header.datatype === 'uint8'
+      ? (i) => view.getUint8(i)
+      : header.datatype === 'int8'
+        ? (i) => view.getInt8(i)
+        : header.datatype === 'int16'
+          ? (i) => view.getInt16(i * 2, le)
+          : header.datatype === 'uint16'
+            ? (i) => view.getUint16(i * 2, le)
+            : header.datatype === 'int32'
+              ? (i) => view.getInt32(i * 4, le)
+              : header.datatype === 'uint32'
+                ? (i) => view.getUint32(i * 4, le)
+                : header.datatype === 'float32'
+                  ? (i) => view.getFloat32(i * 4, le)
+                  : (i) => view.getFloat64(i * 8, le);
   // scl_slope 0 means "no scaling" (NIfTI-1 standard).
   const slope = header.sclSlope && Number.isFinite(header.sclSlope) ? header.sclSlope : 1;
   const inter = slope !== 1 || header.sclSlope ? (Number.isFinite(header.sclInter) ? header.sclInter : 0) : 0;

@@ -12,8 +12,22 @@ import { expectedFormats, sniffFile, type SniffedFormat } from './sniff.js';
 import { probeVideo } from './video.js';
 
 const NAMES: Partial<Record<SniffedFormat, string>> = {
-  png: 'PNG', jpeg: 'JPEG', webp: 'WebP', tiff: 'TIFF', bmp: 'BMP', gif: 'GIF', mp4: 'MP4', mov: 'MOV', webm: 'WebM',
-  mkv: 'Matroska', avi: 'AVI', dicom: 'DICOM', nifti: 'NIfTI', 'nifti-gz': 'gzipped NIfTI', gzip: 'gzip', csv: 'CSV',
+  png: 'PNG',
+  jpeg: 'JPEG',
+  webp: 'WebP',
+  tiff: 'TIFF',
+  bmp: 'BMP',
+  gif: 'GIF',
+  mp4: 'MP4',
+  mov: 'MOV',
+  webm: 'WebM',
+  mkv: 'Matroska',
+  avi: 'AVI',
+  dicom: 'DICOM',
+  nifti: 'NIfTI',
+  'nifti-gz': 'gzipped NIfTI',
+  gzip: 'gzip',
+  csv: 'CSV',
 };
 
 function describe(f: SniffedFormat): string {
@@ -32,15 +46,25 @@ export async function detect(file: string): Promise<SniffedFormat> {
   const sniffed = await sniffFile(file);
   const expected = expectedFormats(file);
   if (sniffed === 'unknown') {
-    throw new AppError('corrupt_input', expected ? `not a ${describe(expected[0] as SniffedFormat)} file: its bytes match no known format` : 'not a recognised media file');
+    throw new AppError(
+      'corrupt_input',
+      expected
+        ? `not a ${describe(expected[0] as SniffedFormat)} file: its bytes match no known format`
+        : 'not a recognised media file',
+    );
   }
   if (expected && !expected.includes(sniffed)) {
-    throw new AppError('corrupt_input', `mislabelled file: the extension says ${describe(expected[0] as SniffedFormat)} but the data is ${describe(sniffed)}`);
+    throw new AppError(
+      'corrupt_input',
+      `mislabelled file: the extension says ${describe(expected[0] as SniffedFormat)} but the data is ${describe(sniffed)}`,
+    );
   }
   return sniffed;
 }
 
-function base(file: string): Omit<MediaInfo, 'kind' | 'format' | 'width' | 'height' | 'frames' | 'channels' | 'bitDepth' | 'sampleType'> {
+function base(
+  file: string,
+): Omit<MediaInfo, 'kind' | 'format' | 'width' | 'height' | 'frames' | 'channels' | 'bitDepth' | 'sampleType'> {
   return {
     path: path.resolve(file),
     slices: null,
@@ -142,7 +166,10 @@ export function dicomInfo(where: string, series: DicomSeries): MediaInfo {
 }
 
 /** Every DICOM series in a folder (recursive), each with its files sorted along the slice normal. */
-export async function probeDicomFolder(dir: string, options: ProbeOptions = {}): Promise<{ series: DicomSeries[]; skipped: { path: string; reason: string }[] }> {
+export async function probeDicomFolder(
+  dir: string,
+  options: ProbeOptions = {},
+): Promise<{ series: DicomSeries[]; skipped: { path: string; reason: string }[] }> {
   const headers: DicomHeader[] = [];
   const skipped: { path: string; reason: string }[] = [];
   const pending = [dir];
@@ -170,8 +197,13 @@ export async function probePath(p: string, options: ProbeOptions = {}): Promise<
   if (!st) throw new AppError('not_found', `no such file or folder: ${p}`);
   if (!st.isDirectory()) return probeFile(p, options);
   const { series } = await probeDicomFolder(p, options);
-  if (series.length === 0) throw new AppError('unsupported', `folder holds no DICOM series (use import for a folder of images or videos): ${p}`);
-  if (series.length > 1) throw new AppError('unsupported', `folder holds ${series.length} DICOM series; point at one series folder`);
+  if (series.length === 0)
+    throw new AppError(
+      'unsupported',
+      `folder holds no DICOM series (use import for a folder of images or videos): ${p}`,
+    );
+  if (series.length > 1)
+    throw new AppError('unsupported', `folder holds ${series.length} DICOM series; point at one series folder`);
   const s = series[0] as DicomSeries;
   if (options.validate) await readDicomVolume(s);
   return dicomInfo(p, s);

@@ -62,7 +62,11 @@ export function lastLines(text: string, n = 3): string {
 }
 
 /** Runs a tool to completion and returns stdout as text. */
-export async function runTool(cmd: string, args: string[], signal?: AbortSignal): Promise<{ stdout: string; stderr: string }> {
+export async function runTool(
+  cmd: string,
+  args: string[],
+  signal?: AbortSignal,
+): Promise<{ stdout: string; stderr: string }> {
   const { child, done } = spawnTool(cmd, args, signal);
   child.stdin.end();
   let stdout = '';

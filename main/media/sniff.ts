@@ -78,7 +78,8 @@ export function sniffBytes(head: Buffer): SniffedFormat {
   if (head.length >= 6 && (ascii(head, 0, 6) === 'GIF87a' || ascii(head, 0, 6) === 'GIF89a')) return 'gif';
   if (head.length >= 12 && ascii(head, 4, 8) === 'ftyp') return ascii(head, 8, 10) === 'qt' ? 'mov' : 'mp4';
   if (head.length >= 8 && ['moov', 'mdat', 'wide', 'free'].includes(ascii(head, 4, 8))) return 'mov';
-  if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return head.includes(Buffer.from('webm')) ? 'webm' : 'mkv';
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3)
+    return head.includes(Buffer.from('webm')) ? 'webm' : 'mkv';
   if (head.length >= 132 && ascii(head, 128, 132) === 'DICM') return 'dicom';
   if (head.length >= 348 && (ascii(head, 344, 348) === 'n+1\0' || ascii(head, 344, 348) === 'ni1\0')) return 'nifti';
   if (head.length >= 4 && (head.readInt32LE(0) === 348 || head.readInt32BE(0) === 348)) return 'nifti';

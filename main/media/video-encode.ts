@@ -23,17 +23,48 @@ export interface EncodeOptions {
 function codecArgs(container: 'mp4' | 'webm', audioCodec: string | null | undefined): string[] {
   if (container === 'mp4') {
     const audio = audioCodec === 'aac' || audioCodec === 'mp3' ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '160k'];
-    return ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', ...audio];
+    return [
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '18',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      ...audio,
+    ];
   }
-  const audio = audioCodec === 'opus' || audioCodec === 'vorbis' ? ['-c:a', 'copy'] : ['-c:a', 'libopus', '-b:a', '128k'];
-  return ['-c:v', 'libvpx-vp9', '-crf', '30', '-b:v', '0', '-deadline', 'realtime', '-cpu-used', '8', '-pix_fmt', 'yuv420p', ...audio];
+  const audio =
+    audioCodec === 'opus' || audioCodec === 'vorbis' ? ['-c:a', 'copy'] : ['-c:a', 'libopus', '-b:a', '128k'];
+  return [
+    '-c:v',
+    'libvpx-vp9',
+    '-crf',
+    '30',
+    '-b:v',
+    '0',
+    '-deadline',
+    'realtime',
+    '-cpu-used',
+    '8',
+    '-pix_fmt',
+    'yuv420p',
+    ...audio,
+  ];
 }
 
 /** Writes (H, W, 3) RGB frames to `out` (.mp4 or .webm). Returns the number of frames written. */
-export async function encodeVideo(frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, opts: EncodeOptions): Promise<number> {
+export async function encodeVideo(
+  frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: EncodeOptions,
+): Promise<number> {
   const ext = path.extname(opts.out).toLowerCase();
   const container = ext === '.mp4' || ext === '.m4v' ? 'mp4' : ext === '.webm' ? 'webm' : null;
-  if (!container) throw new AppError('unsupported', `cannot encode to '${ext}': use .mp4 (H.264) or .webm (VP9)`, 'params.out');
+  if (!container)
+    throw new AppError('unsupported', `cannot encode to '${ext}': use .mp4 (H.264) or .webm (VP9)`, 'params.out');
   if (opts.width % 2 !== 0 || opts.height % 2 !== 0) {
     throw new AppError('unsupported', `frame size ${opts.width}×${opts.height} must be even for yuv420p`);
   }
@@ -41,12 +72,25 @@ export async function encodeVideo(frames: AsyncIterable<Uint8Array> | Iterable<U
   const audioIn = opts.audioFrom ? ['-i', opts.audioFrom] : [];
   const maps = opts.audioFrom ? ['-map', '0:v:0', '-map', '1:a:0?'] : ['-map', '0:v:0'];
   const args = [
-    '-v', 'error', '-y',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${opts.width}x${opts.height}`, '-framerate', opts.fps, '-i', 'pipe:0',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${opts.width}x${opts.height}`,
+    '-framerate',
+    opts.fps,
+    '-i',
+    'pipe:0',
     ...audioIn,
     ...maps,
     ...codecArgs(container, opts.audioFrom ? opts.audioCodec : null),
-    '-f', container, tmp,
+    '-f',
+    container,
+    tmp,
   ];
   const { child, done } = spawnTool(ffmpegPaths().ffmpeg, args, opts.signal);
   child.stdout.resume();
@@ -55,7 +99,10 @@ export async function encodeVideo(frames: AsyncIterable<Uint8Array> | Iterable<U
   try {
     for await (const f of frames) {
       if (f.length !== frameBytes) {
-        throw new AppError('bad_request', `frame ${written} has ${f.length} bytes, expected ${frameBytes} (${opts.width}×${opts.height}×3)`);
+        throw new AppError(
+          'bad_request',
+          `frame ${written} has ${f.length} bytes, expected ${frameBytes} (${opts.width}×${opts.height}×3)`,
+        );
       }
       if (!child.stdin.write(f)) {
         await new Promise<void>((resolve, reject) => {
@@ -67,7 +114,9 @@ export async function encodeVideo(frames: AsyncIterable<Uint8Array> | Iterable<U
     }
     child.stdin.end();
     await done.catch((err: unknown) => {
-      throw err instanceof ToolFailure ? new AppError('internal', `ffmpeg could not encode: ${lastLines(err.stderr)}`) : err;
+      throw err instanceof ToolFailure
+        ? new AppError('internal', `ffmpeg could not encode: ${lastLines(err.stderr)}`)
+        : err;
     });
     await rename(tmp, opts.out);
     return written;

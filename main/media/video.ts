@@ -80,7 +80,8 @@ function formatName(ffFormat: string, file: string): string {
 function probeError(err: unknown, file: string): AppError {
   if (err instanceof AppError) return err;
   const what = path.extname(file).slice(1).toUpperCase() || 'video';
-  const reason = err instanceof ToolFailure ? lastLines(err.stderr.replaceAll(file, path.basename(file)), 2) : String(err);
+  const reason =
+    err instanceof ToolFailure ? lastLines(err.stderr.replaceAll(file, path.basename(file)), 2) : String(err);
   if (/moov atom not found|invalid data|end of file|truncat|partial file/i.test(reason)) {
     return new AppError('corrupt_input', `truncated or corrupt ${what}: ${reason}`);
   }
@@ -104,7 +105,10 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
   const v = streams.find((s) => s.codec_type === 'video');
   if (!v) {
     const what = path.extname(file).slice(1).toUpperCase() || 'video';
-    throw new AppError('corrupt_input', `truncated or corrupt ${what}: no readable video stream (the index may be cut off)`);
+    throw new AppError(
+      'corrupt_input',
+      `truncated or corrupt ${what}: no readable video stream (the index may be cut off)`,
+    );
   }
   const audio = streams.find((s) => s.codec_type === 'audio');
   const rawW = v.width ?? 0;
@@ -115,16 +119,24 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
   // ffprobe's display matrix rotation is counter-clockwise; the legacy "rotate" tag is clockwise.
   const rotation = ((((tagRotate ?? (sideRotate !== undefined ? -sideRotate : 0)) % 360) + 360) % 360) as number;
   const swap = rotation === 90 || rotation === 270;
-  const fpsRational = v.avg_frame_rate && parseRational(v.avg_frame_rate) > 0 ? v.avg_frame_rate : (v.r_frame_rate ?? '0/1');
+  const fpsRational =
+    v.avg_frame_rate && parseRational(v.avg_frame_rate) > 0 ? v.avg_frame_rate : (v.r_frame_rate ?? '0/1');
   const fps = parseRational(fpsRational);
   const packets = Number(v.nb_read_packets ?? 0);
   const declared = Number(v.nb_frames ?? 0);
-  if (packets === 0) throw new AppError('corrupt_input', `truncated or corrupt video: no frames can be read from ${path.basename(file)}`);
+  if (packets === 0)
+    throw new AppError(
+      'corrupt_input',
+      `truncated or corrupt video: no frames can be read from ${path.basename(file)}`,
+    );
   const format = formatName(out.format?.format_name ?? '', file);
   // MP4/MOV sample tables list every frame, so fewer packets than listed means the data was cut off.
   // (An AVI index also lists dropped frames as empty chunks: there fewer packets means variable frame rate.)
   if ((format === 'mp4' || format === 'mov') && declared > 0 && packets < declared) {
-    throw new AppError('corrupt_input', `truncated video: the header lists ${declared} frames but only ${packets} are present`);
+    throw new AppError(
+      'corrupt_input',
+      `truncated video: the header lists ${declared} frames but only ${packets} are present`,
+    );
   }
   const duration = Number(v.duration ?? out.format?.duration ?? 0) || (fps > 0 ? packets / fps : 0);
   const variableFrameRate = fps > 0 && duration > 0 && Math.abs(duration * fps - packets) > 1.5;
@@ -171,7 +183,11 @@ function seekArgs(info: VideoInfo, start: number): string[] {
 export async function* readFrames(file: string, info: VideoInfo, opts: ReadFramesOptions = {}): AsyncGenerator<Frame> {
   const start = opts.start ?? 0;
   if (!Number.isInteger(start) || start < 0 || start >= info.frames) {
-    throw new AppError('not_found', `frame ${start} is out of range (the video has ${info.frames} frames)`, 'params.frame');
+    throw new AppError(
+      'not_found',
+      `frame ${start} is out of range (the video has ${info.frames} frames)`,
+      'params.frame',
+    );
   }
   const count = Math.min(opts.count ?? info.frames - start, info.frames - start);
   const width = opts.width ?? info.width;
@@ -184,12 +200,24 @@ export async function* readFrames(file: string, info: VideoInfo, opts: ReadFrame
   if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}:flags=area`);
   const scale = filters.length > 0 ? ['-vf', filters.join(',')] : [];
   const args = [
-    '-v', 'error', '-nostdin',
+    '-v',
+    'error',
+    '-nostdin',
     ...seekArgs(info, start),
-    '-i', file,
-    '-map', '0:v:0', '-vsync', '0', '-frames:v', String(count),
+    '-i',
+    file,
+    '-map',
+    '0:v:0',
+    '-vsync',
+    '0',
+    '-frames:v',
+    String(count),
     ...scale,
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    'pipe:1',
   ];
   const { child, done } = spawnTool(ffmpegPaths().ffmpeg, args, opts.signal);
   child.stdin.end();
@@ -223,7 +251,10 @@ export async function* readFrames(file: string, info: VideoInfo, opts: ReadFrame
     }
     finished = true;
     if (index - start < count) {
-      throw new AppError('corrupt_input', `truncated video: decoded ${index - start} of ${count} frames from frame ${start}`);
+      throw new AppError(
+        'corrupt_input',
+        `truncated video: decoded ${index - start} of ${count} frames from frame ${start}`,
+      );
     }
   } finally {
     if (!finished && child.exitCode === null) child.kill('SIGKILL');
@@ -237,7 +268,8 @@ export async function decodeFrame(
   at: { frame: number } | { time: number },
   size?: { width: number; height: number },
 ): Promise<Frame> {
-  const frame = 'frame' in at ? at.frame : Math.min(info.frames - 1, Math.max(0, Math.floor(at.time * info.fps + 1e-6)));
+  const frame =
+    'frame' in at ? at.frame : Math.min(info.frames - 1, Math.max(0, Math.floor(at.time * info.fps + 1e-6)));
   for await (const f of readFrames(file, info, { start: frame, count: 1, ...size })) return f;
   throw new AppError('corrupt_input', `frame ${frame} could not be decoded`);
 }

@@ -33,7 +33,11 @@ export function slice(volume: Volume, axis: Axis, index: number): VolumeSlice {
   const c = volume.channels;
   const size = volume.dims[axis];
   if (!Number.isInteger(index) || index < 0 || index >= size) {
-    throw new AppError('not_found', `slice ${index} is out of range on axis ${axis} (0 to ${size - 1})`, 'params.index');
+    throw new AppError(
+      'not_found',
+      `slice ${index} is out of range on axis ${axis} (0 to ${size - 1})`,
+      'params.index',
+    );
   }
   const [width, height] = axis === 2 ? [nx, ny] : axis === 1 ? [nx, nz] : [ny, nz];
   const out = new Float32Array(width * height * c); // (H, W, C)

@@ -5,7 +5,10 @@ import { open, rename, rm, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 function tmpName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
 }
 
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {

@@ -44,7 +44,8 @@ export async function exportProject(store: ProjectStore, format: ExportFormat, o
 async function exportLabelsCsv(store: ProjectStore, out: string): Promise<ExportResult> {
   const rows: (string | number | null)[][] = [['path', 'label', 'frame_start', 'frame_end', 'split']];
   const splits = new Map(store.items(0, Number.MAX_SAFE_INTEGER).map((i) => [i.id, i.split]));
-  for (const l of store.allLabels()) rows.push([l.path, l.className, l.frameStart, l.frameEnd, splits.get(l.itemId) ?? null]);
+  for (const l of store.allLabels())
+    rows.push([l.path, l.className, l.frameStart, l.frameEnd, splits.get(l.itemId) ?? null]);
   await writeFileAtomic(out, formatCsv(rows));
   return { out, files: 1 };
 }
@@ -96,7 +97,13 @@ async function exportMasksPng(store: ProjectStore, out: string): Promise<ExportR
       const item = store.item(m.itemId);
       const mask = store.mask(m.itemId, m.axis, m.slice);
       if (!mask) continue;
-      const png = await encodePng({ width: mask.width, height: mask.height, channels: 1, bitDepth: 8, data: mask.data });
+      const png = await encodePng({
+        width: mask.width,
+        height: mask.height,
+        channels: 1,
+        bitDepth: 8,
+        data: mask.data,
+      });
       const name = `${item.id}_${safeName(path.basename(item.path))}_axis${m.axis}_slice${m.slice}.png`;
       await writeFileAtomic(path.join(dir, name), png);
     }
@@ -113,8 +120,12 @@ interface Geometry {
 
 async function dicomSeriesOf(item: ProjectItem): Promise<DicomSeries | undefined> {
   const isDir = (await stat(item.path).catch(() => null))?.isDirectory() ?? false;
-  const series = isDir ? (await probeDicomFolder(item.path)).series : assembleSeries([await readDicomHeader(item.path)]);
-  return series.find((s) => s.dims[0] === item.width && s.dims[1] === item.height && s.dims[2] === item.slices) ?? series[0];
+  const series = isDir
+    ? (await probeDicomFolder(item.path)).series
+    : assembleSeries([await readDicomHeader(item.path)]);
+  return (
+    series.find((s) => s.dims[0] === item.width && s.dims[1] === item.height && s.dims[2] === item.slices) ?? series[0]
+  );
 }
 
 async function geometryOf(item: ProjectItem): Promise<Geometry> {
@@ -125,9 +136,22 @@ async function geometryOf(item: ProjectItem): Promise<Geometry> {
   if (item.kind === 'dicom') {
     const s = await dicomSeriesOf(item);
     if (!s) throw new AppError('not_found', `the DICOM series of item ${item.id} is no longer readable`);
-    return { dims: s.dims, spacing: s.spacing, affine: dicomAffine(s.headers[0] as DicomSeries['headers'][number], s.spacing) };
+    return {
+      dims: s.dims,
+      spacing: s.spacing,
+      affine: dicomAffine(s.headers[0] as DicomSeries['headers'][number], s.spacing),
+    };
   }
-  return { dims: [item.width, item.height, 1], spacing: [1, 1, 1], affine: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]] };
+  return {
+    dims: [item.width, item.height, 1],
+    spacing: [1, 1, 1],
+    affine: [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
+  };
 }
 
 /** One uint8 label volume per item with masks, in the source's voxel grid and orientation. */
@@ -144,7 +168,10 @@ async function exportMasksNifti(store: ProjectStore, out: string): Promise<Expor
         if (!mask) continue;
         const [w, h] = m.axis === 2 ? [nx, ny] : m.axis === 1 ? [nx, nz] : [ny, nz];
         if (mask.width !== w || mask.height !== h || m.slice >= g.dims[m.axis as 0 | 1 | 2]) {
-          throw new AppError('conflict', `mask of item ${id} (axis ${m.axis}, slice ${m.slice}) is ${mask.width}×${mask.height}, the source slice is ${w}×${h}`);
+          throw new AppError(
+            'conflict',
+            `mask of item ${id} (axis ${m.axis}, slice ${m.slice}) is ${mask.width}×${mask.height}, the source slice is ${w}×${h}`,
+          );
         }
         for (let v = 0; v < h; v += 1) {
           for (let u = 0; u < w; u += 1) {
@@ -154,7 +181,10 @@ async function exportMasksNifti(store: ProjectStore, out: string): Promise<Expor
           }
         }
       }
-      const nii = encodeNifti({ dims: g.dims, spacing: g.spacing, affine: g.affine, data: vol, geometry: g.geometry }, true);
+      const nii = encodeNifti(
+        { dims: g.dims, spacing: g.spacing, affine: g.affine, data: vol, geometry: g.geometry },
+        true,
+      );
       await writeFileAtomic(path.join(dir, `${item.id}_${safeName(path.basename(item.path))}_mask.nii.gz`), nii);
     }
     return { out, files: itemIds.length };
@@ -162,12 +192,20 @@ async function exportMasksNifti(store: ProjectStore, out: string): Promise<Expor
 }
 
 /** COCO uncompressed RLE: run lengths over the mask in column-major order, starting with a background run. */
-function rle(mask: Uint8Array, width: number, height: number, value: number): { counts: number[]; area: number; bbox: number[] } {
+function rle(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  value: number,
+): { counts: number[]; area: number; bbox: number[] } {
   const counts: number[] = [];
   let current = 0;
   let run = 0;
   let area = 0;
-  let x0 = width, y0 = height, x1 = -1, y1 = -1;
+  let x0 = width,
+    y0 = height,
+    x1 = -1,
+    y1 = -1;
   for (let x = 0; x < width; x += 1) {
     for (let y = 0; y < height; y += 1) {
       const on = mask[y * width + x] === value ? 1 : 0;
@@ -200,7 +238,15 @@ async function exportCoco(store: ProjectStore, out: string): Promise<ExportResul
     const mask = store.mask(m.itemId, m.axis, m.slice);
     if (!mask) continue;
     const imageId = images.length + 1;
-    images.push({ id: imageId, file_name: item.path, width: mask.width, height: mask.height, item_id: item.id, axis: m.axis, slice: m.slice });
+    images.push({
+      id: imageId,
+      file_name: item.path,
+      width: mask.width,
+      height: mask.height,
+      item_id: item.id,
+      axis: m.axis,
+      slice: m.slice,
+    });
     const values = [...new Set(mask.data)].filter((v) => v !== 0).sort((a, b) => a - b);
     for (const v of values) {
       const r = rle(mask.data, mask.width, mask.height, v);

@@ -25,7 +25,14 @@ interface Candidate {
   root: string | null;
 }
 
-const SPLITS: Record<string, Split> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', test: 'test' };
+const SPLITS: Record<string, Split> = {
+  train: 'train',
+  training: 'train',
+  val: 'val',
+  valid: 'val',
+  validation: 'val',
+  test: 'test',
+};
 
 function reasonOf(err: unknown): string {
   if (err instanceof AppError) return err.message;
@@ -56,7 +63,8 @@ function layoutLabel(c: Candidate, kind: MediaKind): { className: string | null;
   const none = { className: null, split: null };
   if (!c.root || (kind !== 'image' && kind !== 'video')) return none;
   const parts = path.relative(c.root, c.file).split(path.sep);
-  if (parts.length === 2 && !SPLITS[(parts[0] as string).toLowerCase()]) return { className: parts[0] as string, split: null };
+  if (parts.length === 2 && !SPLITS[(parts[0] as string).toLowerCase()])
+    return { className: parts[0] as string, split: null };
   const split = parts.length === 3 ? SPLITS[(parts[0] as string).toLowerCase()] : undefined;
   if (split) return { className: parts[1] as string, split };
   return none;
@@ -102,7 +110,12 @@ export async function importPaths(store: ProjectStore, inputs: string[], ctx: Im
   const total = others.length + series.length;
   let done = 0;
   let labelled = 0;
-  const add = (where: string, hash: string, info: MediaInfo, label: { className: string | null; split: Split | null }): void => {
+  const add = (
+    where: string,
+    hash: string,
+    info: MediaInfo,
+    label: { className: string | null; split: Split | null },
+  ): void => {
     const { item, added } = store.addItem({ path: where, hash, info }, label);
     if (!added) {
       skipped.push({ path: where, reason: `duplicate of ${item.path} (same content)` });
@@ -128,7 +141,7 @@ export async function importPaths(store: ProjectStore, inputs: string[], ctx: Im
   for (const s of series) {
     ctx.signal.throwIfAborted();
     const dirs = new Set(s.files.map((f) => path.dirname(f)));
-    const where = s.files.length > 1 && dirs.size === 1 ? [...dirs][0] as string : s.files[0] as string;
+    const where = s.files.length > 1 && dirs.size === 1 ? ([...dirs][0] as string) : (s.files[0] as string);
     ctx.progress(done, total, `DICOM series of ${s.files.length} files`);
     try {
       await readDicomVolume(s);
@@ -172,7 +185,8 @@ async function applyLabelsCsv(store: ProjectStore, csv: string, skipped: Skipped
     return id === null ? [] : [{ itemId: id, className: r.label, frameStart: null, frameEnd: null }];
   });
   const unmatched = rows.length - edits.length;
-  if (unmatched > 0) skipped.push({ path: csv, reason: `${unmatched} of ${rows.length} CSV rows match no imported item` });
+  if (unmatched > 0)
+    skipped.push({ path: csv, reason: `${unmatched} of ${rows.length} CSV rows match no imported item` });
   if (edits.length > 0) store.setLabels(edits, 'import-csv');
   return edits.length;
 }

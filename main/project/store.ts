@@ -90,7 +90,10 @@ export class ProjectStore {
     try {
       db = new Database(file, { fileMustExist: options.create === false });
     } catch (err) {
-      throw new AppError('not_found', `cannot open project in ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new AppError(
+        'not_found',
+        `cannot open project in ${dir}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     try {
       db.pragma('journal_mode = WAL');
@@ -113,7 +116,9 @@ export class ProjectStore {
   }
 
   integrity(): IntegrityReport {
-    const integrity = (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+    const integrity = (this.db.pragma('integrity_check') as { integrity_check: string }[]).map(
+      (r) => r.integrity_check,
+    );
     const foreignKeys = this.db.pragma('foreign_key_check') as unknown[];
     return { ok: integrity.length === 1 && integrity[0] === 'ok' && foreignKeys.length === 0, integrity, foreignKeys };
   }
@@ -146,7 +151,9 @@ export class ProjectStore {
   }
 
   items(offset = 0, limit = 1000): ProjectItem[] {
-    return (this.db.prepare(`${ITEM_SELECT} ORDER BY i.id LIMIT ? OFFSET ?`).all(limit, offset) as ItemRow[]).map(toItem);
+    return (this.db.prepare(`${ITEM_SELECT} ORDER BY i.id LIMIT ? OFFSET ?`).all(limit, offset) as ItemRow[]).map(
+      toItem,
+    );
   }
 
   itemInfo(id: number): MediaInfo {
@@ -156,7 +163,10 @@ export class ProjectStore {
   }
 
   /** Adds an item with its import label and split in one transaction; an existing hash returns the existing item. */
-  addItem(item: NewItem, extra: { className?: string | null; split?: Split | null } = {}): { item: ProjectItem; added: boolean } {
+  addItem(
+    item: NewItem,
+    extra: { className?: string | null; split?: Split | null } = {},
+  ): { item: ProjectItem; added: boolean } {
     return this.db
       .transaction(() => {
         const existing = this.findByHash(item.hash);
@@ -168,8 +178,19 @@ export class ProjectStore {
               `INSERT INTO items (path, hash, kind, format, width, height, frames, slices, bit_depth, info_json, added_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             )
-            .run(item.path, item.hash, i.kind, i.format, i.width, i.height, i.frames, i.slices, i.bitDepth, JSON.stringify(i), Date.now())
-            .lastInsertRowid,
+            .run(
+              item.path,
+              item.hash,
+              i.kind,
+              i.format,
+              i.width,
+              i.height,
+              i.frames,
+              i.slices,
+              i.bitDepth,
+              JSON.stringify(i),
+              Date.now(),
+            ).lastInsertRowid,
         );
         if (extra.className) this.writeLabel(id, WHOLE, WHOLE, extra.className);
         if (extra.split) this.db.prepare('INSERT INTO splits (item_id, split) VALUES (?, ?)').run(id, extra.split);
@@ -239,14 +260,24 @@ export class ProjectStore {
       .immediate();
   }
 
-  setLabel(itemId: number, className: string | null, frameStart: number | null = null, frameEnd: number | null = null): void {
+  setLabel(
+    itemId: number,
+    className: string | null,
+    frameStart: number | null = null,
+    frameEnd: number | null = null,
+  ): void {
     this.setLabels([{ itemId, className, frameStart, frameEnd }]);
   }
 
   // ---- masks ----
 
   /** Stores a class-index mask (uint8, width × height) for an image or a volume slice; null removes it. Undoable. */
-  setMask(itemId: number, axis: number, slice: number, mask: { width: number; height: number; data: Uint8Array } | null): void {
+  setMask(
+    itemId: number,
+    axis: number,
+    slice: number,
+    mask: { width: number; height: number; data: Uint8Array } | null,
+  ): void {
     if (mask && mask.data.length !== mask.width * mask.height) {
       throw new AppError('bad_request', `mask has ${mask.data.length} bytes, expected ${mask.width}×${mask.height}`);
     }
@@ -287,8 +318,9 @@ export class ProjectStore {
 
   addModel(name: string, card: unknown): number {
     return Number(
-      this.db.prepare('INSERT INTO models (name, card_json, added_at) VALUES (?, ?, ?)').run(name, JSON.stringify(card), Date.now())
-        .lastInsertRowid,
+      this.db
+        .prepare('INSERT INTO models (name, card_json, added_at) VALUES (?, ?, ?)')
+        .run(name, JSON.stringify(card), Date.now()).lastInsertRowid,
     );
   }
 
@@ -358,7 +390,8 @@ export class ProjectStore {
   }
 
   private classId(name: string): number {
-    if (name.length === 0 || name.length > 256) throw new AppError('bad_request', 'a class name must be 1 to 256 characters');
+    if (name.length === 0 || name.length > 256)
+      throw new AppError('bad_request', 'a class name must be 1 to 256 characters');
     this.db.prepare('INSERT OR IGNORE INTO classes (name) VALUES (?)').run(name);
     return this.db.prepare('SELECT id FROM classes WHERE name = ?').pluck().get(name) as number;
   }
@@ -387,7 +420,15 @@ export class ProjectStore {
     const r = this.db
       .prepare('SELECT width, height, data FROM masks WHERE item_id = ? AND axis = ? AND slice = ?')
       .get(itemId, axis, slice) as { width: number; height: number; data: Buffer } | undefined;
-    return { t: 'mask', itemId, axis, slice, w: r?.width ?? 0, h: r?.height ?? 0, data: r ? r.data.toString('base64') : null };
+    return {
+      t: 'mask',
+      itemId,
+      axis,
+      slice,
+      w: r?.width ?? 0,
+      h: r?.height ?? 0,
+      data: r ? r.data.toString('base64') : null,
+    };
   }
 
   private apply(s: RowState): void {
@@ -413,7 +454,11 @@ function frameKey(e: LabelEdit, item: ProjectItem): [number, number] {
   const fs = e.frameStart ?? 0;
   const fe = e.frameEnd ?? item.frames - 1;
   if (!Number.isInteger(fs) || !Number.isInteger(fe) || fs < 0 || fe < fs || fe >= item.frames) {
-    throw new AppError('bad_request', `frame range ${fs}–${fe} is outside the item's ${item.frames} frames`, 'params.frameStart');
+    throw new AppError(
+      'bad_request',
+      `frame range ${fs}–${fe} is outside the item's ${item.frames} frames`,
+      'params.frameStart',
+    );
   }
   return [fs, fe];
 }

@@ -15,7 +15,10 @@ const { dir, cleanup } = tempDir('ssm-cli-');
 afterAll(cleanup);
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string; json: unknown } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/ssm-studio.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/ssm-studio.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   let json: unknown = null;
   try {
     json = JSON.parse(r.stdout);
@@ -30,11 +33,32 @@ beforeAll(async () => {
     throw new Error('dist/ is missing: run `node scripts/build.mjs main` (npm test builds first)');
   }
   const g16 = new Uint16Array(20 * 10).map((_, i) => i * 300);
-  await sharp(g16, { raw: { width: 20, height: 10, channels: 1 } }).toColourspace('grey16').png().toFile(path.join(dir, 'g16.png'));
-  ffmpeg(['-f', 'lavfi', '-i', 'testsrc=s=96x64:r=12:d=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path.join(dir, 'clip.mp4')]);
+  await sharp(g16, { raw: { width: 20, height: 10, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(path.join(dir, 'g16.png'));
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=96x64:r=12:d=2',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    path.join(dir, 'clip.mp4'),
+  ]);
   mkdirSync(path.join(dir, 'ct'));
   for (let k = 0; k < 4; k += 1) {
-    writeDicomSlice({ file: path.join(dir, 'ct', `${k}.dcm`), seriesUid: '2.25.31', rows: 3, columns: 5, pixels: new Uint16Array(15).fill(k), position: [0, 0, 1.5 * k], instance: k });
+    writeDicomSlice({
+      file: path.join(dir, 'ct', `${k}.dcm`),
+      seriesUid: '2.25.31',
+      rows: 3,
+      columns: 5,
+      pixels: new Uint16Array(15).fill(k),
+      position: [0, 0, 1.5 * k],
+      instance: k,
+    });
   }
   writeFileSync(path.join(dir, 'broken.jpg'), Buffer.from('definitely not a jpeg, just text pretending to be one'));
 });
@@ -43,24 +67,55 @@ describe('ssm-studio info', () => {
   it('16-bit PNG', () => {
     const r = cli('info', path.join(dir, 'g16.png'), '--json');
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ kind: 'image', format: 'png', width: 20, height: 10, frames: 1, bitDepth: 16, channels: 1 });
+    expect(r.json).toMatchObject({
+      kind: 'image',
+      format: 'png',
+      width: 20,
+      height: 10,
+      frames: 1,
+      bitDepth: 16,
+      channels: 1,
+    });
   });
 
   it('video: frames, fps, duration', () => {
     const r = cli('info', path.join(dir, 'clip.mp4'), '--json');
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ kind: 'video', width: 96, height: 64, frames: 24, fps: 12, durationSeconds: 2, rotation: 0, hasAudio: false });
+    expect(r.json).toMatchObject({
+      kind: 'video',
+      width: 96,
+      height: 64,
+      frames: 24,
+      fps: 12,
+      durationSeconds: 2,
+      rotation: 0,
+      hasAudio: false,
+    });
   });
 
   it('a DICOM series folder: slices and spacing', () => {
     const r = cli('info', path.join(dir, 'ct'), '--json');
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ kind: 'dicom', width: 5, height: 3, slices: 4, spacing: [0.75, 0.5, 1.5], bitDepth: 16 });
+    expect(r.json).toMatchObject({
+      kind: 'dicom',
+      width: 5,
+      height: 3,
+      slices: 4,
+      spacing: [0.75, 0.5, 1.5],
+      bitDepth: 16,
+    });
   });
 
   it('NIfTI: slices and spacing', () => {
     const r = cli('info', nibabel('anatomical.nii'), '--json');
-    expect(r.json).toMatchObject({ kind: 'nifti', width: 33, height: 41, slices: 25, spacing: [2, 2, 2], bitDepth: 16 });
+    expect(r.json).toMatchObject({
+      kind: 'nifti',
+      width: 33,
+      height: 41,
+      slices: 25,
+      spacing: [2, 2, 2],
+      bitDepth: 16,
+    });
   });
 
   it('human-readable output without --json', () => {
@@ -73,7 +128,9 @@ describe('ssm-studio info', () => {
   it('errors: an object with the reason and exit code 1; usage errors exit 2', () => {
     const bad = cli('info', path.join(dir, 'broken.jpg'), '--json');
     expect(bad.code).toBe(1);
-    expect(bad.json).toEqual({ error: { code: 'corrupt_input', message: 'not a JPEG file: its bytes match no known format' } });
+    expect(bad.json).toEqual({
+      error: { code: 'corrupt_input', message: 'not a JPEG file: its bytes match no known format' },
+    });
     const missing = cli('info', path.join(dir, 'nope.png'), '--json');
     expect(missing.code).toBe(1);
     expect(missing.json).toMatchObject({ error: { code: 'not_found' } });
@@ -93,11 +150,26 @@ describe('ssm-studio info', () => {
 describe('ssm-studio import', () => {
   it('runs as a job through the job host and prints the result', () => {
     const project = path.join(dir, 'proj');
-    const r = cli('import', '--project', project, path.join(dir, 'g16.png'), path.join(dir, 'clip.mp4'), path.join(dir, 'ct'), path.join(dir, 'broken.jpg'), '--json');
+    const r = cli(
+      'import',
+      '--project',
+      project,
+      path.join(dir, 'g16.png'),
+      path.join(dir, 'clip.mp4'),
+      path.join(dir, 'ct'),
+      path.join(dir, 'broken.jpg'),
+      '--json',
+    );
     expect(r.code).toBe(0);
-    const out = r.json as { imported: number; skipped: { path: string; reason: string }[]; items: { path: string; kind: string; frames: number }[] };
+    const out = r.json as {
+      imported: number;
+      skipped: { path: string; reason: string }[];
+      items: { path: string; kind: string; frames: number }[];
+    };
     expect(out.imported).toBe(3);
-    expect(out.skipped).toEqual([{ path: path.join(dir, 'broken.jpg'), reason: 'not a JPEG file: its bytes match no known format' }]);
+    expect(out.skipped).toEqual([
+      { path: path.join(dir, 'broken.jpg'), reason: 'not a JPEG file: its bytes match no known format' },
+    ]);
     expect(out.items.map((i) => [path.basename(i.path), i.kind, i.frames])).toEqual([
       ['g16.png', 'image', 1],
       ['clip.mp4', 'video', 24],

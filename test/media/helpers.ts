@@ -33,7 +33,8 @@ export function debianFile(pkg: string, file: string): string {
     spawnSync('apt-get', ['update', '-qq'], { env, stdio: 'pipe' });
     r = spawnSync('apt-get', ['install', '-y', '-qq', pkg], { env, stdio: 'pipe' });
   }
-  if (!existsSync(file)) throw new Error(`apt-get install -y ${pkg} did not provide ${file}: ${r.stderr.toString().slice(-500)}`);
+  if (!existsSync(file))
+    throw new Error(`apt-get install -y ${pkg} did not provide ${file}: ${r.stderr.toString().slice(-500)}`);
   return file;
 }
 

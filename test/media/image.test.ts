@@ -38,7 +38,9 @@ describe('lossless formats decode to the exact pixels', () => {
     it(fmt, async () => {
       const file = path.join(dir, `rgb.${fmt}`);
       const s = sharp(rgbPixels(), { raw: { width: 4, height: 2, channels: 3 } });
-      await (fmt === 'webp' ? s.webp({ lossless: true }) : fmt === 'tiff' ? s.tiff({ compression: 'lzw' }) : s.png()).toFile(file);
+      await (
+        fmt === 'webp' ? s.webp({ lossless: true }) : fmt === 'tiff' ? s.tiff({ compression: 'lzw' }) : s.png()
+      ).toFile(file);
       const img = await decodeImage(file);
       expect([img.width, img.height, img.channels, img.bitDepth]).toEqual([4, 2, 3, 8]);
       expect(Buffer.from(img.data)).toEqual(rgbPixels());
@@ -48,10 +50,13 @@ describe('lossless formats decode to the exact pixels', () => {
 
   it('JPEG (lossy: within 6 levels of the source)', async () => {
     const file = path.join(dir, 'rgb.jpg');
-    await sharp(rgbPixels(), { raw: { width: 4, height: 2, channels: 3 } }).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toFile(file);
+    await sharp(rgbPixels(), { raw: { width: 4, height: 2, channels: 3 } })
+      .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+      .toFile(file);
     const img = await decodeImage(file);
     const src = rgbPixels();
-    for (let i = 0; i < src.length; i += 1) expect(Math.abs((img.data[i] as number) - (src[i] as number))).toBeLessThanOrEqual(6);
+    for (let i = 0; i < src.length; i += 1)
+      expect(Math.abs((img.data[i] as number) - (src[i] as number))).toBeLessThanOrEqual(6);
   });
 
   it('BMP 24-bit bottom-up and 32-bit top-down (own decoder)', async () => {
@@ -107,7 +112,10 @@ describe('16-bit data stays 16-bit', () => {
   it('16-bit grey PNG keeps every value (0 … 65535)', async () => {
     const values = new Uint16Array([0, 1, 255, 256, 1000, 32768, 40000, 65535]);
     const file = path.join(dir, 'g16.png');
-    await sharp(values, { raw: { width: 4, height: 2, channels: 1 } }).toColourspace('grey16').png().toFile(file);
+    await sharp(values, { raw: { width: 4, height: 2, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toFile(file);
     const h = await readImageHeader(file);
     expect(h.bitDepth).toBe(16);
     const img = await decodeImage(file);
@@ -121,7 +129,21 @@ describe('16-bit data stays 16-bit', () => {
     const rawFile = path.join(dir, 'rgb16.raw');
     writeFileSync(rawFile, Buffer.from(values.buffer));
     const file = path.join(dir, 'rgb16.tif');
-    ffmpeg(['-f', 'rawvideo', '-pix_fmt', 'rgb48le', '-s', '2x2', '-i', rawFile, '-frames:v', '1', '-pix_fmt', 'rgb48le', file]);
+    ffmpeg([
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb48le',
+      '-s',
+      '2x2',
+      '-i',
+      rawFile,
+      '-frames:v',
+      '1',
+      '-pix_fmt',
+      'rgb48le',
+      file,
+    ]);
     const img = await decodeImage(file);
     expect(img.bitDepth).toBe(16);
     expect([...img.data]).toEqual([...values]);
@@ -147,10 +169,13 @@ describe('pages and frames', () => {
     const raw = Buffer.alloc(4 * 4 * pages);
     for (let p = 0; p < pages; p += 1) raw.fill(p * 40 + 10, p * 16, (p + 1) * 16);
     const file = path.join(dir, 'multi.tif');
-    await sharp(raw, { raw: { width: 4, height: 4 * pages, channels: 1, pageHeight: 4 } }).tiff().toFile(file);
+    await sharp(raw, { raw: { width: 4, height: 4 * pages, channels: 1, pageHeight: 4 } })
+      .tiff()
+      .toFile(file);
     const h = await readImageHeader(file);
     expect([h.pages, h.width, h.height]).toEqual([3, 4, 4]);
-    for (let p = 0; p < pages; p += 1) expect(new Set((await decodeImage(file, p)).data)).toEqual(new Set([p * 40 + 10]));
+    for (let p = 0; p < pages; p += 1)
+      expect(new Set((await decodeImage(file, p)).data)).toEqual(new Set([p * 40 + 10]));
     await expectError(decodeImage(file, 3), 'not_found', /page 3 is out of range/);
   });
 
@@ -164,12 +189,18 @@ describe('pages and frames', () => {
 
   it('generated animated GIF: frame colours survive the palette', async () => {
     const raw = Buffer.alloc(2 * 2 * 3 * 3);
-    const colours = [[255, 0, 0], [0, 255, 0], [0, 0, 255]];
+    const colours = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+    ];
     colours.forEach((c, f) => {
       for (let i = 0; i < 4; i += 1) raw.set(c, (f * 4 + i) * 3);
     });
     const file = path.join(dir, 'anim.gif');
-    await sharp(raw, { raw: { width: 2, height: 6, channels: 3, pageHeight: 2 } }).gif().toFile(file);
+    await sharp(raw, { raw: { width: 2, height: 6, channels: 3, pageHeight: 2 } })
+      .gif()
+      .toFile(file);
     expect((await readImageHeader(file)).pages).toBe(3);
     const f2 = await decodeImage(file, 2);
     expect([...f2.data.slice(0, 3)]).toEqual([0, 0, 255]);
@@ -179,9 +210,13 @@ describe('pages and frames', () => {
 it('EXIF orientation is applied (orientation 6: rotate 90° clockwise)', async () => {
   // Stored 4×2: left half red, right half blue. Displayed 2×4: top half red, bottom half blue.
   const raw = Buffer.alloc(4 * 2 * 3);
-  for (let y = 0; y < 2; y += 1) for (let x = 0; x < 4; x += 1) raw.set(x < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
+  for (let y = 0; y < 2; y += 1)
+    for (let x = 0; x < 4; x += 1) raw.set(x < 2 ? [255, 0, 0] : [0, 0, 255], (y * 4 + x) * 3);
   const file = path.join(dir, 'rot.jpg');
-  await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } }).jpeg({ quality: 100 }).withMetadata({ orientation: 6 }).toFile(file);
+  await sharp(raw, { raw: { width: 4, height: 2, channels: 3 } })
+    .jpeg({ quality: 100 })
+    .withMetadata({ orientation: 6 })
+    .toFile(file);
   const h = await readImageHeader(file);
   expect([h.width, h.height]).toEqual([2, 4]);
   const img = await decodeImage(file);
@@ -200,7 +235,17 @@ it('real photos from scikit-image (PNG, JPEG retina) probe with their sizes', as
 describe('corrupt and hostile input', () => {
   it('truncated PNG', async () => {
     const full = path.join(dir, 'full.png');
-    await sharp({ create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).png().toFile(full);
+    await sharp({
+      create: {
+        width: 64,
+        height: 64,
+        channels: 3,
+        background: '#000',
+        noise: { type: 'gaussian', mean: 128, sigma: 40 },
+      },
+    })
+      .png()
+      .toFile(full);
     const cut = path.join(dir, 'cut.png');
     const bytes = readFileSync(full);
     writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
@@ -224,7 +269,11 @@ describe('corrupt and hostile input', () => {
   it('a .png that is really a JPEG is reported as mislabelled', async () => {
     const file = path.join(dir, 'jpeg-inside.png');
     writeFileSync(file, readFileSync(skimage('retina.jpg')));
-    await expectError(probeFile(file), 'corrupt_input', /mislabelled file: the extension says PNG but the data is JPEG/);
+    await expectError(
+      probeFile(file),
+      'corrupt_input',
+      /mislabelled file: the extension says PNG but the data is JPEG/,
+    );
   });
 
   it('a PNG header claiming 100000×100000 is refused before decoding', async () => {

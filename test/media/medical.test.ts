@@ -60,11 +60,16 @@ describe('DICOM (real files from pydicom)', () => {
   });
 
   it('broken and unsupported files give the reason', async () => {
-    expect((await caught(probeFile(pydicom('MR_truncated.dcm')))).message).toMatch(/unreadable DICOM: .*buffer overrun/);
+    expect((await caught(probeFile(pydicom('MR_truncated.dcm')))).message).toMatch(
+      /unreadable DICOM: .*buffer overrun/,
+    );
     const plan = await caught(probeFile(pydicom('rtplan.dcm')));
     expect([plan.code, plan.message]).toEqual(['corrupt_input', expect.stringMatching(/no pixel data \(7FE0,0010\)/)]);
     const j2k = await caught(readDicomVolume(assembleSeries([await readDicomHeader(pydicom('JPEG2000.dcm'))])[0]!));
-    expect([j2k.code, j2k.message]).toEqual(['unsupported', 'compressed DICOM (JPEG 2000, 1.2.840.10008.1.2.4.91) is not supported yet']);
+    expect([j2k.code, j2k.message]).toEqual([
+      'unsupported',
+      'compressed DICOM (JPEG 2000, 1.2.840.10008.1.2.4.91) is not supported yet',
+    ]);
   });
 });
 
@@ -114,7 +119,11 @@ describe('DICOM series from a folder (generated with dcmjs)', () => {
     expect(s.spacing[2]).toBeCloseTo(2.5, 6);
     const vol = await readDicomVolume(s);
     for (let k = 0; k < nz; k += 1) {
-      for (const [x, y] of [[0, 0], [5, 3], [2, 1]] as const) {
+      for (const [x, y] of [
+        [0, 0],
+        [5, 3],
+        [2, 1],
+      ] as const) {
         expect(vol.data[(k * ny + y) * nx + x]).toBe((100 * k + 10 * y + x) * 2 - 100);
       }
     }
@@ -137,7 +146,15 @@ describe('DICOM series from a folder (generated with dcmjs)', () => {
     const one = path.join(dir, 'one-series');
     mkdirSync(one);
     for (let k = 0; k < 3; k += 1) {
-      writeDicomSlice({ file: path.join(one, `s${k}`), seriesUid: '2.25.5', rows: 2, columns: 2, pixels: new Uint16Array(4).fill(k), position: [0, 0, k], instance: k });
+      writeDicomSlice({
+        file: path.join(one, `s${k}`),
+        seriesUid: '2.25.5',
+        rows: 2,
+        columns: 2,
+        pixels: new Uint16Array(4).fill(k),
+        position: [0, 0, k],
+        instance: k,
+      });
     }
     const info = await probePath(one, { validate: true });
     expect([info.kind, info.width, info.height, info.slices]).toEqual(['dicom', 2, 2, 3]);
@@ -151,7 +168,16 @@ describe('DICOM series from a folder (generated with dcmjs)', () => {
   it('a file without pixel data: clear error, and the patient name is never in it', async () => {
     const name = 'Doe^Johnathan';
     const file = path.join(dir, 'nopixels.dcm');
-    writeDicomSlice({ file, seriesUid: '2.25.9', rows: 2, columns: 2, pixels: null, position: [0, 0, 0], instance: 1, patientName: name });
+    writeDicomSlice({
+      file,
+      seriesUid: '2.25.9',
+      rows: 2,
+      columns: 2,
+      pixels: null,
+      position: [0, 0, 0],
+      instance: 1,
+      patientName: name,
+    });
     const err = await caught(probeFile(file));
     expect(err.code).toBe('corrupt_input');
     expect(err.message).toMatch(/no pixel data/);
@@ -159,7 +185,16 @@ describe('DICOM series from a folder (generated with dcmjs)', () => {
     // Truncated pixel data: the message names sizes, never the patient (whose name is in the file).
     const px = new Uint16Array(16).fill(7);
     const full = path.join(dir, 'full.dcm');
-    writeDicomSlice({ file: full, seriesUid: '2.25.9', rows: 4, columns: 4, pixels: px, position: [0, 0, 0], instance: 1, patientName: name });
+    writeDicomSlice({
+      file: full,
+      seriesUid: '2.25.9',
+      rows: 4,
+      columns: 4,
+      pixels: px,
+      position: [0, 0, 0],
+      instance: 1,
+      patientName: name,
+    });
     const bytes = readFileSync(full);
     const cut = path.join(dir, 'cut.dcm');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 10));
@@ -179,7 +214,14 @@ describe('NIfTI', () => {
       [0, 0, 0, 1],
     ]);
     const info = await probeFile(nibabel('anatomical.nii'), { validate: true });
-    expect([info.kind, info.width, info.height, info.slices, info.frames, info.spacing]).toEqual(['nifti', 33, 41, 25, 1, [2, 2, 2]]);
+    expect([info.kind, info.width, info.height, info.slices, info.frames, info.spacing]).toEqual([
+      'nifti',
+      33,
+      41,
+      25,
+      1,
+      [2, 2, 2],
+    ]);
   });
 
   it('.nii.gz, 4-D: nibabel example4d and the MRIcron ch2 brain', async () => {
@@ -213,18 +255,22 @@ describe('NIfTI', () => {
     writeFileSync(file, gzipSync(scaled));
     const a = await readNifti(nibabel('anatomical.nii'));
     const b = await readNifti(file);
-    for (const i of [0, 100, 5000, a.volume.data.length - 1]) expect(b.volume.data[i]).toBe((a.volume.data[i] as number) * 2 + 10);
+    for (const i of [0, 100, 5000, a.volume.data.length - 1])
+      expect(b.volume.data[i]).toBe((a.volume.data[i] as number) * 2 + 10);
   });
 
   it('a header claiming more voxels than the file holds is refused', async () => {
     const src = Buffer.from(readFileSync(nibabel('anatomical.nii')));
-    const put = (v: number, at: number): number => (src.readInt32LE(0) === 348 ? src.writeInt16LE(v, at) : src.writeInt16BE(v, at));
+    const put = (v: number, at: number): number =>
+      src.readInt32LE(0) === 348 ? src.writeInt16LE(v, at) : src.writeInt16BE(v, at);
     put(250, 46); // dim[3]: 25 → 250
     const file = path.join(dir, 'lying.nii');
     writeFileSync(file, src);
     const err = await caught(probeFile(file));
     expect(err.code).toBe('corrupt_input');
-    expect(err.message).toMatch(/NIfTI header claims 33×41×250×1 voxels of int16 \(676500 bytes\) but the file holds 67650 bytes/);
+    expect(err.message).toMatch(
+      /NIfTI header claims 33×41×250×1 voxels of int16 \(676500 bytes\) but the file holds 67650 bytes/,
+    );
     // And a hostile size is refused by the voxel limit before any allocation.
     put(32767, 42);
     put(32767, 44);

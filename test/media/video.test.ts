@@ -36,13 +36,60 @@ async function allFrames(f: string, info: VideoInfo): Promise<Uint8Array[]> {
 beforeAll(() => {
   for (const [ext, args] of Object.entries(CONTAINERS)) ffmpeg([...RAMP, ...args, file(ext)]);
   // With a real audio track (AAC), for pass-through on encode.
-  ffmpeg([...RAMP_IN, '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2.4', ...RAMP_VF, ...(CONTAINERS.mp4 as string[]), '-c:a', 'aac', '-shortest', path.join(dir, 'audio.mp4')]);
+  ffmpeg([
+    ...RAMP_IN,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:duration=2.4',
+    ...RAMP_VF,
+    ...(CONTAINERS.mp4 as string[]),
+    '-c:a',
+    'aac',
+    '-shortest',
+    path.join(dir, 'audio.mp4'),
+  ]);
   // Left half white, right half black, tagged rotate=90 (written by ffmpeg 4.1's muxer).
-  ffmpeg(['-f', 'lavfi', '-i', 'color=white:s=32x48:r=25:d=0.2', '-f', 'lavfi', '-i', 'color=black:s=32x48:r=25:d=0.2',
-    '-filter_complex', 'hstack', '-c:v', 'libx264', '-pix_fmt', 'yuv444p', '-qp', '0', path.join(dir, 'halves.mp4')]);
-  ffmpeg(['-i', path.join(dir, 'halves.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', path.join(dir, 'rotated.mp4')]);
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'color=white:s=32x48:r=25:d=0.2',
+    '-f',
+    'lavfi',
+    '-i',
+    'color=black:s=32x48:r=25:d=0.2',
+    '-filter_complex',
+    'hstack',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv444p',
+    '-qp',
+    '0',
+    path.join(dir, 'halves.mp4'),
+  ]);
+  ffmpeg([
+    '-i',
+    path.join(dir, 'halves.mp4'),
+    '-c',
+    'copy',
+    '-metadata:s:v:0',
+    'rotate=90',
+    path.join(dir, 'rotated.mp4'),
+  ]);
   // Large enough that the sample data, not the index, is most of the file.
-  ffmpeg(['-f', 'lavfi', '-i', 'testsrc=s=320x240:r=25:d=2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', path.join(dir, 'big.mp4')]);
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=320x240:r=25:d=2',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    path.join(dir, 'big.mp4'),
+  ]);
   ffmpeg([...RAMP, ...(CONTAINERS.mp4 as string[]), '-movflags', '+faststart', path.join(dir, 'faststart.mp4')]);
 });
 
@@ -55,7 +102,8 @@ describe.each(Object.keys(CONTAINERS))('%s', (ext) => {
     const seq = await allFrames(file(ext), info);
     expect(seq).toHaveLength(60);
     // The ramp brightens every frame (luma 4n, limited range: visible from frame 4 on), tolerance ±3 for the codec.
-    for (let n = 5; n < 60; n += 1) expect((seq[n] as Uint8Array)[0]).toBeGreaterThan(((seq[n - 1] as Uint8Array)[0] as number) - 3);
+    for (let n = 5; n < 60; n += 1)
+      expect((seq[n] as Uint8Array)[0]).toBeGreaterThan(((seq[n - 1] as Uint8Array)[0] as number) - 3);
     for (const k of [0, 1, 11, 12, 13, 37, 59]) {
       const fr = await decodeFrame(file(ext), info, { frame: k });
       expect(fr.index).toBe(k);
@@ -75,7 +123,10 @@ it('decodes by time, as a clip tensor at a chosen size, and as a filmstrip', asy
   expect(clip.shape).toEqual([8, 24, 32, 3]);
   expect(clip.data.length).toBe(8 * 24 * 32 * 3);
   // A flat frame stays flat when scaled: clip frame t ≈ source frame 10 + t (±2).
-  for (let t = 0; t < 8; t += 1) expect(Math.abs((clip.data[t * 24 * 32 * 3] as number) - ((seq[10 + t] as Uint8Array)[0] as number))).toBeLessThanOrEqual(2);
+  for (let t = 0; t < 8; t += 1)
+    expect(
+      Math.abs((clip.data[t * 24 * 32 * 3] as number) - ((seq[10 + t] as Uint8Array)[0] as number)),
+    ).toBeLessThanOrEqual(2);
 
   const strip = await filmstrip(file('mp4'), info, 4, 24);
   const meta = await sharp(strip).metadata();
@@ -139,7 +190,9 @@ describe('encoding result frames back to video', () => {
 
   it('refuses an odd frame size and leaves no file behind', async () => {
     const out = path.join(dir, 'odd.mp4');
-    await expect(encodeVideo([new Uint8Array(3 * 3 * 3)], { out, width: 3, height: 3, fps: '25/1' })).rejects.toThrow(/must be even/);
+    await expect(encodeVideo([new Uint8Array(3 * 3 * 3)], { out, width: 3, height: 3, fps: '25/1' })).rejects.toThrow(
+      /must be even/,
+    );
     expect(() => readFileSync(out)).toThrow();
   });
 });
@@ -197,6 +250,8 @@ describe('corrupt input', () => {
 
   it('frame index out of range', async () => {
     const info = await probeVideo(file('mp4'));
-    await expect(decodeFrame(file('mp4'), info, { frame: 60 })).rejects.toThrow(/frame 60 is out of range \(the video has 60 frames\)/);
+    await expect(decodeFrame(file('mp4'), info, { frame: 60 })).rejects.toThrow(
+      /frame 60 is out of range \(the video has 60 frames\)/,
+    );
   });
 });

@@ -32,7 +32,11 @@ beforeAll(async () => {
   for (let i = 0; i < FILES; i += 1) {
     const raw = Buffer.alloc(24 * 24 * 3, i % 256);
     raw.writeUInt16LE(i, 0);
-    jobs.push(sharp(raw, { raw: { width: 24, height: 24, channels: 3 } }).png().toFile(path.join(src, `class${i % 4}`, `img${i}.png`)));
+    jobs.push(
+      sharp(raw, { raw: { width: 24, height: 24, channels: 3 } })
+        .png()
+        .toFile(path.join(src, `class${i % 4}`, `img${i}.png`)),
+    );
   }
   await Promise.all(jobs);
 });
@@ -63,12 +67,15 @@ function countItems(projectDir: string): number {
 describe('SIGKILL mid-write', () => {
   it('during a large import: consistent, every item with its label, and the import can be resumed', async () => {
     const project = path.join(dir, 'import-project');
-    const child = spawn(process.execPath, [CLI, 'import', '--project', project, src, '--in-process', '--json'], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const child = spawn(process.execPath, [CLI, 'import', '--project', project, src, '--in-process', '--json'], {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
     const t0 = Date.now();
     while (countItems(project) < 40) {
       if (Date.now() - t0 > 60_000) throw new Error('import did not start writing within 60 s');
-      if (child.exitCode !== null) throw new Error(`import finished before it could be killed (exit ${child.exitCode})`);
+      if (child.exitCode !== null)
+        throw new Error(`import finished before it could be killed (exit ${child.exitCode})`);
       await new Promise((r) => setTimeout(r, 20));
     }
     child.kill('SIGKILL');
@@ -79,7 +86,10 @@ describe('SIGKILL mid-write', () => {
     expect(items).toBeGreaterThanOrEqual(40);
     expect(items).toBeLessThan(FILES);
     // Item and its ImageFolder label were one transaction: no item without its label.
-    const unlabelled = store.db.prepare('SELECT count(*) FROM items WHERE id NOT IN (SELECT item_id FROM labels)').pluck().get();
+    const unlabelled = store.db
+      .prepare('SELECT count(*) FROM items WHERE id NOT IN (SELECT item_id FROM labels)')
+      .pluck()
+      .get();
     expect(unlabelled).toBe(0);
     // Resume: the rest is imported, what was there is recognised by hash.
     const again = await importPaths(store, [src], { signal: new AbortController().signal, progress: () => undefined });
@@ -92,13 +102,20 @@ describe('SIGKILL mid-write', () => {
   it('during a labeling burst: consistent, and every acknowledged edit is present; undo still works', async () => {
     const project = path.join(dir, 'label-project');
     const setup = ProjectStore.open(project);
-    await importPaths(setup, [path.join(src, 'class0')], { signal: new AbortController().signal, progress: () => undefined });
+    await importPaths(setup, [path.join(src, 'class0')], {
+      signal: new AbortController().signal,
+      progress: () => undefined,
+    });
     const n = setup.summary().items;
     setup.close();
 
-    const child = spawn(process.execPath, [path.join(ROOT, 'test/project/label-burst-child.mjs'), DIST_STORE, project], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'test/project/label-burst-child.mjs'), DIST_STORE, project],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
     let acked = -1;
     let buffer = '';

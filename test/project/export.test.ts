@@ -33,7 +33,11 @@ beforeAll(async () => {
   store.setMask(c1.id, 2, 0, { width: 16, height: 12, data: m });
   // NIfTI mask on axial slice 7 and DICOM mask on slice 1.
   const nii = byName.get('anatomical.nii')!;
-  store.setMask(nii.id, 2, 7, { width: 33, height: 41, data: new Uint8Array(33 * 41).fill(0).map((_, i) => (i === 5 * 33 + 4 ? 3 : 0)) });
+  store.setMask(nii.id, 2, 7, {
+    width: 33,
+    height: 41,
+    data: new Uint8Array(33 * 41).fill(0).map((_, i) => (i === 5 * 33 + 4 ? 3 : 0)),
+  });
   const dcm = byName.get('series')!;
   store.setMask(dcm.id, 2, 1, { width: 5, height: 4, data: new Uint8Array(20).fill(1) });
 });
@@ -51,7 +55,10 @@ describe('export', () => {
 
   it('labels as JSON', async () => {
     await exportProject(store, 'labels-json', out('labels.json'));
-    const j = JSON.parse(readFileSync(out('labels.json'), 'utf8')) as { classes: string[]; items: { path: string; labels: unknown[] }[] };
+    const j = JSON.parse(readFileSync(out('labels.json'), 'utf8')) as {
+      classes: string[];
+      items: { path: string; labels: unknown[] }[];
+    };
     expect(j.classes).toContain('intro');
     expect(j.items.find((i) => i.path.endsWith('clip.mp4'))?.labels).toEqual([
       { class: 'testcard', frameStart: null, frameEnd: null },
@@ -62,7 +69,12 @@ describe('export', () => {
   it('ImageFolder layout (images with a whole-item label)', async () => {
     const r = await exportProject(store, 'imagefolder', out('imagefolder'));
     expect(readdirSync(out('imagefolder')).sort()).toEqual(['cat', 'dog']);
-    expect(readdirSync(path.join(out('imagefolder'), 'cat')).sort()).toEqual(['c1.png', 'c2.png', 'c3.webp', 'dup-of-nothing.png']);
+    expect(readdirSync(path.join(out('imagefolder'), 'cat')).sort()).toEqual([
+      'c1.png',
+      'c2.png',
+      'c3.webp',
+      'dup-of-nothing.png',
+    ]);
     expect(r.files).toBe(5);
     // Exporting again replaces the folder in one step, and leaves no temporary folder behind.
     await exportProject(store, 'imagefolder', out('imagefolder'));
@@ -76,25 +88,40 @@ describe('export', () => {
     const png = files.find((f) => f.includes('c1.png'))!;
     const meta = await sharp(path.join(out('masks'), png)).metadata();
     expect([meta.width, meta.height, meta.channels, meta.depth]).toEqual([16, 12, 1, 'uchar']);
-    const { data } = await sharp(path.join(out('masks'), png)).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(path.join(out('masks'), png))
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([data[3 * 16 + 4], data[10 * 16 + 15], data[0]]).toEqual([1, 2, 0]);
   });
 
   it('masks as NIfTI with the source geometry (NIfTI and DICOM sources)', async () => {
     await exportProject(store, 'masks-nifti', out('nifti'));
     const files = readdirSync(out('nifti'));
-    const niiMask = path.join(out('nifti'), files.find((f) => f.includes('anatomical'))!);
+    const niiMask = path.join(
+      out('nifti'),
+      files.find((f) => f.includes('anatomical'))!,
+    );
     const src = await readNiftiHeader(nibabel('anatomical.nii'));
     const { header, volume } = await readNifti(niiMask);
     expect(header.dims).toEqual(src.dims);
     expect(header.affine).toEqual(src.affine);
     // Spatial geometry identical (the mask is 3-D: time pixdim and time units are not carried over).
-    const spatial = (g: typeof src.geometry): unknown => ({ ...g, pixdim: g.pixdim.slice(0, 4), xyztUnits: g.xyztUnits & 7 });
+    const spatial = (g: typeof src.geometry): unknown => ({
+      ...g,
+      pixdim: g.pixdim.slice(0, 4),
+      xyztUnits: g.xyztUnits & 7,
+    });
     expect(spatial(header.geometry)).toEqual(spatial(src.geometry));
     expect(header.spacing).toEqual(src.spacing);
     expect([header.qformCode, header.sformCode]).toEqual([src.qformCode, src.sformCode]);
     expect(volume.data[(7 * 41 + 5) * 33 + 4]).toBe(3);
-    const dcmMask = await readNifti(path.join(out('nifti'), files.find((f) => f.includes('series'))!));
+    const dcmMask = await readNifti(
+      path.join(
+        out('nifti'),
+        files.find((f) => f.includes('series'))!,
+      ),
+    );
     expect(dcmMask.header.dims).toEqual([5, 4, 3]);
     expect(dcmMask.header.spacing[2]).toBeCloseTo(3, 5);
     expect(dcmMask.header.affine[2]![2]).toBeCloseTo(3, 5);
@@ -105,7 +132,13 @@ describe('export', () => {
     await exportProject(store, 'coco', out('coco.json'));
     const coco = JSON.parse(readFileSync(out('coco.json'), 'utf8')) as {
       images: { id: number; file_name: string; width: number; height: number }[];
-      annotations: { image_id: number; category_id: number; area: number; bbox: number[]; segmentation: { counts: number[]; size: number[] } }[];
+      annotations: {
+        image_id: number;
+        category_id: number;
+        area: number;
+        bbox: number[];
+        segmentation: { counts: number[]; size: number[] };
+      }[];
       categories: { id: number; name: string }[];
     };
     const img = coco.images.find((i) => i.file_name.endsWith('c1.png'))!;

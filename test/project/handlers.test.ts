@@ -29,7 +29,10 @@ describe('router: media and project methods', () => {
   it('media.info validates its params and probes', async () => {
     const info = await services.router.invoke('media.info', { path: path.join(dir, 'a.png') }, ctx);
     expect(info).toMatchObject({ kind: 'image', width: 10, height: 8 });
-    const reply = await services.router.dispatch({ type: 'request', id: 1, method: 'media.info', params: { path: 'relative.png' } }, ctx);
+    const reply = await services.router.dispatch(
+      { type: 'request', id: 1, method: 'media.info', params: { path: 'relative.png' } },
+      ctx,
+    );
     expect(reply).toMatchObject({ ok: false, error: { code: 'bad_request', path: 'params.path' } });
   });
 
@@ -48,7 +51,11 @@ describe('router: media and project methods', () => {
     const items = await services.router.invoke('project.items', { dir: project, offset: 0, limit: 10 }, ctx);
     expect(items).toHaveLength(2);
     const id = items[0]!.id;
-    let s = await services.router.invoke('project.setLabel', { dir: project, itemId: id, className: 'red', frameStart: null, frameEnd: null }, ctx);
+    let s = await services.router.invoke(
+      'project.setLabel',
+      { dir: project, itemId: id, className: 'red', frameStart: null, frameEnd: null },
+      ctx,
+    );
     expect([s.labels, s.canUndo]).toEqual([1, true]);
     s = await services.router.invoke('project.undo', { dir: project }, ctx);
     expect([s.labels, s.canRedo]).toEqual([0, true]);
@@ -58,7 +65,10 @@ describe('router: media and project methods', () => {
       { itemId: id, className: 'red', frameStart: null, frameEnd: null },
     ]);
     const out = path.join(dir, 'labels.csv');
-    expect(await services.router.invoke('project.export', { dir: project, format: 'labels-csv', out }, ctx)).toEqual({ out, files: 1 });
+    expect(await services.router.invoke('project.export', { dir: project, format: 'labels-csv', out }, ctx)).toEqual({
+      out,
+      files: 1,
+    });
     const bad = await services.router.dispatch(
       { type: 'request', id: 2, method: 'project.export', params: { dir: project, format: 'xlsx', out } },
       ctx,

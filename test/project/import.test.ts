@@ -21,7 +21,10 @@ const ctx = { signal: new AbortController().signal, progress: (): void => undefi
 
 /** Every row of every table, for before/after comparisons. */
 function dump(store: ProjectStore): Record<string, unknown[]> {
-  const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+  const tables = store.db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .pluck()
+    .all() as string[];
   return Object.fromEntries(tables.map((t) => [t, store.db.prepare(`SELECT * FROM "${t}"`).all()]));
 }
 
@@ -43,20 +46,28 @@ describe('import', () => {
     expect(byName.get('clip.mp4')).toMatchObject({ kind: 'video', width: 64, height: 48, frames: 10 });
     expect(byName.get('series')).toMatchObject({ kind: 'dicom', width: 5, height: 4, slices: 3 });
     expect(byName.get('anatomical.nii')).toMatchObject({ kind: 'nifti', width: 33, height: 41, slices: 25 });
-    expect(result.items.find((i) => i.kind === 'dicom')).toEqual({ path: path.join(fx.good, 'series'), kind: 'dicom', frames: 1, slices: 3 });
+    expect(result.items.find((i) => i.kind === 'dicom')).toEqual({
+      path: path.join(fx.good, 'series'),
+      kind: 'dicom',
+      frames: 1,
+      slices: 3,
+    });
   });
 
   it('takes labels and splits from the ImageFolder layout and a CSV', () => {
     const labels = new Map(store.allLabels().map((l) => [path.basename(l.path), l.className]));
     expect(labels.get('c1.png')).toBe('cat');
     expect(labels.get('d1.jpg')).toBe('dog');
-    expect(labels.get("c3.webp")).toBe("cat");
+    expect(labels.get('c3.webp')).toBe('cat');
     expect(labels.get('clip.mp4')).toBe('testcard');
     expect(labels.get('anatomical.nii')).toBe('brain, T1');
     expect(labels.has('series')).toBe(false);
     const splits = new Map(store.items().map((i) => [path.basename(i.path), i.split]));
     expect([splits.get('c1.png'), splits.get('c3.webp'), splits.get('clip.mp4')]).toEqual(['train', 'val', null]);
-    expect(result.skipped).toContainEqual({ path: path.join(fx.good, 'labels.csv'), reason: '1 of 3 CSV rows match no imported item' });
+    expect(result.skipped).toContainEqual({
+      path: path.join(fx.good, 'labels.csv'),
+      reason: '1 of 3 CSV rows match no imported item',
+    });
   });
 
   it('dedupes by content hash, within a run and across runs', async () => {
@@ -91,7 +102,9 @@ describe('import', () => {
     const controller = new AbortController();
     controller.abort();
     const s2 = ProjectStore.open(path.join(dir, 'cancelled'));
-    await expect(importPaths(s2, [fx.good], { signal: controller.signal, progress: () => undefined })).rejects.toThrow();
+    await expect(
+      importPaths(s2, [fx.good], { signal: controller.signal, progress: () => undefined }),
+    ).rejects.toThrow();
     expect(s2.summary().items).toBe(0);
     s2.close();
   });

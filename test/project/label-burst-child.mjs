@@ -10,6 +10,11 @@ const n = items.length;
 for (let i = 0; ; i += 1) {
   const item = items[i % n];
   store.setLabel(item.id, `c${i}`);
-  if (i % 5 === 0) store.setMask(item.id, 2, 0, { width: item.width, height: item.height, data: new Uint8Array(item.width * item.height).fill(i % 250) });
+  if (i % 5 === 0)
+    store.setMask(item.id, 2, 0, {
+      width: item.width,
+      height: item.height,
+      data: new Uint8Array(item.width * item.height).fill(i % 250),
+    });
   writeSync(1, `${i}\n`); // synchronous: a printed index is a committed edit
 }

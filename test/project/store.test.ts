@@ -99,7 +99,9 @@ describe('ProjectStore', () => {
     expect(s.mask(item.id, 2, 0)?.data).toEqual(data);
     s.undo();
     expect(s.mask(item.id, 2, 0)).toBeNull();
-    expect(() => s.setMask(item.id, 2, 0, { width: 8, height: 6, data: new Uint8Array(3) })).toThrow(/mask has 3 bytes, expected 8×6/);
+    expect(() => s.setMask(item.id, 2, 0, { width: 8, height: 6, data: new Uint8Array(3) })).toThrow(
+      /mask has 3 bytes, expected 8×6/,
+    );
     s.close();
   });
 

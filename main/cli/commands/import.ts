@@ -39,7 +39,11 @@ async function inProcess(project: string, paths: string[], io: CliIO): Promise<I
 }
 
 async function asJob(project: string, paths: string[], io: CliIO): Promise<ImportResult> {
-  const host = new JobHost({ cacheDir: path.join(os.tmpdir(), 'ssm-studio-cache'), dataDir: project, maxConcurrent: 1 });
+  const host = new JobHost({
+    cacheDir: path.join(os.tmpdir(), 'ssm-studio-cache'),
+    dataDir: project,
+    maxConcurrent: 1,
+  });
   const stop = (): void => void host.dispose();
   process.once('SIGINT', stop);
   try {

@@ -15,7 +15,8 @@ function human(info: MediaInfo): string {
   if (info.rotation) lines.push(`rotation:  ${info.rotation}°`);
   if (info.spacing) lines.push(`spacing:   ${info.spacing.map((s) => s.toFixed(3)).join(' × ')} mm`);
   if (info.kind === 'video') lines.push(`audio:     ${info.hasAudio ? 'yes' : 'no'}`);
-  for (const w of info.windowPresets) lines.push(`window:    C ${w.center} / W ${w.width}${w.name ? ` (${w.name})` : ''}`);
+  for (const w of info.windowPresets)
+    lines.push(`window:    C ${w.center} / W ${w.width}${w.name ? ` (${w.name})` : ''}`);
   return lines.join('\n') + '\n';
 }
 

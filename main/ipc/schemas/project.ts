@@ -14,7 +14,13 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
     .strict(),
   'project.labels': z.object({ dir: absolutePath, itemId }).strict(),
   'project.setLabel': z
-    .object({ dir: absolutePath, itemId, className: z.string().min(1).max(256).nullable(), frameStart: frame, frameEnd: frame })
+    .object({
+      dir: absolutePath,
+      itemId,
+      className: z.string().min(1).max(256).nullable(),
+      frameStart: frame,
+      frameEnd: frame,
+    })
     .strict(),
   'project.undo': z.object({ dir: absolutePath }).strict(),
   'project.redo': z.object({ dir: absolutePath }).strict(),
