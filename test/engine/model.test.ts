@@ -162,6 +162,26 @@ describe('model graph', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
+  it('results do not depend on the thread count (fixed reduction order)', async () => {
+    const x = randomArray(8 * 144, 12);
+    const batch = { x, shape: [8, 1, 12, 12], targets: Float32Array.from([0, 1, 2, 3, 3, 2, 1, 0]) };
+    const run = async (threads: number): Promise<number[]> => {
+      engine.setThreads(threads);
+      const model = engine.createModel(convNet, 21);
+      const losses: number[] = [];
+      for (let i = 0; i < 3; i++) losses.push((await model.trainStep(batch, { lr: 1e-2 })).loss);
+      model.dispose();
+      return losses;
+    };
+    try {
+      const one = await run(1);
+      const four = await run(4);
+      expect(four).toEqual(one); // bitwise
+    } finally {
+      engine.setThreads(0);
+    }
+  });
+
   it('a small U-Net (conv, strided/pooled downsampling, bilinear and transposed-conv upsampling, concat skips) trains with soft Dice and runs at another size', async () => {
     const unet: ModelSpec = {
       input: { channels: 1, size: [8, 8] },
