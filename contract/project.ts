@@ -47,18 +47,19 @@ export interface ProjectSummary {
   canRedo: boolean;
 }
 
-export interface SkippedFile {
+// Type aliases (not interfaces) so an ImportResult is a JsonValue (a job result) without a cast.
+export type SkippedFile = {
   path: string;
   reason: string;
-}
+};
 
-export interface ImportResult {
+export type ImportResult = {
   imported: number;
   skipped: SkippedFile[];
   items: { path: string; kind: MediaKind; frames: number; slices: number | null }[];
   /** Labels taken from the ImageFolder layout or a CSV file. */
   labelled: number;
-}
+};
 
 export type ExportFormat = 'labels-csv' | 'labels-json' | 'imagefolder' | 'masks-png' | 'masks-nifti' | 'coco';
 

@@ -84,7 +84,34 @@ export interface ProbeOptions {
   signal?: AbortSignal;
 }
 
+/** The same info with its keys in reading order (what, size, time, geometry), for JSON output. */
+function ordered(i: MediaInfo): MediaInfo {
+  return {
+    path: i.path,
+    kind: i.kind,
+    format: i.format,
+    codec: i.codec,
+    width: i.width,
+    height: i.height,
+    frames: i.frames,
+    slices: i.slices,
+    channels: i.channels,
+    bitDepth: i.bitDepth,
+    sampleType: i.sampleType,
+    fps: i.fps,
+    durationSeconds: i.durationSeconds,
+    rotation: i.rotation,
+    hasAudio: i.hasAudio,
+    spacing: i.spacing,
+    windowPresets: i.windowPresets,
+  };
+}
+
 export async function probeFile(file: string, options: ProbeOptions = {}): Promise<MediaInfo> {
+  return ordered(await probeFileUnordered(file, options));
+}
+
+async function probeFileUnordered(file: string, options: ProbeOptions): Promise<MediaInfo> {
   const format = await detect(file);
   if (IMAGE.has(format)) {
     const h = await readImageHeader(file);
@@ -148,7 +175,7 @@ export async function probeFile(file: string, options: ProbeOptions = {}): Promi
 
 export function dicomInfo(where: string, series: DicomSeries): MediaInfo {
   const first = series.headers[0] as DicomHeader;
-  return {
+  return ordered({
     ...base(where),
     kind: 'dicom',
     format: 'dicom',
@@ -162,7 +189,7 @@ export function dicomInfo(where: string, series: DicomSeries): MediaInfo {
     spacing: series.spacing,
     codec: first.transferSyntaxName,
     windowPresets: first.windows,
-  };
+  });
 }
 
 /** Every DICOM series in a folder (recursive), each with its files sorted along the slice normal. */

@@ -108,6 +108,33 @@ describe('lossless formats decode to the exact pixels', () => {
   });
 });
 
+it('BMP 8-bit palette (own decoder)', async () => {
+  // 2×2, palette of 4 colours, bottom-up rows padded to 4 bytes.
+  const bmp = Buffer.alloc(54 + 4 * 4 + 2 * 4);
+  bmp.write('BM', 0, 'latin1');
+  bmp.writeUInt32LE(54 + 16, 10);
+  bmp.writeUInt32LE(40, 14);
+  bmp.writeInt32LE(2, 18);
+  bmp.writeInt32LE(2, 22);
+  bmp.writeUInt16LE(1, 26);
+  bmp.writeUInt16LE(8, 28);
+  bmp.writeUInt32LE(4, 46); // colours used
+  const palette = [
+    [10, 20, 30],
+    [40, 50, 60],
+    [70, 80, 90],
+    [100, 110, 120],
+  ]; // stored B, G, R, 0
+  palette.forEach(([r, g, b], i) => bmp.set([b as number, g as number, r as number, 0], 54 + i * 4));
+  bmp.set([2, 3], 70); // bottom row (y = 1)
+  bmp.set([0, 1], 74); // top row (y = 0)
+  const file = path.join(dir, 'pal.bmp');
+  writeFileSync(file, bmp);
+  const img = await decodeImage(file);
+  expect([...img.data]).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120]);
+  expect((await probeFile(file)).format).toBe('bmp');
+});
+
 describe('16-bit data stays 16-bit', () => {
   it('16-bit grey PNG keeps every value (0 … 65535)', async () => {
     const values = new Uint16Array([0, 1, 255, 256, 1000, 32768, 40000, 65535]);

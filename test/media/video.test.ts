@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../main/ipc/app-error.js';
 import { probeFile } from '../../main/media/probe.js';
 import { encodeVideo } from '../../main/media/video-encode.js';
-import { decodeClip, decodeFrame, filmstrip, probeVideo, readFrames, type VideoInfo } from '../../main/media/video.js';
+import {
+  decodeClip,
+  decodeFrame,
+  filmstrip,
+  probeVideo,
+  readFrames,
+  videoThumbnail,
+  type VideoInfo,
+} from '../../main/media/video.js';
 import { debianFile, ffmpeg, tempDir } from './helpers.js';
 
 const { dir, cleanup } = tempDir('ssm-video-');
@@ -131,6 +139,8 @@ it('decodes by time, as a clip tensor at a chosen size, and as a filmstrip', asy
   const strip = await filmstrip(file('mp4'), info, 4, 24);
   const meta = await sharp(strip).metadata();
   expect([meta.format, meta.width, meta.height]).toEqual(['png', 4 * 32, 24]);
+  const thumb = await sharp(await videoThumbnail(file('mp4'), info, 32)).metadata();
+  expect([thumb.width, thumb.height]).toEqual([32, 24]);
 });
 
 it('reports rotation metadata and decodes rotated frames at the displayed size, turned the way it reports', async () => {
