@@ -2,7 +2,7 @@
 // awkward ones (primes, 1, 2, mixed radices, the 1024 maximum).
 import { afterAll, describe, expect, test } from 'vitest';
 
-import { fftAxis, fftAxisBackward, fftRadices, irfft, rfft } from '../../main/gpu/ops/fft.js';
+import { fftAxis, fftAxisBackward, fftRadices, irfft, maxFftLength, rfft } from '../../main/gpu/ops/fft.js';
 import { finiteDiff, nmse, relMax, seeded, testRuntime, up } from './gpu-test-device.js';
 
 const measured: string[] = [];
@@ -76,6 +76,17 @@ describe('gpu FFT', () => {
       expect(ei).toBeLessThan(TOL);
       rt.release(X, Y);
     }
+  });
+
+  test('a length beyond the workgroup memory is refused with a clear error', async () => {
+    const rt = await testRuntime();
+    const n = maxFftLength(rt) + 1;
+    expect(maxFftLength(rt)).toBeGreaterThanOrEqual(1024);
+    const X = rt.alloc([1, n, 1, 2]);
+    const b = rt.batch();
+    expect(() => fftAxis(rt, b, X, 1, n, 1)).toThrow(/use the CPU engine/);
+    b.submit();
+    rt.release(X);
   });
 
   test('FFT backward (F^H g) vs finite differences of the float64 DFT', async () => {

@@ -1,4 +1,5 @@
-// FFTs in WGSL: mixed-radix Stockham along any axis of a complex tensor, for any length P <= 1024.
+// FFTs in WGSL: mixed-radix Stockham along any axis of a complex tensor, for any length up to maxFftLength()
+// (1024 with WebGPU's default limits).
 //
 // One workgroup transforms one line, held in workgroup memory (2 P complex values, ping-pong). P is factored into
 // radices 4, 2, 3, 5, 7, ... (any prime): a stage of radix R does P/R butterflies, each a direct R-point DFT with
@@ -10,7 +11,13 @@
 import { type Batch, type GpuRuntime, type GpuTensor, Params, grid1d } from '../runtime.js';
 import { WGSL_GID } from '../wgsl-lib.js';
 
-export const MAX_FFT_LENGTH = 1024;
+/**
+ * Longest line one workgroup can transform: two complex float32 buffers of P values must fit in workgroup memory
+ * (16 KiB, WebGPU's default limit, gives 1024; SwiftShader offers 32 KiB, so 2048).
+ */
+export function maxFftLength(rt: GpuRuntime): number {
+  return Math.floor(rt.device.limits.maxComputeWorkgroupStorageSize / 16);
+}
 
 /** Radix stages for length n: 4s first, then 2, then odd primes ascending. */
 export function fftRadices(n: number): number[] {
@@ -97,8 +104,12 @@ interface FftPlan {
 const plans = new WeakMap<GpuRuntime, Map<number, FftPlan>>();
 
 function plan(rt: GpuRuntime, n: number): FftPlan {
-  if (n > MAX_FFT_LENGTH)
-    throw new RangeError(`fft: length ${n} > ${MAX_FFT_LENGTH} is not supported on the GPU backend`);
+  const max = maxFftLength(rt);
+  if (n > max) {
+    throw new RangeError(
+      `fft: length ${n} > ${max} (the device's workgroup memory holds 2 x ${max} complex values); use the CPU engine`,
+    );
+  }
   let m = plans.get(rt);
   if (!m) {
     m = new Map();
