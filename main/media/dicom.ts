@@ -11,6 +11,7 @@ import type { DataSet } from 'dicom-parser';
 import type { WindowPreset } from '../../contract/media.js';
 import { AppError } from '../ipc/app-error.js';
 import { phiValues, redact } from './dicom-redact.js';
+import { decodeRleFrame } from './dicom-rle.js';
 import { checkPixels, checkVoxels } from './limits.js';
 import type { Volume } from './volume.js';
 
@@ -23,6 +24,8 @@ const UNCOMPRESSED: Record<string, string> = {
   '1.2.840.10008.1.2.1': 'Explicit VR Little Endian',
   '1.2.840.10008.1.2.2': 'Explicit VR Big Endian',
 };
+
+const RLE = '1.2.840.10008.1.2.5';
 
 const COMPRESSED: Record<string, string> = {
   '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
@@ -69,6 +72,8 @@ export interface DicomHeader {
   pixelLength: number;
   /** Identifying values of this file, for redaction only; never shown. */
   phi: string[];
+  /** RLE Lossless: where each frame's fragment is in the file. */
+  rleFrames?: { offset: number; length: number }[];
 }
 
 function numbers(ds: DataSet, tag: string): number[] {
@@ -178,7 +183,16 @@ function parseDicomHeader(file: string, bytes: Buffer): DicomHeader {
   const phi = phiValues(ds);
   try {
     const h = headerOf(file, ds, bytes.length);
-    if (UNCOMPRESSED[h.transferSyntax]) {
+    if (h.transferSyntax === RLE) {
+      const fragments = ds.elements.x7fe00010?.fragments ?? [];
+      if (fragments.length < h.frames) {
+        throw new AppError(
+          'corrupt_input',
+          `truncated RLE pixel data: ${fragments.length} fragments for ${h.frames} frames`,
+        );
+      }
+      h.rleFrames = fragments.slice(0, h.frames).map((f) => ({ offset: f.position, length: f.length }));
+    } else if (UNCOMPRESSED[h.transferSyntax]) {
       const need = h.rows * h.columns * h.frames * h.samplesPerPixel * (h.bitsAllocated / 8);
       if (h.pixelLength < need) {
         throw new AppError(
@@ -199,6 +213,30 @@ function parseDicomHeader(file: string, bytes: Buffer): DicomHeader {
 
 /** Decodes every frame of one file to real-world values (slope/intercept applied): (frames, rows, columns, samples). */
 function decodePixels(h: DicomHeader, bytes: Buffer): Float32Array {
+  if (h.transferSyntax === RLE && h.rleFrames) {
+    // Decode every frame to the uncompressed layout (little endian, interleaved), then read it as such.
+    const frames = h.rleFrames.map((f) =>
+      decodeRleFrame(
+        bytes.subarray(f.offset, f.offset + f.length),
+        h.rows,
+        h.columns,
+        h.samplesPerPixel,
+        h.bitsAllocated,
+      ),
+    );
+    const raw = Buffer.concat(frames);
+    return decodePixels(
+      {
+        ...h,
+        transferSyntax: '1.2.840.10008.1.2.1',
+        littleEndian: true,
+        planar: 0,
+        pixelOffset: 0,
+        rleFrames: undefined,
+      },
+      raw,
+    );
+  }
   if (!UNCOMPRESSED[h.transferSyntax]) {
     throw new AppError(
       'unsupported',

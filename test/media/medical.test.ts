@@ -59,6 +59,33 @@ describe('DICOM (real files from pydicom)', () => {
     expect(info.spacing).toEqual([10, 10, 5]);
   });
 
+  it('RLE Lossless decodes to exactly the uncompressed data (grey, multi-frame, RGB 8/16-bit)', async () => {
+    const volume = async (name: string): Promise<Volume> => {
+      const [s] = assembleSeries([await readDicomHeader(pydicom(name))]);
+      return readDicomVolume(s!);
+    };
+    for (const [rle, raw] of [
+      ['MR_small_RLE.dcm', 'MR_small.dcm'],
+      ['rtdose_rle.dcm', 'rtdose.dcm'],
+    ] as const) {
+      const a = await volume(rle);
+      const b = await volume(raw);
+      expect(a.dims).toEqual(b.dims);
+      expect(Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer))).toBe(true);
+    }
+    // pydicom's SC_rgb test pattern: row 5 is red, row 15 is (255, 128, 128); 16-bit scales to 65535/32896.
+    const rgb = await volume('SC_rgb_rle_2frame.dcm');
+    expect([rgb.dims, rgb.channels]).toEqual([[100, 100, 2], 3]);
+    const px = (v: Volume, x: number, y: number, z: number): number[] => {
+      const i = ((z * v.dims[1] + y) * v.dims[0] + x) * 3;
+      return [...v.data.slice(i, i + 3)];
+    };
+    expect(px(rgb, 50, 5, 0)).toEqual([255, 0, 0]);
+    expect(px(rgb, 50, 5, 1)).toEqual([0, 255, 255]); // the second frame is the inverse
+    expect(px(rgb, 50, 15, 0)).toEqual([255, 128, 128]);
+    expect(px(await volume('SC_rgb_rle_16bit.dcm'), 50, 15, 0)).toEqual([65535, 32896, 32896]);
+  });
+
   it('broken and unsupported files give the reason', async () => {
     expect((await caught(probeFile(pydicom('MR_truncated.dcm')))).message).toMatch(
       /unreadable DICOM: .*buffer overrun/,
