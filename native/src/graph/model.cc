@@ -42,10 +42,7 @@ Model::Model(const Json& spec, uint64_t seed) : spec_(spec), spec_text_(spec.Dum
     clip_grad_norm_ = static_cast<float>(o.num_or("clip_grad_norm", 0.0));
   }
   adamw_ = std::make_unique<optim::AdamW>(cfg);
-  for (auto& s : storages_) {
-    s->grad = Tensor::Zeros(s->value.shape());
-    // m and v of the optimizer live next to the parameter (see OptimizerSlices()).
-  }
+  for (auto& s : storages_) s->grad = Tensor::Zeros(s->value.shape());
   m_.reserve(storages_.size());
   v_.reserve(storages_.size());
   for (auto& s : storages_) {
