@@ -22,6 +22,14 @@ export type GpuAcquireResult =
   { ok: true; context: GpuContext } | { ok: false; reason: string; adapters: GpuAdapterSummary[] };
 
 /** Raised by the runtime once the device is lost; callers catch it and fall back to the CPU engine. */
+/** WebGPU validation or out-of-memory errors raised by earlier commands (a bug in a kernel call, or no memory). */
+export class GpuCommandError extends Error {
+  constructor(readonly messages: string[]) {
+    super(`WebGPU reported ${messages.length} error(s): ${messages.join(' | ')}`);
+    this.name = 'GpuCommandError';
+  }
+}
+
 export class GpuDeviceLostError extends Error {
   constructor(
     readonly lostReason: string,
@@ -123,10 +131,18 @@ export class GpuContext {
   private lostError: GpuDeviceLostError | null = null;
   private readonly lostListeners = new Set<(e: GpuDeviceLostError) => void>();
 
+  private readonly pendingErrors: string[] = [];
+
   constructor(
     readonly device: GPUDevice,
     readonly adapter: GpuAdapterSummary,
   ) {
+    // Validation / out-of-memory errors that no error scope caught. They are kept (bounded) and reported by the
+    // runtime at the next read()/sync(), so a bad dispatch surfaces as an exception instead of silent garbage.
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      if (this.pendingErrors.length < 16) this.pendingErrors.push(e.message);
+    });
     this.lost = device.lost.then((info) => {
       const err = new GpuDeviceLostError(info.reason ?? 'unknown', info.message);
       this.lostError = err;
@@ -142,6 +158,11 @@ export class GpuContext {
   /** Throws the device-lost error if the device is gone; the runtime calls this before every submission. */
   assertAlive(): void {
     if (this.lostError) throw this.lostError;
+  }
+
+  /** Returns and clears the WebGPU errors seen since the last call. */
+  takeErrors(): string[] {
+    return this.pendingErrors.splice(0, this.pendingErrors.length);
   }
 
   /** Registers a callback for device loss; returns an unsubscribe function. */

@@ -7,7 +7,7 @@
 //   between ops; data comes back only through `read()`.
 // - Releasing a tensor while a batch is open defers its return to the pool until that batch is submitted, so a queued
 //   `writeBuffer` can never overwrite data an unsubmitted command still reads.
-import { type GpuContext } from './device.js';
+import { GpuCommandError, type GpuContext } from './device.js';
 
 // WebGPU flag values (spec constants), so this file does not depend on the GPUBufferUsage global.
 export const BufferUsage = {
@@ -284,6 +284,7 @@ export class GpuRuntime {
     staging.unmap();
     this.giveTo(this.stagingPool, staging);
     this.stats.bytesRead += bytes;
+    this.throwPendingErrors();
     return out;
   }
 
@@ -398,6 +399,13 @@ export class GpuRuntime {
   /** Resolves when all submitted work has finished. Rejects with GpuDeviceLostError if the device is lost. */
   async sync(): Promise<void> {
     await Promise.race([this.device.queue.onSubmittedWorkDone(), this.context.lost.then((e) => Promise.reject(e))]);
+    this.throwPendingErrors();
+  }
+
+  /** Throws GpuCommandError if WebGPU reported errors for earlier commands (their results are not to be trusted). */
+  throwPendingErrors(): void {
+    const errors = this.context.takeErrors();
+    if (errors.length > 0) throw new GpuCommandError(errors);
   }
 
   /** Destroys every pooled buffer (tensors still held by callers stay valid until they are released). */

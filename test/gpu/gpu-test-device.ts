@@ -40,10 +40,6 @@ export function testRuntime(): Promise<GpuRuntime> {
       useSwiftShader();
       const r = await acquireDevice();
       if (!r.ok) throw new Error(`no WebGPU device for the GPU tests: ${r.reason}`);
-      r.context.device.addEventListener('uncapturederror', (ev) => {
-        const e = ev as GPUUncapturedErrorEvent;
-        console.error(`WebGPU uncaptured error: ${e.error.message}`);
-      });
       return new GpuRuntime(r.context);
     })();
   }

@@ -2,11 +2,11 @@
 // pipelines, one submission per batch, data leaving the GPU only through read().
 import { describe, expect, test } from 'vitest';
 
-import { GpuDeviceLostError, acquireDevice, listAdapters } from '../../main/gpu/device.js';
+import { GpuCommandError, GpuDeviceLostError, acquireDevice, listAdapters } from '../../main/gpu/device.js';
 import { GPU_OPS, gpuSupports } from '../../main/gpu/backend.js';
 import { gelu, geluBackward, mseLoss } from '../../main/gpu/ops/basic.js';
 import { matmul, matmulBackward } from '../../main/gpu/ops/matmul.js';
-import { GpuRuntime } from '../../main/gpu/runtime.js';
+import { GpuRuntime, Params } from '../../main/gpu/runtime.js';
 import { seeded, testRuntime, up, useSwiftShader } from './gpu-test-device.js';
 
 describe('GPU device and runtime', () => {
@@ -95,6 +95,21 @@ describe('GPU device and runtime', () => {
       return z;
     });
     rt.release(out);
+  });
+
+  test('a WebGPU validation error surfaces as GpuCommandError at the next read', async () => {
+    const rt = await testRuntime();
+    const x = up(rt, [1, 2, 3, 4], [4]);
+    // Binds a read-only buffer where the kernel writes: invalid usage (writable storage aliasing the same buffer).
+    const code = `@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read_write> o: array<f32>;
+struct P { n: u32 }
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(1) fn main() { o[0] = a[0] + f32(p.n); }`;
+    rt.run((b) => b.dispatch({ code, label: 'invalid_alias' }, [x, x], new Params().u32(1), [1, 1, 1]));
+    await expect(rt.read(x)).rejects.toBeInstanceOf(GpuCommandError);
+    // The error is reported once; the device keeps working.
+    expect(Array.from(await rt.read(x))).toEqual([1, 2, 3, 4]);
   });
 
   test('the backend declares its op list', () => {
