@@ -56,7 +56,7 @@ void DirectCorrSlab(const AxisView& v, const float* g, const float* x, float* X,
 
 // Every line of the slab: out_line = slice(IFFT(FFT(pad(in_line)) * spec')), spec' = spec or conj(spec).
 void FftSlab(const AxisView& v, const fft::RealPlan<float>& plan, const Cx<float>* spec, bool conj, const float* in,
-             float* out) {
+             float* out, Cx<float>* save) {
   const int P = plan.size(), nb = plan.bins(), L = v.L;
   float* pad = ThreadScratch<float>(0, P);
   Cx<float>* fs = reinterpret_cast<Cx<float>*>(ThreadScratch<float>(1, 2 * nb));
@@ -66,6 +66,7 @@ void FftSlab(const AxisView& v, const fft::RealPlan<float>& plan, const Cx<float
       for (int j = 0; j < L; ++j) pad[j] = in[base + static_cast<std::size_t>(j) * v.inner];
       std::memset(pad + L, 0, sizeof(float) * (P - L));
       plan.Forward(pad, fs);
+      if (save) std::memcpy(save + (static_cast<std::size_t>(o) * v.inner + q) * nb, fs, sizeof(Cx<float>) * nb);
       if (conj) {
         for (int k = 0; k < nb; ++k) {
           const Cx<float> a = fs[k], b = spec[k];
@@ -85,7 +86,7 @@ void FftSlab(const AxisView& v, const fft::RealPlan<float>& plan, const Cx<float
 
 // Fused backward of one slab: acc += FFT(g) conj(FFT(x)) per line (double), g_in = slice(IFFT(FFT(g) conj(spec))).
 void FftBackwardSlab(const AxisView& v, const fft::RealPlan<float>& plan, const Cx<float>* spec, const float* g,
-                     const float* x, float* g_in, double* acc) {
+                     const float* x, const Cx<float>* x_spec, float* g_in, double* acc) {
   const int P = plan.size(), nb = plan.bins(), L = v.L;
   float* pad = ThreadScratch<float>(0, P);
   Cx<float>* gs = reinterpret_cast<Cx<float>*>(ThreadScratch<float>(1, 2 * nb));
@@ -93,14 +94,19 @@ void FftBackwardSlab(const AxisView& v, const fft::RealPlan<float>& plan, const 
   for (int o = 0; o < v.outer; ++o) {
     for (int q = 0; q < v.inner; ++q) {
       const std::size_t base = static_cast<std::size_t>(o) * L * v.inner + q;
-      for (int j = 0; j < L; ++j) pad[j] = x[base + static_cast<std::size_t>(j) * v.inner];
-      std::memset(pad + L, 0, sizeof(float) * (P - L));
-      plan.Forward(pad, xs);
+      const Cx<float>* xsp = xs;
+      if (x_spec) {
+        xsp = x_spec + (static_cast<std::size_t>(o) * v.inner + q) * nb;  // saved by the forward pass
+      } else {
+        for (int j = 0; j < L; ++j) pad[j] = x[base + static_cast<std::size_t>(j) * v.inner];
+        std::memset(pad + L, 0, sizeof(float) * (P - L));
+        plan.Forward(pad, xs);
+      }
       for (int j = 0; j < L; ++j) pad[j] = g[base + static_cast<std::size_t>(j) * v.inner];
       std::memset(pad + L, 0, sizeof(float) * (P - L));
       plan.Forward(pad, gs);
       for (int k = 0; k < nb; ++k) {
-        const Cx<float> a = gs[k], b = xs[k], s = spec[k];
+        const Cx<float> a = gs[k], b = xsp[k], s = spec[k];
         acc[2 * k] += static_cast<double>(a.re) * b.re + static_cast<double>(a.im) * b.im;
         acc[2 * k + 1] += static_cast<double>(a.im) * b.re - static_cast<double>(a.re) * b.im;
         gs[k] = {a.re * s.re + a.im * s.im, a.im * s.re - a.re * s.im};
@@ -171,8 +177,8 @@ void PrepareAxisConv(const double* k, int C, int H, bool bidirectional, AxisConv
   }
 }
 
-void ConvAxis(const ConvShape& s, int axis, const AxisConvData& d, const float* in, int cin, float* out,
-              bool transpose) {
+void ConvAxis(const ConvShape& s, int axis, const AxisConvData& d, const float* in, int cin, float* out, bool transpose,
+              float* save_spec) {
   const AxisView v = ViewOf(s, axis);
   const std::size_t slab = s.SlabSize();
   const int C = s.C, H = s.H;
@@ -189,7 +195,13 @@ void ConvAxis(const ConvShape& s, int axis, const AxisConvData& d, const float* 
       float* dst = out + i * slab;
       if (plan) {
         const auto* spec = reinterpret_cast<const Cx<float>*>(d.spec.data()) + ch * plan->bins();
-        FftSlab(v, *plan, spec, transpose, src, dst);
+        Cx<float>* save = nullptr;  // spectra of the input lines, (B, cin, H, lines, bins); cin == 1: head 0 writes
+        if (save_spec && (cin != 1 || c == 0)) {
+          const std::size_t lines = slab / d.L;
+          save =
+              reinterpret_cast<Cx<float>*>(save_spec) + ((b * cin + (cin == 1 ? 0 : c)) * H + h) * lines * plan->bins();
+        }
+        FftSlab(v, *plan, spec, transpose, src, dst, save);
       } else {
         const float* T = (transpose ? d.toe_t.data() : d.toe.data()) + ch * LL;
         const float* Tt = (transpose ? d.toe.data() : d.toe_t.data()) + ch * LL;
@@ -200,7 +212,7 @@ void ConvAxis(const ConvShape& s, int axis, const AxisConvData& d, const float* 
 }
 
 void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& d, const float* g, const float* x, int cx,
-                      float* g_in, float* dkb) {
+                      const float* x_spec, float* g_in, float* dkb) {
   const AxisView v = ViewOf(s, axis);
   const std::size_t slab = s.SlabSize();
   const int C = s.C, H = s.H, B = s.B, L = d.L, P = d.P;
@@ -217,8 +229,11 @@ void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& d, const
         const auto* spec = reinterpret_cast<const Cx<float>*>(d.spec.data()) + ch * nb;
         for (int b = 0; b < B; ++b) {
           const std::size_t gi = ((static_cast<std::size_t>(b) * C + c) * H + h) * slab;
-          const float* xs = x + ((static_cast<std::size_t>(b) * cx + (cx == 1 ? 0 : c)) * H + h) * slab;
-          FftBackwardSlab(v, *plan, spec, g + gi, xs, g_in + gi, acc);
+          const std::size_t xi = (static_cast<std::size_t>(b) * cx + (cx == 1 ? 0 : c)) * H + h;
+          const Cx<float>* xsp =
+              x_spec ? reinterpret_cast<const Cx<float>*>(x_spec) + xi * (slab / L) * static_cast<std::size_t>(nb)
+                     : nullptr;
+          FftBackwardSlab(v, *plan, spec, g + gi, x + xi * slab, xsp, g_in + gi, acc);
         }
         const auto& dplan = fft::GetRealPlan<double>(P);
         double* line = ThreadScratch<double>(1, P);

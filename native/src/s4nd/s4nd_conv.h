@@ -33,13 +33,21 @@ void PrepareAxisConv(const double* k, int C, int H, bool bidirectional, AxisConv
 
 // out = K_axis * in (transpose = false) or K_axis^T * in (transpose = true). in: (B, cin, H, L...), out: (B, C, H,
 // L...).
+// FFT path only: if save_spec != nullptr, the spectra of the input lines are stored there for the backward pass,
+// (B, cin, H, lines, P/2+1, 2) floats with lines = prod(L) / L_axis (see SavedSpectrumSize).
 void ConvAxis(const ConvShape& s, int axis, const AxisConvData& data, const float* in, int cin, float* out,
-              bool transpose);
+              bool transpose, float* save_spec = nullptr);
+
+// Number of floats ConvAxis stores for one axis with cin input heads.
+inline std::size_t SavedSpectrumSize(const ConvShape& s, int cin, const AxisConvData& d) {
+  return static_cast<std::size_t>(s.B) * cin * s.H * (s.SlabSize() / d.L) * (d.P / 2 + 1) * 2;
+}
 
 // Backward of out = K_axis * x for one axis: dkb (C*H, P) += correlation of g with x (lag layout of kb), and
-// g_in = K_axis^T g. g: (B, C, H, L...), x: (B, cx, H, L...), g_in: (B, C, H, L...).
+// g_in = K_axis^T g. g: (B, C, H, L...), x: (B, cx, H, L...), g_in: (B, C, H, L...). x_spec: spectra of x saved by
+// ConvAxis (FFT path), or nullptr to recompute them.
 void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& data, const float* g, const float* x, int cx,
-                      float* g_in, float* dkb);
+                      const float* x_spec, float* g_in, float* dkb);
 
 // dk (rows, H, Lk) = kb gradient (C*H, P) mapped back onto the forward / backward kernel taps.
 void AxisKernelGradFromCircular(const float* dkb, int C, int H, bool bidirectional, const AxisConvData& data,

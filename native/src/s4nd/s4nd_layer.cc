@@ -30,8 +30,8 @@ std::size_t S4ndWorkspace::CapacityBytes() const {
 std::size_t S4ndSaved::CapacityBytes() const {
   std::size_t n = (u.capacity() + ypre.capacity() + v.capacity()) * sizeof(float);
   for (int a = 0; a < kMaxDim; ++a)
-    n += (chain[a].capacity() + conv[a].kb.capacity() + conv[a].spec.capacity() + conv[a].toe.capacity() +
-          conv[a].toe_t.capacity()) *
+    n += (chain[a].capacity() + xspec[a].capacity() + conv[a].kb.capacity() + conv[a].spec.capacity() +
+          conv[a].toe.capacity() + conv[a].toe_t.capacity()) *
          sizeof(float);
   return n;
 }
@@ -100,7 +100,10 @@ void Forward(const S4ndConfig& cfg, float* params, S4ndState* state, const float
   int cin = 1;
   for (int a = D - 1; a >= 0; --a) {
     float* out = a == 0 ? yconv : GrowTo(saved.chain[a - 1], n_y);
-    ConvAxis(shape, a, saved.conv[a], in, cin, out, false);
+    float* spec = nullptr;
+    if (saved.conv[a].algo == ConvAlgo::kFft)
+      spec = GrowTo(saved.xspec[a], SavedSpectrumSize(shape, cin, saved.conv[a]));
+    ConvAxis(shape, a, saved.conv[a], in, cin, out, false, spec);
     in = out;
     cin = C;
   }
@@ -178,7 +181,8 @@ void Backward(const S4ndConfig& cfg, const float* params, const S4ndState& state
     const int cx = a == D - 1 ? 1 : C;
     float* gin = bufs[next];
     next ^= 1;
-    ConvAxisBackward(shape, a, cd, cur, x, cx, gin, dkb);
+    const float* xspec = cd.algo == ConvAlgo::kFft ? saved.xspec[a].data() : nullptr;
+    ConvAxisBackward(shape, a, cd, cur, x, cx, xspec, gin, dkb);
     cur = gin;
   }
 

@@ -64,6 +64,7 @@ class S4ndSaved {
   AxisConvData conv[kMaxDim];
   std::vector<float> u;               // (B, H, L...)
   std::vector<float> chain[kMaxDim];  // chain[a] = input of the axis-a convolution for a < D-1: (B, C, H, L...)
+  std::vector<float> xspec[kMaxDim];  // FFT axes: spectra of the axis-a input lines (see SavedSpectrumSize)
   std::vector<float> ypre;            // linear=false: (B, C*H, L...) before GELU
   std::vector<float> v;               // linear=false: (B, 2H, L...) after the linear map
   std::size_t CapacityBytes() const;
