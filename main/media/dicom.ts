@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 
 import type * as DicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
+import sharp from 'sharp';
 
 import type { WindowPreset } from '../../contract/media.js';
 import { AppError } from '../ipc/app-error.js';
@@ -26,6 +27,9 @@ const UNCOMPRESSED: Record<string, string> = {
 };
 
 const RLE = '1.2.840.10008.1.2.5';
+const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
+/** Compressed transfer syntaxes the app decodes (RLE itself; 8-bit JPEG baseline with libjpeg through sharp). */
+const DECODED: ReadonlySet<string> = new Set([RLE, JPEG_BASELINE]);
 
 const COMPRESSED: Record<string, string> = {
   '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
@@ -72,8 +76,8 @@ export interface DicomHeader {
   pixelLength: number;
   /** Identifying values of this file, for redaction only; never shown. */
   phi: string[];
-  /** RLE Lossless: where each frame's fragment is in the file. */
-  rleFrames?: { offset: number; length: number }[];
+  /** Encapsulated (compressed) pixel data: for each frame, the byte ranges of its fragments in the file. */
+  encapsulated?: { offset: number; length: number }[][];
 }
 
 function numbers(ds: DataSet, tag: string): number[] {
@@ -183,15 +187,8 @@ function parseDicomHeader(file: string, bytes: Buffer): DicomHeader {
   const phi = phiValues(ds);
   try {
     const h = headerOf(file, ds, bytes.length);
-    if (h.transferSyntax === RLE) {
-      const fragments = ds.elements.x7fe00010?.fragments ?? [];
-      if (fragments.length < h.frames) {
-        throw new AppError(
-          'corrupt_input',
-          `truncated RLE pixel data: ${fragments.length} fragments for ${h.frames} frames`,
-        );
-      }
-      h.rleFrames = fragments.slice(0, h.frames).map((f) => ({ offset: f.position, length: f.length }));
+    if (DECODED.has(h.transferSyntax)) {
+      h.encapsulated = frameFragments(ds, h);
     } else if (UNCOMPRESSED[h.transferSyntax]) {
       const need = h.rows * h.columns * h.frames * h.samplesPerPixel * (h.bitsAllocated / 8);
       if (h.pixelLength < need) {
@@ -211,31 +208,74 @@ function parseDicomHeader(file: string, bytes: Buffer): DicomHeader {
   }
 }
 
+/** Which fragments make each frame: one fragment per frame, all fragments for a single frame, or by offset table. */
+function frameFragments(ds: DataSet, h: DicomHeader): { offset: number; length: number }[][] {
+  const el = ds.elements.x7fe00010;
+  const fragments = (el?.fragments ?? []).map((f) => ({ offset: f.position, length: f.length }));
+  if (fragments.length === 0) throw new AppError('corrupt_input', 'compressed DICOM pixel data has no fragments');
+  if (fragments.length === h.frames) return fragments.map((f) => [f]);
+  if (h.frames === 1) return [fragments];
+  const table = el?.basicOffsetTable ?? [];
+  if (table.length === h.frames) {
+    const first = fragments[0]?.offset ?? 0;
+    // Offsets count from the first fragment's item tag (8 bytes before its data).
+    const starts = table.map((o) => first - 8 + o);
+    return starts.map((s, i) => fragments.filter((f) => f.offset >= s && f.offset < (starts[i + 1] ?? Infinity)));
+  }
+  throw new AppError(
+    'corrupt_input',
+    `compressed DICOM has ${fragments.length} fragments for ${h.frames} frames and no offset table`,
+  );
+}
+
+/** Decodes one compressed frame to uncompressed bytes (little endian, samples interleaved). */
+async function decodeCompressedFrame(
+  h: DicomHeader,
+  bytes: Buffer,
+  ranges: { offset: number; length: number }[],
+): Promise<Buffer> {
+  const data = Buffer.concat(ranges.map((r) => bytes.subarray(r.offset, r.offset + r.length)));
+  if (h.transferSyntax === RLE) {
+    return Buffer.from(decodeRleFrame(data, h.rows, h.columns, h.samplesPerPixel, h.bitsAllocated).buffer);
+  }
+  if (h.bitsAllocated !== 8)
+    throw new AppError('unsupported', `JPEG baseline DICOM with ${h.bitsAllocated} bits allocated`);
+  // libjpeg converts YCbCr to RGB; grey stays one channel.
+  try {
+    const { data: raw, info } = await sharp(data, { failOn: 'truncated' })
+      .toColourspace(h.samplesPerPixel === 1 ? 'b-w' : 'srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== h.columns || info.height !== h.rows || info.channels !== h.samplesPerPixel) {
+      throw new AppError(
+        'corrupt_input',
+        `JPEG frame is ${info.width}×${info.height}×${info.channels}, the header says ${h.columns}×${h.rows}×${h.samplesPerPixel}`,
+      );
+    }
+    return raw;
+  } catch (err) {
+    throw err instanceof AppError
+      ? err
+      : new AppError('corrupt_input', `unreadable JPEG frame: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 /** Decodes every frame of one file to real-world values (slope/intercept applied): (frames, rows, columns, samples). */
-function decodePixels(h: DicomHeader, bytes: Buffer): Float32Array {
-  if (h.transferSyntax === RLE && h.rleFrames) {
+async function decodePixels(h: DicomHeader, bytes: Buffer): Promise<Float32Array> {
+  if (h.encapsulated) {
     // Decode every frame to the uncompressed layout (little endian, interleaved), then read it as such.
-    const frames = h.rleFrames.map((f) =>
-      decodeRleFrame(
-        bytes.subarray(f.offset, f.offset + f.length),
-        h.rows,
-        h.columns,
-        h.samplesPerPixel,
-        h.bitsAllocated,
-      ),
-    );
-    const raw = Buffer.concat(frames);
-    return decodePixels(
-      {
-        ...h,
-        transferSyntax: '1.2.840.10008.1.2.1',
-        littleEndian: true,
-        planar: 0,
-        pixelOffset: 0,
-        rleFrames: undefined,
-      },
-      raw,
-    );
+    const frames: Buffer[] = [];
+    for (const ranges of h.encapsulated) frames.push(await decodeCompressedFrame(h, bytes, ranges));
+    const photometric = h.samplesPerPixel === 3 ? 'RGB' : h.photometric;
+    const plain = {
+      ...h,
+      transferSyntax: '1.2.840.10008.1.2.1',
+      littleEndian: true,
+      planar: 0,
+      pixelOffset: 0,
+      photometric,
+    };
+    return decodePixels({ ...plain, encapsulated: undefined }, Buffer.concat(frames));
   }
   if (!UNCOMPRESSED[h.transferSyntax]) {
     throw new AppError(
@@ -371,7 +411,7 @@ export async function readDicomVolume(series: DicomSeries): Promise<Volume> {
     const bytes = await readFile(h.file);
     let pixels: Float32Array;
     try {
-      pixels = decodePixels(parseDicomHeader(h.file, bytes), bytes);
+      pixels = await decodePixels(parseDicomHeader(h.file, bytes), bytes);
     } catch (err) {
       throw err instanceof AppError ? new AppError(err.code, redact(err.message, h.phi), err.path) : err;
     }

@@ -59,7 +59,7 @@ describe('DICOM (real files from pydicom)', () => {
     expect(info.spacing).toEqual([10, 10, 5]);
   });
 
-  it('RLE Lossless decodes to exactly the uncompressed data (grey, multi-frame, RGB 8/16-bit)', async () => {
+  it('RLE Lossless decodes to exactly the uncompressed data (grey, multi-frame, RGB 8/16-bit); JPEG baseline through libjpeg', async () => {
     const volume = async (name: string): Promise<Volume> => {
       const [s] = assembleSeries([await readDicomHeader(pydicom(name))]);
       return readDicomVolume(s!);
@@ -84,6 +84,12 @@ describe('DICOM (real files from pydicom)', () => {
     expect(px(rgb, 50, 5, 1)).toEqual([0, 255, 255]); // the second frame is the inverse
     expect(px(rgb, 50, 15, 0)).toEqual([255, 128, 128]);
     expect(px(await volume('SC_rgb_rle_16bit.dcm'), 50, 15, 0)).toEqual([65535, 32896, 32896]);
+    // JPEG baseline (YBR_FULL, dcmtk): lossy, so within 2 levels of the same pattern.
+    const jpeg = await volume('SC_rgb_jpeg_dcmtk.dcm');
+    const near = (a: number[], b: number[]): void =>
+      a.forEach((v, i) => expect(Math.abs(v - (b[i] as number))).toBeLessThanOrEqual(2));
+    near(px(jpeg, 50, 5, 0), [255, 0, 0]);
+    near(px(jpeg, 50, 15, 0), [255, 128, 128]);
   });
 
   it('broken and unsupported files give the reason', async () => {
