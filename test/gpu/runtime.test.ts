@@ -6,6 +6,7 @@ import { GpuCommandError, GpuDeviceLostError, acquireDevice, listAdapters } from
 import { GPU_OPS, gpuSupports } from '../../main/gpu/backend.js';
 import { gelu, geluBackward, mseLoss } from '../../main/gpu/ops/basic.js';
 import { matmul, matmulBackward } from '../../main/gpu/ops/matmul.js';
+import { type S4ndConfig, releaseS4ndSaved, s4ndBackward, s4ndForward } from '../../main/gpu/ops/s4nd.js';
 import { GpuRuntime, Params } from '../../main/gpu/runtime.js';
 import { seeded, testRuntime, up, useSwiftShader } from './gpu-test-device.js';
 
@@ -62,6 +63,7 @@ describe('GPU device and runtime', () => {
       });
     };
     step();
+    step(); // warm-up: see the S4ND steady-state test below
     await rt.sync();
     const before = { ...rt.stats };
     for (let i = 0; i < 3; i++) step();
@@ -71,6 +73,55 @@ describe('GPU device and runtime', () => {
     expect(rt.stats.bindGroupsCreated).toBe(before.bindGroupsCreated);
     expect(rt.stats.submits - before.submits).toBe(3); // one submission per step
     expect(rt.stats.bytesRead).toBe(before.bytesRead); // nothing came back to the CPU
+  });
+
+  test('steady state holds for an S4ND layer step (kernel generation, FFT convolution, all backward passes)', async () => {
+    const rt = await testRuntime();
+    const cfg: S4ndConfig = {
+      batch: 1,
+      h: 2,
+      channels: 1,
+      n2: 2,
+      lengths: [6, 5],
+      lMax: [6, 5],
+      rate: 1,
+      bandlimit: null,
+    };
+    const axis = () => ({
+      invDt: up(rt, [-1, -0.5], [2, 1]),
+      aReal: up(rt, [-0.7, -0.6], [1, 2]),
+      aImag: up(rt, [0.5, 3], [1, 2]),
+      b: up(rt, [1, 0.2, 0.8, -0.1], [1, 1, 2, 2]),
+      c: up(rt, seeded(5, 2 * 2 * 2 * 2), [2, 2, 2, 2]),
+    });
+    const axes = [axis(), axis()];
+    const u = up(rt, seeded(6, 60), [1, 2, 6, 5]);
+    const dy = up(rt, seeded(7, 60), [1, 2, 6, 5]);
+    const dSkip = up(rt, [0.5, -0.3], [1, 2]);
+    const step = (): void => {
+      rt.run((b) => {
+        const f = s4ndForward(rt, b, cfg, u, axes, dSkip);
+        const g = s4ndBackward(rt, b, cfg, f.saved, dy, axes, dSkip);
+        releaseS4ndSaved(rt, f.saved, false);
+        rt.release(f.y, g.du, g.dD, ...g.dk);
+        for (const a of g.axes) rt.release(a.invDt, a.aReal, a.aImag, a.b, a.c);
+      });
+    };
+    step();
+    await rt.sync();
+    const afterFirst = { ...rt.stats };
+    // Step 2 reuses step 1's buffers, but not necessarily in step 1's roles, so its bind groups can be new; from then on
+    // the oldest-first pool hands out the same buffers in the same roles.
+    step();
+    await rt.sync();
+    expect(rt.stats.buffersCreated).toBe(afterFirst.buffersCreated);
+    const before = { ...rt.stats };
+    step();
+    step();
+    await rt.sync();
+    expect(rt.stats.buffersCreated).toBe(before.buffersCreated);
+    expect(rt.stats.bindGroupsCreated).toBe(before.bindGroupsCreated);
+    expect(rt.stats.pipelinesCompiled).toBe(before.pipelinesCompiled);
   });
 
   test('reading while a batch is open is refused (its results would not exist yet)', async () => {

@@ -527,14 +527,13 @@ export interface S4ndSaved {
   kernels: GpuTensor[];
 }
 
-function unitKernels(rt: GpuRuntime, b: Batch, cfg: S4ndConfig): { khat: GpuTensor; kreal: GpuTensor } {
+function unitKernels(rt: GpuRuntime, cfg: S4ndConfig): { khat: GpuTensor; kreal: GpuTensor } {
   const n = cfg.channels * cfg.h;
   const khat = rt.upload(
     Float32Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 1 : 0)),
     [cfg.channels, cfg.h, 1, 2],
   );
   const kreal = rt.upload(new Float32Array(n).fill(1), [cfg.channels, cfg.h, 1]);
-  void b;
   return { khat, kreal };
 }
 
@@ -573,7 +572,7 @@ export function s4ndForward(
   const khat: GpuTensor[] = [];
   const kreal: GpuTensor[] = [];
   for (let a = 0; a < 3 - d; a++) {
-    const unit = unitKernels(rt, b, cfg);
+    const unit = unitKernels(rt, cfg);
     khat.push(unit.khat);
     kreal.push(unit.kreal);
   }
