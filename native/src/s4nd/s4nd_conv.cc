@@ -46,6 +46,10 @@ void DirectCorrSlab(const AxisView& v, const float* g, const float* x, float* X,
   } else {
     const std::size_t blk = static_cast<std::size_t>(v.L) * v.inner;
     for (int o = 0; o < v.outer; ++o) {
+      if (v.L < 16) {  // too narrow for the 4x16 micro-kernel: dot products over the long inner axis
+        GemmABt(v.L, v.L, v.inner, g + o * blk, v.inner, x + o * blk, v.inner, X, v.L, true);
+        continue;
+      }
       Transpose(v.L, v.inner, x + o * blk, xt);                                 // (inner, L)
       Gemm(v.L, v.L, v.inner, g + o * blk, v.inner, 1, xt, v.L, X, v.L, true);  // g_o x_o^T
     }

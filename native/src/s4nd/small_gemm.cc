@@ -80,6 +80,43 @@ inline __attribute__((always_inline)) void GemmBody(int M, int N, int K, const f
   if (M4 < M) scalar(M4, M, 0, N);
 }
 
+inline __attribute__((always_inline)) void GemmABtBody(int M, int N, int K, const float* a, std::ptrdiff_t lda,
+                                                       const float* b, std::ptrdiff_t ldb, float* c, std::ptrdiff_t ldc,
+                                                       bool accumulate) {
+  const int K8 = K - K % 8;
+  for (int i = 0; i < M; ++i) {
+    const float* ar = a + i * lda;
+    for (int j = 0; j < N; ++j) {
+      const float* br = b + j * ldb;
+      v8f acc0 = {}, acc1 = {};
+      int k = 0;
+      for (; k + 16 <= K8; k += 16) {
+        acc0 += Load8(ar + k) * Load8(br + k);
+        acc1 += Load8(ar + k + 8) * Load8(br + k + 8);
+      }
+      for (; k < K8; k += 8) acc0 += Load8(ar + k) * Load8(br + k);
+      acc0 += acc1;
+      float sum = ((acc0[0] + acc0[1]) + (acc0[2] + acc0[3])) + ((acc0[4] + acc0[5]) + (acc0[6] + acc0[7]));
+      for (; k < K; ++k) sum += ar[k] * br[k];
+      float* cp = c + i * ldc + j;
+      *cp = accumulate ? *cp + sum : sum;
+    }
+  }
+}
+
+void GemmABtGeneric(int M, int N, int K, const float* a, std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb,
+                    float* c, std::ptrdiff_t ldc, bool accumulate) {
+  GemmABtBody(M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) void GemmABtAvx2(int M, int N, int K, const float* a, std::ptrdiff_t lda,
+                                                     const float* b, std::ptrdiff_t ldb, float* c, std::ptrdiff_t ldc,
+                                                     bool accumulate) {
+  GemmABtBody(M, N, K, a, lda, b, ldb, c, ldc, accumulate);
+}
+#endif
+
 void GemmGeneric(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa, const float* b,
                  std::ptrdiff_t ldb, float* c, std::ptrdiff_t ldc, bool accumulate) {
   GemmBody(M, N, K, a, rsa, csa, b, ldb, c, ldc, accumulate);
@@ -96,14 +133,19 @@ __attribute__((target("avx2,fma"))) void GemmAvx2(int M, int N, int K, const flo
 using GemmFn = void (*)(int, int, int, const float*, std::ptrdiff_t, std::ptrdiff_t, const float*, std::ptrdiff_t,
                         float*, std::ptrdiff_t, bool);
 
+using GemmABtFn = void (*)(int, int, int, const float*, std::ptrdiff_t, const float*, std::ptrdiff_t, float*,
+                           std::ptrdiff_t, bool);
+
 struct Dispatch {
   GemmFn fn = GemmGeneric;
+  GemmABtFn abt = GemmABtGeneric;
   const char* name = "generic";
   Dispatch() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
       fn = GemmAvx2;
+      abt = GemmABtAvx2;
       name = "avx2-fma";
     }
 #endif
@@ -120,6 +162,11 @@ const Dispatch& GetDispatch() {
 void Gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa, const float* b,
           std::ptrdiff_t ldb, float* c, std::ptrdiff_t ldc, bool accumulate) {
   GetDispatch().fn(M, N, K, a, rsa, csa, b, ldb, c, ldc, accumulate);
+}
+
+void GemmABt(int M, int N, int K, const float* a, std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, float* c,
+             std::ptrdiff_t ldc, bool accumulate) {
+  GetDispatch().abt(M, N, K, a, lda, b, ldb, c, ldc, accumulate);
 }
 
 void Transpose(int rows, int cols, const float* in, float* out) {

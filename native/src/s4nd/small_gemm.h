@@ -13,6 +13,11 @@ namespace ssm::s4nd {
 void Gemm(int M, int N, int K, const float* a, std::ptrdiff_t rsa, std::ptrdiff_t csa, const float* b,
           std::ptrdiff_t ldb, float* c, std::ptrdiff_t ldc, bool accumulate);
 
+// C(M x N) = [C +] A(M x K) * B(N x K)^T with contiguous rows of length K (dot-product form; for small M, N and
+// long K, where the 4x16 micro-kernel of Gemm would not fill).
+void GemmABt(int M, int N, int K, const float* a, std::ptrdiff_t lda, const float* b, std::ptrdiff_t ldb, float* c,
+             std::ptrdiff_t ldc, bool accumulate);
+
 // out(cols x rows) = in(rows x cols)^T, row-major.
 void Transpose(int rows, int cols, const float* in, float* out);
 
