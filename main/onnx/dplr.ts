@@ -65,7 +65,11 @@ function secularRoots(lam: C[], w: number[]): C[] {
     }
     return { f, df };
   };
-  const scale = Math.max(1, ...lam.map(cabs), w.reduce((a, b) => a + b, 0));
+  const scale = Math.max(
+    1,
+    ...lam.map(cabs),
+    w.reduce((a, b) => a + b, 0),
+  );
   // Start near the poles, nudged off them (the roots interlace the poles' neighbourhoods for a rank-1 update).
   const z: C[] = lam.map((l, j) => [l[0] - 0.01 * scale * Math.cos(j + 0.5), l[1] + 0.01 * scale * Math.sin(j + 0.5)]);
   for (let it = 0; it < 2000; it++) {
@@ -146,7 +150,9 @@ export function dplrModes(
       const hm: C = [(dtBase / 2) * m[0], (dtBase / 2) * m[1]];
       return cdiv(cadd([1, 0], hm), csub([1, 0], hm));
     });
-    const keep = lamH.map((_, n) => o.bandlimit <= 0 || (dtBase * Math.abs(raw.aImag[n] ?? NaN)) / (2 * Math.PI) < o.bandlimit / 2);
+    const keep = lamH.map(
+      (_, n) => o.bandlimit <= 0 || (dtBase * Math.abs(raw.aImag[n] ?? NaN)) / (2 * Math.PI) < o.bandlimit / 2,
+    );
     for (let r = 0; r < rows; r++) {
       const cH: C[] = Array.from({ length: N2 }, (_, n) => {
         const v = half(raw.C, (r * H + h) * N2 + n);

@@ -92,23 +92,28 @@ export function exportOnnx(src: ExportSource, options: ExportOptions = {}): Uint
     });
   }
   const ctx: Ctx = { g, src, rates, state: options.state ?? {}, saved: new Map() };
-  const out = emitLayers(ctx, spec.layers, 'layers', { value: x, spatial: D });
-  const outDims: Dim[] = out.spatial === 0 ? ['batch', 'features'] : ['batch', 'channels', ...Array.from({ length: out.spatial }, (_, a) => `out_${a}`)];
+  const out = emitLayers(ctx, spec.layers, 'layers', 'layers', { value: x, spatial: D });
+  const outDims: Dim[] =
+    out.spatial === 0
+      ? ['batch', 'features']
+      : ['batch', 'channels', ...Array.from({ length: out.spatial }, (_, a) => `out_${a}`)];
   g.output('y', out.value, 'float32', outDims);
   return g.toBytes(options.producer ?? 'ssm-studio');
 }
 
-function emitLayers(ctx: Ctx, layers: NormalizedLayer[], prefix: string, input: Act): Act {
+/** `prefix`: parameter-name prefix (layers.1.layers); `path`: the spec path for messages (layers[1].layers). */
+function emitLayers(ctx: Ctx, layers: NormalizedLayer[], prefix: string, path: string, input: Act): Act {
   let act = input;
   layers.forEach((layer, i) => {
-    act = emitLayer(ctx, layer, `${prefix}.${i}`, `${prefix}[${i}]`, act);
+    act = emitLayer(ctx, layer, `${prefix}.${i}`, `${path}[${i}]`, act);
   });
   return act;
 }
 
 function num(layer: NormalizedLayer, key: string, where: string): number {
   const v = layer[key];
-  if (typeof v !== 'number') throw new OnnxExportError(`${where}: option '${key}' must be a number in a normalised spec`);
+  if (typeof v !== 'number')
+    throw new OnnxExportError(`${where}: option '${key}' must be a number in a normalised spec`);
   return v;
 }
 
@@ -133,7 +138,9 @@ function emitLayer(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: str
     case 'conv3d': {
       needSpatial();
       const nsp = layer.type === 'conv2d' ? 2 : 3;
-      const [cin, cout, k, stride, pad] = ['in', 'out', 'kernel', 'stride', 'padding'].map((key) => num(layer, key, where)) as [number, number, number, number, number];
+      const [cin, cout, k, stride, pad] = ['in', 'out', 'kernel', 'stride', 'padding'].map((key) =>
+        num(layer, key, where),
+      ) as [number, number, number, number, number];
       const inputs = [v, weight('weight', [cout, cin, ...Array<number>(nsp).fill(k)])];
       if (layer['bias'] !== false) inputs.push(weight('bias', [cout]));
       const value = g.op('Conv', inputs, {
@@ -212,7 +219,7 @@ function emitLayer(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: str
       return { value: g.op('Resize', [v, '', scales], attrs), spatial: act.spatial };
     }
     case 'residual': {
-      const body = emitLayers(ctx, layer.layers ?? [], `${prefix}.layers`, act);
+      const body = emitLayers(ctx, layer.layers ?? [], `${prefix}.layers`, `${where0}.layers`, act);
       g.scope = prefix;
       return { value: g.op('Add', [v, body.value]), spatial: act.spatial };
     }
@@ -255,7 +262,8 @@ function emitLayer(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: str
 
 function s4ndConfig(layer: NormalizedLayer, where: string): S4ndLayerConfig {
   const mode = layer['mode'];
-  if (mode !== 's4d' && mode !== 'dplr') throw new OnnxExportError(`${where}: unknown s4nd mode ${JSON.stringify(mode)}`);
+  if (mode !== 's4d' && mode !== 'dplr')
+    throw new OnnxExportError(`${where}: unknown s4nd mode ${JSON.stringify(mode)}`);
   const lMax = layer['l_max'];
   if (!Array.isArray(lMax) || !lMax.every((n): n is number => typeof n === 'number'))
     throw new OnnxExportError(`${where}: l_max must be a list of numbers in a normalised spec`);

@@ -150,7 +150,12 @@ export function emitS4nd(
     }
     const kf = g.op('DFT', [g.unsqueeze(kb, [-1])], { axis: { i: 2 }, onesided: { i: 0 } }); // (C, H, P, 2)
     // Broadcast the spectrum to (1, C, H, 1.., P, 1.., 2) with P at tensor axis 3 + a.
-    const insert = [0, ...Array.from({ length: D }, (_, b) => b).filter((b) => b !== a).map((b) => 3 + b)];
+    const insert = [
+      0,
+      ...Array.from({ length: D }, (_, b) => b)
+        .filter((b) => b !== a)
+        .map((b) => 3 + b),
+    ];
     const K = e.split(g.unsqueeze(kf, insert), rank + 1);
     const axis = 3 + a;
     // Zero-pad explicitly to P along the axis (DFT's dft_length does not pad an inner axis in onnxruntime 1.30).
@@ -179,11 +184,7 @@ export function emitS4nd(
   // GELU (exact erf) -> pointwise Linear(C*H -> 2H) as a 1x1 Conv -> GLU.
   const z = gelu(g, y);
   const ones = Array<number>(D).fill(1);
-  const v = g.op('Conv', [
-    z,
-    w('output_linear.0.weight', [2 * H, C * H, ...ones]),
-    w('output_linear.0.bias', [2 * H]),
-  ]);
+  const v = g.op('Conv', [z, w('output_linear.0.weight', [2 * H, C * H, ...ones]), w('output_linear.0.bias', [2 * H])]);
   const [val, gate] = g.node('Split', [v], { axis: { i: 1 } }, 2);
   if (!val || !gate) throw new Error('unreachable: Split without two outputs');
   return e.mul(val, g.op('Sigmoid', [gate]));
@@ -284,7 +285,10 @@ function dplrKernel(
     { H, N, rows, bandlimit: cfg.bandlimit, lMax: cfg.l_max[a] ?? 1, lKernel: params.lKernel(a) },
   );
   // dt = exp(inv_dt) * rate per channel (H, 1); μ (1, N) the eigenvalues of A.
-  const dt = e.mul(e.exp(g.weight(`${prefix}.${p}.inv_dt`, params.get(`${p}.inv_dt`), [H, 1])), g.op('Cast', [rate], { to: { i: 1 } }));
+  const dt = e.mul(
+    e.exp(g.weight(`${prefix}.${p}.inv_dt`, params.get(`${p}.inv_dt`), [H, 1])),
+    g.op('Cast', [rate], { to: { i: 1 } }),
+  );
   const mu: Cx = { re: g.f32(modes.muRe, [1, N]), im: g.f32(modes.muIm, [1, N]) };
   const half = e.mul(dt, g.f32([0.5], [])); // (H, 1)
   const hm: Cx = { re: e.mul(half, mu.re), im: e.mul(half, mu.im) }; // dt μ / 2, (H, N)
@@ -323,10 +327,6 @@ function atan2(e: Emit, y: string, x: string): string {
   const g = e.g;
   const zero = g.f32([0], []);
   const base = g.op('Atan', [e.div(y, x)]); // x = 0 gives ±inf -> ±π/2
-  const shift = g.op('Where', [
-    g.op('Less', [y, zero]),
-    g.f32([-Math.PI], []),
-    g.f32([Math.PI], []),
-  ]);
+  const shift = g.op('Where', [g.op('Less', [y, zero]), g.f32([-Math.PI], []), g.f32([Math.PI], [])]);
   return g.op('Where', [g.op('Less', [x, zero]), e.add(base, shift), base]);
 }
