@@ -12,6 +12,7 @@
 #include "s4nd/s4nd_kernel.h"
 #include "s4nd/s4nd_params.h"
 #include "s4nd/s4nd_workspace.h"
+#include "s4nd/small_gemm.h"
 
 namespace ssm::s4nd {
 
@@ -163,8 +164,8 @@ void Backward(const S4ndConfig& cfg, const float* params, const S4ndState& state
       for (int b = 0; b < batch; ++b) {
         const float* gs = g + (static_cast<std::size_t>(b) * C * H + ch) * slab;
         const float* us = u + (static_cast<std::size_t>(b) * H + h) * slab;
-        float part = 0;
-        for (std::size_t j = 0; j < slab; ++j) part += gs[j] * us[j];
+        float part = 0;  // vectorised dot product (a plain float reduction would not vectorise without -ffast-math)
+        GemmABt(1, 1, static_cast<int>(slab), gs, 0, us, 0, &part, 1, false);
         acc += part;
       }
       dD[ch] += static_cast<float>(acc);
