@@ -338,11 +338,17 @@ describe('async execution and cancellation', () => {
     const before = model.getParam('layers.0.weight');
     const ac = new AbortController();
     const p = model.trainStep(heavyBatch, { lr: 1e-1, signal: ac.signal });
-    setTimeout(() => ac.abort(), heavyStepMs / 4); // mid-step
+    let abortedAt = 0;
+    setTimeout(() => {
+      abortedAt = performance.now();
+      ac.abort();
+    }, heavyStepMs / 4); // mid-step
     const err = await p.then(
       () => null,
       (e: unknown) => e,
     );
+    // Convolutions check the flag per image, so the call stops well before the step would have ended.
+    expect(performance.now() - abortedAt).toBeLessThan(heavyStepMs / 2);
     expect(err).toBeInstanceOf(EngineError);
     expect((err as EngineError).code).toBe('ERR_CANCELLED');
     expect((err as EngineError).message).toBe('trainStep cancelled');

@@ -1,4 +1,6 @@
-// Convolution by im2col + GEMM (2-D is run as 3-D with depth 1), and 2-D nearest/bilinear upsampling.
+// Convolution by im2col + GEMM (2-D is run as 3-D with depth 1), transposed 2-D convolution, and 2-D
+// nearest/bilinear upsampling. Convolutions check the cancel flag per image (a throw inside the pool is rethrown
+// on the calling thread).
 #include <algorithm>
 #include <cstring>
 
@@ -123,6 +125,7 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
   ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
     Tensor col(Shape{g.CK(), g.L()});  // (C*k, L), one per task
     for (int64_t bi = b0; bi < b1; ++bi) {
+      t.CheckCancelled();  // per image: long convolutions stay cancellable
       Im2Col(g, xp + bi * g.C * g.in_sp(), col.data());
       float* yb = yp + bi * g.O * g.L();  // (O, L) = W (O, CK) . col (CK, L)
       Gemm(false, false, g.O, g.L(), g.CK(), wp, g.CK(), col.data(), g.L(), yb, g.L(), 0.0f);
@@ -143,6 +146,7 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
         ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
           Tensor dcol(Shape{g.CK(), g.L()});
           for (int64_t bi = b0; bi < b1; ++bi) {
+            t.CheckCancelled();  // per image: long convolutions stay cancellable
             // dcol (CK, L) = W^T (CK, O) . gy[b] (O, L)
             Gemm(true, false, g.CK(), g.L(), g.O, wp, g.CK(), gy + bi * g.O * g.L(), g.L(), dcol.data(), g.L(), 0.0f);
             Col2ImAdd(g, dcol.data(), gx + bi * g.C * g.in_sp());
@@ -159,6 +163,7 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
           for (int64_t c = c0; c < c1; ++c) {
             float* pw = partial.data() + c * (wn + g.O);
             for (int64_t bi = c * g.B / chunks; bi < (c + 1) * g.B / chunks; ++bi) {
+              t.CheckCancelled();
               const float* gyb = gy + bi * g.O * g.L();
               if (w->requires_grad) {
                 Im2Col(g, xp + bi * g.C * g.in_sp(), col.data());
@@ -234,6 +239,7 @@ Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
   ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
     Tensor col(Shape{CK, L});  // (O*k*k, H*W)
     for (int64_t bi = b0; bi < b1; ++bi) {
+      t.CheckCancelled();  // per image: long convolutions stay cancellable
       // col (O*k*k, L) = W^T (O*k*k, C) . x[b] (C, L)
       Gemm(true, false, CK, L, C, wp, CK, xp + bi * C * L, L, col.data(), L, 0.0f);
       float* yb = yp + bi * O * Ho * Wo;
@@ -255,6 +261,7 @@ Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
         ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
           Tensor col(Shape{CK, L});
           for (int64_t bi = b0; bi < b1; ++bi) {
+            t.CheckCancelled();  // per image: long convolutions stay cancellable
             Im2Col(g, gy + bi * O * Ho * Wo, col.data());
             // dx[b] (C, L) += W (C, O*k*k) . col (O*k*k, L)
             Gemm(false, false, C, L, CK, wp, CK, col.data(), L, gx + bi * C * L, L, 1.0f);
@@ -271,6 +278,7 @@ Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
           for (int64_t c = c0; c < c1; ++c) {
             float* pw = partial.data() + c * (wn + O);
             for (int64_t bi = c * g.B / chunks; bi < (c + 1) * g.B / chunks; ++bi) {
+              t.CheckCancelled();
               const float* gyb = gy + bi * O * Ho * Wo;
               if (w->requires_grad) {
                 Im2Col(g, gyb, col.data());
