@@ -8,7 +8,7 @@ import { AppError } from '../ipc/app-error.js';
 import { assembleSeries, readDicomHeader, readDicomVolume, type DicomHeader, type DicomSeries } from './dicom.js';
 import { decodeImage, readImageHeader } from './image.js';
 import { readNifti, readNiftiHeader } from './nifti.js';
-import { expectedFormats, sniffFile, type SniffedFormat } from './sniff.js';
+import { expectedFormats, hasMediaExtension, sniffFile, type SniffedFormat } from './sniff.js';
 import { probeVideo } from './video.js';
 
 const NAMES: Partial<Record<SniffedFormat, string>> = {
@@ -234,4 +234,75 @@ export async function probePath(p: string, options: ProbeOptions = {}): Promise<
   const s = series[0] as DicomSeries;
   if (options.validate) await readDicomVolume(s);
   return dicomInfo(p, s);
+}
+
+export interface FolderInfo {
+  path: string;
+  kind: 'folder';
+  /** Every media file (DICOM slices grouped into one entry per series), in path order. */
+  items: MediaInfo[];
+  skipped: { path: string; reason: string }[];
+}
+
+/** What a folder holds (recursive): each media file probed and validated, DICOM slices grouped by series. */
+export async function probeFolder(dir: string, options: ProbeOptions = {}): Promise<FolderInfo> {
+  const items: MediaInfo[] = [];
+  const skipped: { path: string; reason: string }[] = [];
+  const pending = [dir];
+  const files: string[] = [];
+  while (pending.length > 0) {
+    options.signal?.throwIfAborted();
+    const d = pending.pop() as string;
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) pending.push(full);
+      else if (e.isFile() && (hasMediaExtension(e.name) || path.extname(e.name) === '')) files.push(full);
+    }
+  }
+  const dicomDirs = new Set<string>();
+  for (const f of files.sort()) {
+    const fmt = await sniffFile(f).catch(() => 'unknown');
+    if (fmt === 'dicom') {
+      dicomDirs.add(path.dirname(f));
+      continue;
+    }
+    if (fmt === 'unknown' && path.extname(f) === '') continue;
+    try {
+      items.push(await probeFile(f, options));
+    } catch (err) {
+      skipped.push({ path: f, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  for (const d of [...dicomDirs].sort()) {
+    const { series, skipped: bad } = await probeDicomFolderShallow(d);
+    for (const s of series) items.push(dicomInfo(s.files.length > 1 ? d : (s.files[0] as string), s));
+    skipped.push(...bad);
+  }
+  return { path: path.resolve(dir), kind: 'folder', items, skipped };
+}
+
+/** The DICOM series whose files sit directly in `dir` (not in subfolders). */
+async function probeDicomFolderShallow(
+  dir: string,
+): Promise<{ series: DicomSeries[]; skipped: { path: string; reason: string }[] }> {
+  const headers: DicomHeader[] = [];
+  const skipped: { path: string; reason: string }[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, e.name);
+    if (!e.isFile() || (await sniffFile(full).catch(() => 'unknown')) !== 'dicom') continue;
+    try {
+      headers.push(await readDicomHeader(full));
+    } catch (err) {
+      skipped.push({ path: full, reason: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  try {
+    return { series: assembleSeries(headers), skipped };
+  } catch (err) {
+    return {
+      series: [],
+      skipped: [...skipped, { path: dir, reason: err instanceof Error ? err.message : String(err) }],
+    };
+  }
 }

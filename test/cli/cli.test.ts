@@ -118,6 +118,25 @@ describe('ssm-studio info', () => {
     });
   });
 
+  it('any other folder: every media file, and the reason for each unreadable one', () => {
+    const r = cli('info', dir, '--json');
+    expect(r.code).toBe(0);
+    const f = r.json as {
+      kind: string;
+      items: { path: string; kind: string }[];
+      skipped: { path: string; reason: string }[];
+    };
+    expect(f.kind).toBe('folder');
+    expect(f.items.map((i) => [path.basename(i.path), i.kind]).sort()).toEqual([
+      ['clip.mp4', 'video'],
+      ['ct', 'dicom'],
+      ['g16.png', 'image'],
+    ]);
+    expect(f.skipped).toEqual([
+      { path: path.join(dir, 'broken.jpg'), reason: 'not a JPEG file: its bytes match no known format' },
+    ]);
+  });
+
   it('human-readable output without --json', () => {
     const r = cli('info', path.join(dir, 'clip.mp4'));
     expect(r.code).toBe(0);

@@ -1,6 +1,9 @@
-// `ssm-studio info <file|folder> [--json]`: what was detected in a file or a DICOM series folder.
+// `ssm-studio info <file|folder> [--json]`: what was detected in a file, in a DICOM series folder (one volume), or in
+// any other folder (every media file in it, with the reason for each unreadable one).
+import { stat } from 'node:fs/promises';
+
 import type { MediaInfo } from '../../../contract/media.js';
-import { probePath } from '../../media/probe.js';
+import { probeFolder, probePath, type FolderInfo } from '../../media/probe.js';
 import { UsageError, type Command } from '../command.js';
 
 function human(info: MediaInfo): string {
@@ -20,6 +23,16 @@ function human(info: MediaInfo): string {
   return lines.join('\n') + '\n';
 }
 
+function humanFolder(f: FolderInfo): string {
+  const lines = [`folder:    ${f.path}`, `items:     ${f.items.length}`];
+  for (const i of f.items) {
+    const extent = i.slices !== null ? `${i.slices} slices` : `${i.frames} frame(s)`;
+    lines.push(`  ${i.kind.padEnd(6)} ${i.width}×${i.height}, ${extent}  ${i.path}`);
+  }
+  for (const s of f.skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
+  return lines.join('\n') + '\n';
+}
+
 export const infoCommand: Command = {
   name: 'info',
   summary: 'show what a media file or DICOM folder holds (kind, size, frames/slices, fps, spacing, bit depth)',
@@ -28,8 +41,15 @@ export const infoCommand: Command = {
   async run(args, io) {
     const target = args.positionals[0];
     if (!target || args.positionals.length > 1) throw new UsageError('info takes exactly one path');
-    const info = await probePath(target, { validate: true });
-    io.stdout.write(args.values.json ? `${JSON.stringify(info, null, 2)}\n` : human(info));
+    const isDir = (await stat(target).catch(() => null))?.isDirectory() ?? false;
+    // A folder that is exactly one DICOM series is one volume; any other folder is listed file by file.
+    const folder = isDir ? await probeFolder(target, { validate: true }) : null;
+    const single = folder?.items.length === 1 && folder.skipped.length === 0 ? folder.items[0] : undefined;
+    const info: MediaInfo | FolderInfo =
+      folder === null ? await probePath(target, { validate: true }) : single?.kind === 'dicom' ? single : folder;
+    io.stdout.write(
+      args.values.json ? `${JSON.stringify(info, null, 2)}\n` : 'items' in info ? humanFolder(info) : human(info),
+    );
     return 0;
   },
 };
