@@ -97,6 +97,34 @@ describe('s4nd in a model', () => {
   });
 });
 
+describe('s4nd on 1-D sequences and 3-D volumes', () => {
+  for (const size of [[16], [4, 5, 6]]) {
+    it(`trains a step on inputs of spatial size ${JSON.stringify(size)}`, async () => {
+      const model = engine.createModel(
+        {
+          input: { channels: 2, size },
+          layers: [
+            { type: 'residual', layers: [{ type: 'layernorm' }, { type: 's4nd', d_state: 4 }] },
+            { type: 'global_avg_pool' },
+            { type: 'linear', out: 2 },
+          ],
+        },
+        1,
+      );
+      const n = 2 * 2 * size.reduce((a, b) => a * b, 1);
+      const r = rng(3);
+      const x = Float32Array.from({ length: n }, () => r() - 0.5);
+      const res = await model.trainStep(
+        { x, shape: [2, 2, ...size], targets: Float32Array.from([0, 1]) },
+        { lr: 1e-2 },
+      );
+      expect(Number.isFinite(res.loss)).toBe(true);
+      expect(res.gradNorm).toBeGreaterThan(0);
+      model.dispose();
+    });
+  }
+});
+
 describe('s4nd checkpoints', () => {
   it('a DPLR model round-trips (weights, SSM state l_kernel, optimizer) and predicts identically', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ssm-s4nd-ckpt-'));
