@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "s4nd/parallel.h"
 #include "s4nd/small_cmatrix.h"
@@ -200,27 +201,36 @@ void BuildDplrShared(const AxisKernelSpec& s, const AxisKernelParams& p, DplrSha
     for (int j = 0; j < N; ++j) d->A[i * N + j] = (i == j ? d->lambda[i] : 0.0) - Mul(d->pv[i], Cj(d->pv[j]));
 }
 
-// Discretisation for one channel: Mm = I - dt/2 A, Mp = I + dt/2 A, R = Mm^-1, Abar = R Mp, Bbar = dt R b.
+// Discretisation for one channel: Mm = I - dt/2 A = D + (dt/2) p p^H with D = I - dt/2 diag(lambda), R = Mm^-1 by
+// Sherman-Morrison (O(N^2)), Abar = R (I + dt/2 A) = R (2I - Mm) = 2R - I, Bbar = dt R b.
 struct DplrDisc {
-  CMatrix Mp, R, Abar;
-  std::vector<cd> Rb, Bbar;
+  CMatrix R, Abar;
+  std::vector<cd> Rb, Bbar, dinv_p, ph_dinv;
 };
 
 void Discretize(const DplrShared& d, double dt, DplrDisc* o) {
   const int N = d.N;
-  CMatrix Mm(N);
-  o->Mp.Resize(N);
-  for (int i = 0; i < N * N; ++i) {
-    const cd a = 0.5 * dt * d.A[i];
-    Mm.a[i] = -a;
-    o->Mp.a[i] = a;
-  }
+  const double hs = 0.5 * dt;
+  o->dinv_p.resize(N);
+  o->ph_dinv.resize(N);
+  cd den = 1.0;
   for (int i = 0; i < N; ++i) {
-    Mm(i, i) += 1.0;
-    o->Mp(i, i) += 1.0;
+    const cd dinv = 1.0 / (1.0 - hs * d.lambda[i]);
+    o->dinv_p[i] = dinv * d.pv[i];
+    o->ph_dinv[i] = Cj(d.pv[i]) * dinv;
+    den += hs * Cj(d.pv[i]) * o->dinv_p[i];
   }
-  Inverse(Mm, &o->R);
-  MatMul(o->R, o->Mp, &o->Abar);
+  if (std::abs(den) == 0) throw std::runtime_error("s4nd: singular DPLR discretisation (1 + dt/2 p^H D^-1 p = 0)");
+  const cd f = hs / den;
+  if (o->R.n != N) o->R.Resize(N);
+  if (o->Abar.n != N) o->Abar.Resize(N);
+  for (int i = 0; i < N; ++i)
+    for (int j = 0; j < N; ++j) {
+      cd r = -f * Mul(o->dinv_p[i], o->ph_dinv[j]);
+      if (i == j) r += 1.0 / (1.0 - hs * d.lambda[i]);
+      o->R(i, j) = r;
+      o->Abar(i, j) = 2.0 * r - (i == j ? 1.0 : 0.0);
+    }
   o->Rb.assign(N, 0);
   MatVec(o->R, d.bv.data(), o->Rb.data());
   o->Bbar.resize(N);
@@ -300,7 +310,7 @@ void DplrBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doub
   ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
     DplrChannel c;
     std::vector<cd> us(static_cast<std::size_t>(Lk) * N), gu(N), gtmp(N), gceff(static_cast<std::size_t>(R) * N);
-    CMatrix gAbar(N), gMinv(N), gP(N), t1(N), t2(N), gMp(N), gR(N), gMm(N);
+    CMatrix gAbar(N), gMinv(N), gP(N), t1(N), t2(N), gR(N), gMm(N);
     for (std::size_t hh = h0; hh < h1; ++hh) {
       const int h = static_cast<int>(hh);
       const double dt_base = std::exp(static_cast<double>(p.inv_dt[h]));
@@ -362,11 +372,10 @@ void DplrBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doub
       MatMulHN(c.Minv, gMinv, &t1);
       MatMulNH(t1, c.Minv, &gP);
       MatPowerBackward(c.tape, gP, &gAbar);  // accumulates into gAbar
-      // Abar = R Mp, Bbar = dt R b.
-      MatMulHN(c.disc.R, gAbar, &gMp);
-      MatMulNH(gAbar, c.disc.Mp, &gR);
+      // Abar = 2R - I, Bbar = dt R b: G_R = 2 G_Abar + dt G_Bbar b^H; R = Mm^-1: G_Mm = -R^H G_R R^H;
+      // Mm = I - dt/2 A: G_A = -dt/2 G_Mm, G_dt += Re sum conj(G_Mm) (-A/2).
       for (int i = 0; i < N; ++i)
-        for (int j = 0; j < N; ++j) gR(i, j) += dt * Mul(gu[i], Cj(d.bv[j]));
+        for (int j = 0; j < N; ++j) gR(i, j) = 2.0 * gAbar(i, j) + dt * Mul(gu[i], Cj(d.bv[j]));
       MatMulHN(c.disc.R, gR, &t1);
       MatMulNH(t1, c.disc.R, &gMm);
       for (int i = 0; i < N * N; ++i) gMm.a[i] = -gMm.a[i];
@@ -374,9 +383,8 @@ void DplrBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doub
       for (int i = 0; i < N; ++i) g_dt += Mul(Cj(gu[i]), c.disc.Rb[i]).real();
       CMatrix& gA = t2;
       for (int i = 0; i < N * N; ++i) {
-        const cd diff = gMp.a[i] - gMm.a[i];
-        g_dt += 0.5 * Mul(Cj(diff), d.A[i]).real();
-        gA.a[i] = 0.5 * dt * diff;
+        g_dt -= 0.5 * Mul(Cj(gMm.a[i]), d.A[i]).real();
+        gA.a[i] = -0.5 * dt * gMm.a[i];
       }
       part_dt[h] = g_dt;
       cd* pl = part.data() + static_cast<std::size_t>(h) * N * 3;
