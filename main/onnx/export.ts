@@ -1,7 +1,7 @@
 // Exporter: an engine model (normalised spec + named float32 parameters) to an ONNX model in standard ops
 // (default domain, opset 17), with dynamic batch and spatial sizes. See README.md for the graph layout.
+import { readCheckpointMetadata } from '../engine/model.js';
 import type { NormalizedLayer, NormalizedSpec } from '../engine/spec.js';
-import { DplrExportError } from './dplr.js';
 import { GraphBuilder, type Attr, type Dim } from './graph.js';
 import { emitS4nd, gelu, type S4ndLayerConfig } from './s4nd.js';
 
@@ -9,6 +9,8 @@ import { emitS4nd, gelu, type S4ndLayerConfig } from './s4nd.js';
 export interface ExportSource {
   readonly spec: NormalizedSpec;
   getParam(name: string): Float32Array;
+  /** Non-trainable state in the checkpoint's `state` format, if the source can give it (see ExportOptions.state). */
+  state?(): Record<string, number[]>;
 }
 
 /**
@@ -22,12 +24,32 @@ export type RateMode = 'size' | 'input';
 export interface ExportOptions {
   rate?: RateMode;
   /**
-   * Non-trainable state, as in a checkpoint's `state` metadata: `<layer prefix>.l_kernel` -> per-axis l_kernel of
-   * DPLR layers. Missing or 0 means "not set up yet": the exporter then applies the first-call C -> C̃ rewrite.
+   * Non-trainable state, as in a checkpoint's `state` metadata (readExportState): `<layer prefix>.l_kernel` ->
+   * per-axis l_kernel of DPLR layers; 0 means "not set up yet" (C is still C, and the exporter applies the first-call
+   * C -> C̃ rewrite). Required for DPLR layers, because the parameters alone do not say whether C is already C̃.
    */
   state?: Record<string, number[]>;
   /** Name of the model in the ONNX producer field. */
   producer?: string;
+}
+
+/** [async] The `state` metadata of an engine checkpoint (DPLR l_kernel per layer), for ExportOptions.state. */
+export async function readExportState(checkpointPath: string): Promise<Record<string, number[]>> {
+  const text = (await readCheckpointMetadata(checkpointPath))['state'] ?? '{}';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new OnnxExportError(`checkpoint '${checkpointPath}': its 'state' metadata is not JSON`);
+  }
+  const out: Record<string, number[]> = {};
+  if (typeof parsed === 'object' && parsed !== null) {
+    for (const [k, v] of Object.entries(parsed)) {
+      if (Array.isArray(v) && v.every((n): n is number => typeof n === 'number')) out[k] = v;
+      else throw new OnnxExportError(`checkpoint '${checkpointPath}': state '${k}' is not a list of numbers`);
+    }
+  }
+  return out;
 }
 
 export class OnnxExportError extends Error {
@@ -91,7 +113,7 @@ export function exportOnnx(src: ExportSource, options: ExportOptions = {}): Uint
       rates.push(g.op('Div', [g.f64([base]), g.op('Cast', [g.dim(shape, 2 + a)], { to: { i: 11 } })]));
     });
   }
-  const ctx: Ctx = { g, src, rates, state: options.state ?? {}, saved: new Map() };
+  const ctx: Ctx = { g, src, rates, state: options.state ?? src.state?.() ?? {}, saved: new Map() };
   const out = emitLayers(ctx, spec.layers, 'layers', 'layers', { value: x, spatial: D });
   const outDims: Dim[] =
     out.spatial === 0
@@ -237,21 +259,21 @@ function emitLayer(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: str
       const cfg = s4ndConfig(layer, where);
       if (cfg.l_max.length !== act.spatial)
         throw new OnnxExportError(`${where}: l_max has ${cfg.l_max.length} axes, the input has ${act.spatial}`);
-      const lk = ctx.state[`${prefix}.l_kernel`] ?? [];
-      try {
-        const value = emitS4nd(
-          g,
-          v,
-          cfg,
-          { get: param, lKernel: (a) => lk[a] ?? 0 },
-          ctx.rates.slice(0, act.spatial),
-          prefix,
+      const lk = ctx.state[`${prefix}.l_kernel`];
+      if (cfg.mode === 'dplr' && (!Array.isArray(lk) || lk.length !== cfg.l_max.length))
+        throw new OnnxExportError(
+          `${where}: a DPLR layer needs its state '${prefix}.l_kernel' (${cfg.l_max.length} numbers) in options.state; ` +
+            'read it from a checkpoint of the model with readExportState(path)',
         );
-        return { value, spatial: act.spatial };
-      } catch (err) {
-        if (err instanceof DplrExportError) throw new OnnxExportError(`${where}: ${err.message}`, { cause: err });
-        throw err;
-      }
+      const value = emitS4nd(
+        g,
+        v,
+        cfg,
+        { get: param, lKernel: (a) => lk?.[a] ?? 0 },
+        ctx.rates.slice(0, act.spatial),
+        prefix,
+      );
+      return { value, spatial: act.spatial };
     }
     default:
       throw new OnnxExportError(

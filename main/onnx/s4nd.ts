@@ -8,16 +8,16 @@
 //   P      = L + Lk
 //   S4D:   dt = exp(inv_dt) * rate, dtA, Bbar (ZOH), W = mask * C * Bbar        (real/imag pairs, float32)
 //          k  = 2 * (W_re @ (e^{l Re dtA} cos(l Im dtA)) - W_im @ (e^{l Re dtA} sin(l Im dtA))),  l = Range(0, Lk)
-//   DPLR:  the same Vandermonde form over the N eigenmodes of A = diag(λ) - p pᴴ (eigendecomposition at export
-//          time, see dplr.ts); Ā, B̄ and the (I - Ā^{round(l_kernel / rate)})⁻¹ factor are diagonal in that basis
-//          and are computed in the graph from dt.
+//   DPLR:  the official generating-function form: with M = round(l_kernel / rate), S_j = c̃ (I - ω_j Ā)⁻¹ B̄ at the M
+//          roots of unity, evaluated by Cauchy sums over the N modes plus a rank-1 (Sherman-Morrison) correction,
+//          then k = Re IDFT_M(S)[:Lk]. Only rate-free vectors (λ, c̃⊙b, c̃⊙p, p̄⊙b, |p|²) are precomputed (dplr.ts).
 //   kb     = [k_fwd, zeros(L - Lk), reverse(k_bwd)]            (C, H, P) two-sided circular kernel
 //   Kf     = DFT(kb)                                           (C, H, P, 2)
 // Convolution, one axis at a time (the N-D kernel is a rank-1 outer product, so this is exact):
 //   y = Re IDFT(DFT(y, P) * Kf)[..., :L]                       on (B, C, H, L_0, ..., 2)
 // then y + D * u, channels flattened to c * H + h, and the optional GELU -> 1x1 Conv -> GLU head.
 import type { GraphBuilder } from './graph.js';
-import { dplrModes } from './dplr.js';
+import { dplrConstants } from './dplr.js';
 
 /** The normalised s4nd layer options the exporter needs (see main/engine/spec.ts). */
 export interface S4ndLayerConfig {
@@ -132,7 +132,7 @@ export function emitS4nd(
     const k =
       cfg.mode === 's4d'
         ? s4dKernel(e, cfg, params, w, a, rate, len.Lk)
-        : dplrKernel(e, cfg, params, prefix, a, rate, len.Lk); // (rows, H, Lk)
+        : dplrKernel(e, cfg, params, w, a, rate, len.Lk); // (rows, H, Lk)
     // Two-sided circular kernel (C, H, P).
     const fwd = rows === C && !cfg.bidirectional ? k : g.slice(k, g.i64([0]), g.i64([C]), [0]);
     let kb: string;
@@ -258,12 +258,18 @@ function vandermonde(e: Emit, W: Cx, dtA: Cx, Lk: string, scale: number): string
   return g.op('Transpose', [e.mul(k, g.f32([scale], []))], perm); // (rows, H, Lk)
 }
 
-/** DPLR kernel of axis a: (rows, H, Lk), in the eigenbasis of A computed at export time. */
+/**
+ * DPLR kernel of axis a: (rows, H, Lk). With M = round(l_kernel / rate) and ω_j = exp(-2πi j / M), the DFT of the
+ * M-periodic kernel is S_j = c̃ (I - ω_j Ā)⁻¹ B̄ (the (I - Ā^M)⁻¹ of C_eff cancels against the geometric sum), which
+ * for the bilinear Ā, B̄ is S_j = dt · c̃ ((1 - ω_j) I - t_j A)⁻¹ b with t_j = (1 + ω_j) dt / 2. With A = diag(λ) - p pᴴ,
+ * Sherman-Morrison gives S = dt (k00 - t k01 k10 / (1 + t k11)), k_xy = Σ_n x_n y_n / ((1 - ω) - t λ_n),
+ * and k = Re IDFT_M(S)[0 : Lk]. All lengths are dynamic; the rate-free vectors come from dplrConstants.
+ */
 function dplrKernel(
   e: Emit,
   cfg: S4ndLayerConfig,
   params: S4ndParams,
-  prefix: string,
+  w: (name: string, dims: number[]) => string,
   a: number,
   rate: string,
   Lk: string,
@@ -273,7 +279,7 @@ function dplrKernel(
   const N = cfg.d_state;
   const rows = cfg.bidirectional ? 2 * cfg.channels : cfg.channels;
   const p = `kernel.${a}`;
-  const modes = dplrModes(
+  const k = dplrConstants(
     {
       invDt: params.get(`${p}.inv_dt`),
       aReal: params.get(`${p}.A_real`),
@@ -284,49 +290,56 @@ function dplrKernel(
     },
     { H, N, rows, bandlimit: cfg.bandlimit, lMax: cfg.l_max[a] ?? 1, lKernel: params.lKernel(a) },
   );
-  // dt = exp(inv_dt) * rate per channel (H, 1); μ (1, N) the eigenvalues of A.
-  const dt = e.mul(
-    e.exp(g.weight(`${prefix}.${p}.inv_dt`, params.get(`${p}.inv_dt`), [H, 1])),
-    g.op('Cast', [rate], { to: { i: 1 } }),
-  );
-  const mu: Cx = { re: g.f32(modes.muRe, [1, N]), im: g.f32(modes.muIm, [1, N]) };
-  const half = e.mul(dt, g.f32([0.5], [])); // (H, 1)
-  const hm: Cx = { re: e.mul(half, mu.re), im: e.mul(half, mu.im) }; // dt μ / 2, (H, N)
+  const cx = (v: { re: ArrayLike<number>; im: ArrayLike<number> }, dims: number[]): Cx => ({
+    re: g.f32(v.re, dims),
+    im: g.f32(v.im, dims),
+  });
+  const dt = e.mul(e.exp(w(`${p}.inv_dt`, [H, 1])), g.op('Cast', [rate], { to: { i: 1 } })); // (H, 1)
+  // M = round(l_kernel / rate) (half to even) and the M roots of unity.
+  const M = g.op('Cast', [g.op('Round', [g.op('Div', [g.f64([k.lKernel]), rate])])], { to: { i: 7 } });
+  const Mf = g.op('Cast', [M], { to: { i: 1 } });
+  const theta = e.div(e.mul(lagRange(g, M), g.f32([-2 * Math.PI], [])), Mf); // (M)
+  const omega: Cx = { re: g.op('Cos', [theta]), im: g.op('Sin', [theta]) };
+  const halfDt = e.mul(dt, g.f32([0.5], [])); // (H, 1)
   const one = g.f32([1], []);
-  const num: Cx = { re: e.add(one, hm.re), im: hm.im }; // 1 + dt μ / 2
-  const den: Cx = { re: e.sub(one, hm.re), im: e.neg(hm.im) }; // 1 - dt μ / 2
-  // log ā = log(1 + dtμ/2) - log(1 - dtμ/2) (principal logs; ā^l = exp(l log ā)).
-  const logAbar = csub(e, clog(e, num), clog(e, den)); // (H, N)
-  // B̄ in the eigenbasis: dt / (1 - dtμ/2) * (V⁻¹ b).
-  const bb = e.cdiv({ re: dt, im: g.f32([0], []) }, den); // (H, N)
-  const vb: Cx = { re: g.f32(modes.vbRe, [1, N]), im: g.f32(modes.vbIm, [1, N]) };
-  const bbar = e.cmul(bb, vb); // (H, N)
-  // (1 - ā^{discrete_L})⁻¹ with discrete_L = round(l_kernel / rate).
-  const dL = g.op('Cast', [g.op('Round', [g.op('Div', [g.f64([modes.lKernel]), rate])])], { to: { i: 1 } });
-  const aPow = e.cexpScaled(logAbar, dL); // (H, N)
-  const inv = e.cdiv({ re: one, im: g.f32([0], []) }, { re: e.sub(one, aPow.re), im: e.neg(aPow.im) });
-  const cv: Cx = { re: g.f32(modes.cvRe, [rows, H, N]), im: g.f32(modes.cvIm, [rows, H, N]) }; // c̃ V
-  const W = e.cmul(cv, e.cmul(inv, bbar)); // (rows, H, N)
-  return vandermonde(e, W, { re: g.unsqueeze(logAbar.re, [-1]), im: g.unsqueeze(logAbar.im, [-1]) }, Lk, 1);
-}
-
-function csub(e: Emit, a: Cx, b: Cx): Cx {
-  return { re: e.sub(a.re, b.re), im: e.sub(a.im, b.im) };
-}
-
-/** Principal complex log: (log|z|, atan2(im, re)). */
-function clog(e: Emit, z: Cx): Cx {
-  const g = e.g;
-  const mag2 = e.add(e.mul(z.re, z.re), e.mul(z.im, z.im));
-  const re = e.mul(g.op('Log', [mag2]), g.f32([0.5], []));
-  return { re, im: atan2(e, z.im, z.re) };
-}
-
-/** atan2(y, x) from Atan and Where (ONNX has no atan2). */
-function atan2(e: Emit, y: string, x: string): string {
-  const g = e.g;
-  const zero = g.f32([0], []);
-  const base = g.op('Atan', [e.div(y, x)]); // x = 0 gives ±inf -> ±π/2
-  const shift = g.op('Where', [g.op('Less', [y, zero]), g.f32([-Math.PI], []), g.f32([Math.PI], [])]);
-  return g.op('Where', [g.op('Less', [x, zero]), e.add(base, shift), base]);
+  const t: Cx = { re: e.mul(halfDt, e.add(one, omega.re)), im: e.mul(halfDt, omega.im) }; // (H, M)
+  // den[h, j, n] = (1 - ω_j) - t[h, j] λ_n, R = 1 / den: (H, M, N)
+  const lam = cx(k.lambda, [1, 1, N]);
+  const t3: Cx = { re: g.unsqueeze(t.re, [-1]), im: g.unsqueeze(t.im, [-1]) }; // (H, M, 1)
+  const tl = e.cmul(t3, lam);
+  const oneMinusW: Cx = { re: g.unsqueeze(e.sub(one, omega.re), [-1]), im: g.unsqueeze(e.neg(omega.im), [-1]) }; // (M, 1)
+  const R = e.cdiv({ re: one, im: g.f32([0], []) }, { re: e.sub(oneMinusW.re, tl.re), im: e.sub(oneMinusW.im, tl.im) });
+  const Rt: Cx = {
+    re: g.op('Transpose', [R.re], { perm: { ints: [0, 2, 1] } }),
+    im: g.op('Transpose', [R.im], { perm: { ints: [0, 2, 1] } }),
+  }; // (H, N, M)
+  const perm = { perm: { ints: [1, 0, 2] } };
+  // Σ_n x[r, h, n] R[h, j, n] as batched complex MatMuls: (H, rows, N) @ (H, N, M) -> (H, rows, M)
+  const cauchyRows = (x: Cx): Cx => {
+    const xr = g.op('Transpose', [x.re], perm);
+    const xi = g.op('Transpose', [x.im], perm);
+    return {
+      re: e.sub(g.op('MatMul', [xr, Rt.re]), g.op('MatMul', [xi, Rt.im])),
+      im: e.add(g.op('MatMul', [xr, Rt.im]), g.op('MatMul', [xi, Rt.re])),
+    };
+  };
+  const k00 = cauchyRows(cx(k.cb, [rows, H, N]));
+  const k01 = cauchyRows(cx(k.cp, [rows, H, N]));
+  // Σ_n q[n] R[h, j, n] -> (H, 1, M)
+  const qb = cx(k.qb, [N, 1]);
+  const qp = g.f32(k.qp, [N, 1]);
+  const vec = (m: string): string => g.unsqueeze(g.squeeze(m, [2]), [1]);
+  const k10: Cx = {
+    re: vec(e.sub(g.op('MatMul', [R.re, qb.re]), g.op('MatMul', [R.im, qb.im]))),
+    im: vec(e.add(g.op('MatMul', [R.re, qb.im]), g.op('MatMul', [R.im, qb.re]))),
+  };
+  const k11: Cx = { re: vec(g.op('MatMul', [R.re, qp])), im: vec(g.op('MatMul', [R.im, qp])) };
+  const tv: Cx = { re: g.unsqueeze(t.re, [1]), im: g.unsqueeze(t.im, [1]) }; // (H, 1, M)
+  const corr = e.cdiv(e.cmul(tv, e.cmul(k01, k10)), { re: e.add(one, e.cmul(tv, k11).re), im: e.cmul(tv, k11).im });
+  const dt3 = g.unsqueeze(dt, [2]); // (H, 1, 1)
+  const S: Cx = { re: e.mul(dt3, e.sub(k00.re, corr.re)), im: e.mul(dt3, e.sub(k00.im, corr.im)) }; // (H, rows, M)
+  const s = g.op('DFT', [e.join(S)], { axis: { i: 2 }, inverse: { i: 1 } }); // (H, rows, M, 2)
+  const re = g.squeeze(g.slice(s, g.i64([0]), g.i64([1]), [3]), [3]);
+  const kern = g.slice(re, g.i64([0]), Lk, [2]); // (H, rows, Lk)
+  return g.op('Transpose', [kern], perm); // (rows, H, Lk)
 }

@@ -22,7 +22,7 @@ export function tensorOf(c: S4ndCase, kind: 'inputs' | 'outputs32', name: string
  * A one-layer model spec around the case's S4ND layer, trained ("based") at `baseSize`, with the case's
  * parameters under the engine's names (layers.0.<official name>).
  */
-export function caseSource(c: S4ndCase, baseSize: number[]): ExportSource & { state: Record<string, number[]> } {
+export function caseSource(c: S4ndCase, baseSize: number[]): ExportSource {
   const s = c.spec;
   const { spec } = validateSpec({
     input: { channels: s.d_model, size: baseSize },
@@ -48,7 +48,7 @@ export function caseSource(c: S4ndCase, baseSize: number[]): ExportSource & { st
       if (!t) throw new Error(`no parameter '${name}'`);
       return Float32Array.from(t.data);
     },
-    state: { 'layers.0.l_kernel': lKernel },
+    state: () => ({ 'layers.0.l_kernel': lKernel }),
   };
 }
 
