@@ -41,6 +41,23 @@ export interface MediaInfo {
   windowPresets: WindowPreset[];
 }
 
+/** A picture for display: PNG bytes as base64, with its size. */
+export interface MediaPicture {
+  width: number;
+  height: number;
+  pngBase64: string;
+}
+
 export interface MediaApi {
   'media.info': { params: { path: string }; result: MediaInfo };
+  /** One video frame (by index) or image page, scaled to fit maxSize × maxSize (never enlarged). */
+  'media.frame': { params: { path: string; frame: number; maxSize: number }; result: MediaPicture };
+  /**
+   * One slice of a volume (DICOM file or series folder, NIfTI) perpendicular to `axis` (2: axial XY, 1: XZ, 0: YZ),
+   * mapped to 8-bit grey with a window (center/width; null: the file's first preset, else the slice's min–max).
+   */
+  'media.slice': {
+    params: { path: string; axis: 0 | 1 | 2; index: number; window: { center: number; width: number } | null };
+    result: MediaPicture & { window: { center: number; width: number } };
+  };
 }

@@ -5,8 +5,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { JobInfo } from '../../contract/jobs.js';
+import { ROOT } from '../../main/app/paths.js';
 import { createAppServices, type AppServices } from '../../main/app/services.js';
-import { tempDir } from '../media/helpers.js';
+import { nibabel, pydicom, tempDir } from '../media/helpers.js';
 
 const { dir, cleanup } = tempDir('ssm-handlers-');
 let services: AppServices;
@@ -74,5 +75,46 @@ describe('router: media and project methods', () => {
       ctx,
     );
     expect(bad).toMatchObject({ ok: false, error: { code: 'bad_request', path: 'params.format' } });
+  });
+
+  it('media.frame and media.slice return PNG pictures for display', async () => {
+    const small = await services.router.invoke(
+      'media.frame',
+      { path: path.join(dir, 'a.png'), frame: 0, maxSize: 16 },
+      ctx,
+    );
+    expect([small.width, small.height]).toEqual([10, 8]); // never enlarged
+    const frame = await services.router.invoke(
+      'media.frame',
+      { path: path.join(ROOT, 'samples/video/vtest-4s.mp4'), frame: 39, maxSize: 96 },
+      ctx,
+    );
+    expect([frame.width, frame.height]).toEqual([96, 72]);
+    const png = Buffer.from(frame.pngBase64, 'base64');
+    expect((await sharp(png).metadata()).format).toBe('png');
+    const nii = nibabel('anatomical.nii');
+    const axial = await services.router.invoke('media.slice', { path: nii, axis: 2, index: 12, window: null }, ctx);
+    expect([axial.width, axial.height]).toEqual([33, 41]);
+    expect(axial.window.width).toBeGreaterThan(0);
+    const sagittal = await services.router.invoke(
+      'media.slice',
+      { path: nii, axis: 0, index: 16, window: { center: 0, width: 100 } },
+      ctx,
+    );
+    expect([sagittal.width, sagittal.height, sagittal.window]).toEqual([41, 25, { center: 0, width: 100 }]);
+    const ct = await services.router.invoke(
+      'media.slice',
+      { path: pydicom('MR_small.dcm'), axis: 2, index: 0, window: null },
+      ctx,
+    );
+    expect(ct.window).toEqual({ center: 600, width: 1600 }); // the file's preset
+    const out = await services.router.dispatch(
+      { type: 'request', id: 3, method: 'media.slice', params: { path: nii, axis: 2, index: 25, window: null } },
+      ctx,
+    );
+    expect(out).toMatchObject({
+      ok: false,
+      error: { code: 'not_found', message: 'slice 25 is out of range on axis 2 (0 to 24)' },
+    });
   });
 });
