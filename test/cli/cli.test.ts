@@ -201,6 +201,27 @@ describe('ssm-studio import', () => {
     expect(again.json).toMatchObject({ imported: 0, skipped: [{ reason: expect.stringMatching(/^duplicate of/) }] });
   });
 
+  it('export writes labels, and refuses a folder that is not a project', () => {
+    const project = path.join(dir, 'proj');
+    const out = path.join(dir, 'exported', 'labels.json');
+    const r = cli('export', '--project', project, '--format', 'labels-json', '--out', out, '--json');
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual({ out, files: 1 });
+    expect(cli('export', '--project', project, '--format', 'xlsx', '--out', out).code).toBe(2);
+    const none = cli(
+      'export',
+      '--project',
+      path.join(dir, 'not-a-project'),
+      '--format',
+      'coco',
+      '--out',
+      out,
+      '--json',
+    );
+    expect(none.code).toBe(1);
+    expect(none.json).toMatchObject({ error: { code: 'not_found' } });
+  });
+
   it('requires --project', () => {
     const r = cli('import', path.join(dir, 'g16.png'), '--json');
     expect(r.code).toBe(2);
