@@ -2,6 +2,7 @@
 
 #pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors stay inside inlined code
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -630,7 +631,9 @@ void RealInverseNd(const std::vector<int>& dims, const Cx<T>* in, T* out) {
   for (int a = 0; a < nd - 1; ++a) rows *= dims[a];
   std::vector<int> cdims = dims;
   cdims[nd - 1] = bins;
-  std::vector<Cx<T>> tmp(in, in + rows * bins);
+  thread_local std::vector<Cx<T>> tmp;  // grow-only copy of the input spectrum (the transform runs in place)
+  if (tmp.size() < rows * bins) tmp.resize(rows * bins);
+  std::copy(in, in + rows * bins, tmp.begin());
   for (int a = 0; a < nd - 1; ++a) ComplexAlongAxis(cdims, a, tmp.data(), true);
   const RealPlan<T>& plan = GetRealPlan<T>(last);
   for (std::size_t r = 0; r < rows; ++r) plan.Inverse(tmp.data() + r * bins, out + r * last);
