@@ -105,6 +105,9 @@ export async function probeVideo(file: string, signal?: AbortSignal): Promise<Vi
   const v = streams.find((s) => s.codec_type === 'video');
   if (!v) {
     const what = path.extname(file).slice(1).toUpperCase() || 'video';
+    if (streams.some((s) => s.codec_type === 'audio')) {
+      throw new AppError('unsupported', `${what} holds only audio, no video stream`);
+    }
     throw new AppError(
       'corrupt_input',
       `truncated or corrupt ${what}: no readable video stream (the index may be cut off)`,

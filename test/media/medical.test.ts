@@ -175,6 +175,32 @@ describe('DICOM series from a folder (generated with dcmjs)', () => {
     expect(() => slice(vol, 2, nz)).toThrow(/slice 5 is out of range on axis 2 \(0 to 4\)/);
   });
 
+  it('a sagittal series is ordered along its own normal (x), not by z or file name', async () => {
+    const sag = path.join(dir, 'sagittal');
+    mkdirSync(sag);
+    // Rows along y, columns along -z: normal = row × col = (0,1,0) × (0,0,-1) = (-1, 0, 0).
+    const xs = [3, 9, 0, 6]; // file order; sorted along the normal (-x): 9, 6, 3, 0
+    xs.forEach((x, i) => {
+      writeDicomSlice({
+        file: path.join(sag, `f${i}.dcm`),
+        seriesUid: '2.25.31415',
+        rows: 2,
+        columns: 2,
+        pixels: new Uint16Array(4).fill(Math.round(x * 10) + 100),
+        position: [x, 0, 0],
+        orientation: [0, 1, 0, 0, 0, -1],
+        instance: i + 1,
+      });
+    });
+    const { series: found } = await probeDicomFolder(sag);
+    const vol = await readDicomVolume(found[0]!);
+    expect([0, 1, 2, 3].map((k) => vol.data[k * 4])).toEqual([190, 160, 130, 100]);
+    expect(found[0]!.spacing[2]).toBeCloseTo(3, 6);
+    // RAS affine: the slice axis (k) steps along -x in LPS, i.e. +x in RAS (first row negated).
+    expect(vol.affine[0]![2]).toBeCloseTo(3, 6);
+    expect(vol.affine[0]![3]).toBeCloseTo(-9, 6);
+  });
+
   it('info on a folder with one series; window presets with their names', async () => {
     const one = path.join(dir, 'one-series');
     mkdirSync(one);

@@ -258,6 +258,16 @@ describe('corrupt input', () => {
     }
   });
 
+  it('an audio-only file is unsupported, not corrupt', async () => {
+    const f = path.join(dir, 'audio-only.mp4');
+    ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=0.5', '-c:a', 'aac', f]);
+    const err = await probeFile(f).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'unsupported', message: 'MP4 holds only audio, no video stream' });
+  });
+
   it('frame index out of range', async () => {
     const info = await probeVideo(file('mp4'));
     await expect(decodeFrame(file('mp4'), info, { frame: 60 })).rejects.toThrow(
