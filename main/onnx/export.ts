@@ -29,6 +29,12 @@ export interface ExportOptions {
    * C -> C̃ rewrite). Required for DPLR layers, because the parameters alone do not say whether C is already C̃.
    */
   state?: Record<string, number[]>;
+  /**
+   * How S4ND convolves: 'direct' (default) multiplies by the per-axis L x L Toeplitz matrix of the two-sided kernel
+   * (MatMul; memory C*H*L^2 per axis), 'dft' uses the DFT op at P = L + Lk (O(L log L), but onnxruntime 1.30's CPU
+   * DFT is slow). Both are built from the same in-graph kernels; see README.md for measurements.
+   */
+  s4ndConv?: 'direct' | 'dft';
   /** Name of the model in the ONNX producer field. */
   producer?: string;
 }
@@ -90,6 +96,7 @@ interface Act {
 
 interface Ctx {
   g: GraphBuilder;
+  conv: 'direct' | 'dft';
   src: ExportSource;
   rates: string[];
   state: Record<string, number[]>;
@@ -113,7 +120,14 @@ export function exportOnnx(src: ExportSource, options: ExportOptions = {}): Uint
       rates.push(g.op('Div', [g.f64([base]), g.op('Cast', [g.dim(shape, 2 + a)], { to: { i: 11 } })]));
     });
   }
-  const ctx: Ctx = { g, src, rates, state: options.state ?? src.state?.() ?? {}, saved: new Map() };
+  const ctx: Ctx = {
+    g,
+    conv: options.s4ndConv ?? 'direct',
+    src,
+    rates,
+    state: options.state ?? src.state?.() ?? {},
+    saved: new Map(),
+  };
   const out = emitLayers(ctx, spec.layers, 'layers', 'layers', { value: x, spatial: D });
   const outDims: Dim[] =
     out.spatial === 0
@@ -256,7 +270,7 @@ function emitLayer(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: str
     }
     case 's4nd': {
       needSpatial();
-      const cfg = s4ndConfig(layer, where);
+      const cfg = { ...s4ndConfig(layer, where), conv: ctx.conv };
       if (cfg.l_max.length !== act.spatial)
         throw new OnnxExportError(`${where}: l_max has ${cfg.l_max.length} axes, the input has ${act.spatial}`);
       const lk = ctx.state[`${prefix}.l_kernel`];
@@ -282,7 +296,7 @@ function emitLayer(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: str
   }
 }
 
-function s4ndConfig(layer: NormalizedLayer, where: string): S4ndLayerConfig {
+function s4ndConfig(layer: NormalizedLayer, where: string): Omit<S4ndLayerConfig, 'conv'> {
   const mode = layer['mode'];
   if (mode !== 's4d' && mode !== 'dplr')
     throw new OnnxExportError(`${where}: unknown s4nd mode ${JSON.stringify(mode)}`);

@@ -29,6 +29,8 @@ export interface S4ndLayerConfig {
   bandlimit: number;
   linear: boolean;
   l_max: number[];
+  /** 'direct': per-axis Toeplitz MatMul (default, fast on CPU); 'dft': FFT convolution with the DFT op. */
+  conv: 'direct' | 'dft';
 }
 
 export interface S4ndParams {
@@ -148,28 +150,7 @@ export function emitS4nd(
     } else {
       kb = g.op('Pad', [fwd, g.op('Concat', [g.i64([0, 0, 0, 0, 0]), len.L], { axis: { i: 0 } })]);
     }
-    const kf = g.op('DFT', [g.unsqueeze(kb, [-1])], { axis: { i: 2 }, onesided: { i: 0 } }); // (C, H, P, 2)
-    // Broadcast the spectrum to (1, C, H, 1.., P, 1.., 2) with P at tensor axis 3 + a.
-    const insert = [
-      0,
-      ...Array.from({ length: D }, (_, b) => b)
-        .filter((b) => b !== a)
-        .map((b) => 3 + b),
-    ];
-    const K = e.split(g.unsqueeze(kf, insert), rank + 1);
-    const axis = 3 + a;
-    // Zero-pad explicitly to P along the axis (DFT's dft_length does not pad an inner axis in onnxruntime 1.30).
-    const zeros = (n: number): number[] => Array<number>(n).fill(0);
-    const pads = g.op('Concat', [g.i64(zeros(rank + axis)), len.Lk, g.i64(zeros(rank - axis - 1))], {
-      axis: { i: 0 },
-    });
-    const X = e.split(
-      g.op('DFT', [g.unsqueeze(g.op('Pad', [y, pads]), [-1])], { axis: { i: axis }, onesided: { i: 0 } }),
-      rank + 1,
-    );
-    const Y = g.op('DFT', [e.join(e.cmul(X, K))], { axis: { i: axis }, inverse: { i: 1 } });
-    const re = g.squeeze(g.slice(Y, g.i64([0]), g.i64([1]), [rank]), [rank]);
-    y = g.slice(re, g.i64([0]), len.L, [axis]); // (B, C', H, L...)
+    y = cfg.conv === 'dft' ? convAxisDft(e, y, kb, len, a, D) : convAxisDirect(e, y, kb, len, a, D, shapeU);
   }
   // D skip and channel flattening: (B, C, H, L...) -> (B, C*H, L...).
   const dSkip = g.reshape(w('D', [C, H]), g.i64([1, C, H, ...Array<number>(D).fill(1)]));
@@ -342,4 +323,67 @@ function dplrKernel(
   const re = g.squeeze(g.slice(s, g.i64([0]), g.i64([1]), [3]), [3]);
   const kern = g.slice(re, g.i64([0]), Lk, [2]); // (H, rows, Lk)
   return g.op('Transpose', [kern], perm); // (rows, H, Lk)
+}
+
+/**
+ * One axis of the convolution with the DFT op: y = Re IDFT(DFT(pad_P(y)) * DFT(kb))[:L] along tensor axis 3 + a.
+ * y (B, C', H, L...), kb (C, H, P) -> (B, C, H, L...).
+ */
+function convAxisDft(e: Emit, y: string, kb: string, len: AxisLengths, a: number, D: number): string {
+  const g = e.g;
+  const rank = 3 + D;
+  const kf = g.op('DFT', [g.unsqueeze(kb, [-1])], { axis: { i: 2 }, onesided: { i: 0 } }); // (C, H, P, 2)
+  // Broadcast the spectrum to (1, C, H, 1.., P, 1.., 2) with P at tensor axis 3 + a.
+  const insert = [
+    0,
+    ...Array.from({ length: D }, (_, b) => b)
+      .filter((b) => b !== a)
+      .map((b) => 3 + b),
+  ];
+  const K = e.split(g.unsqueeze(kf, insert), rank + 1);
+  const axis = 3 + a;
+  // Zero-pad explicitly to P along the axis (DFT's dft_length does not pad an inner axis in onnxruntime 1.30).
+  const zeros = (n: number): number[] => Array<number>(n).fill(0);
+  const pads = g.op('Concat', [g.i64(zeros(rank + axis)), len.Lk, g.i64(zeros(rank - axis - 1))], {
+    axis: { i: 0 },
+  });
+  const X = e.split(
+    g.op('DFT', [g.unsqueeze(g.op('Pad', [y, pads]), [-1])], { axis: { i: axis }, onesided: { i: 0 } }),
+    rank + 1,
+  );
+  const Y = g.op('DFT', [e.join(e.cmul(X, K))], { axis: { i: axis }, inverse: { i: 1 } });
+  const re = g.squeeze(g.slice(Y, g.i64([0]), g.i64([1]), [rank]), [rank]);
+  return g.slice(re, g.i64([0]), len.L, [axis]);
+}
+
+/**
+ * One axis of the convolution as a MatMul with the L x L Toeplitz matrix of the two-sided kernel:
+ * T[c, h, i, p] = kb[c, h, (i - p) mod P] (index j < L is lag j, j >= L is lag j - P; the zero gap of kb covers
+ * the lags beyond ±Lk). y is viewed as (B, C', H, pre, L_a, post) so the same MatMul serves every axis.
+ * y (B, C', H, L...), kb (C, H, P) -> (B, C, H, L...).
+ */
+function convAxisDirect(
+  e: Emit,
+  y: string,
+  kb: string,
+  len: AxisLengths,
+  a: number,
+  D: number,
+  shapeU: string,
+): string {
+  const g = e.g;
+  const r = g.op('Range', [g.i64([0], []), g.squeeze(len.L, [0]), g.i64([1], [])]); // (L)
+  const d = g.op('Sub', [g.unsqueeze(r, [1]), g.unsqueeze(r, [0])]); // i - p, (L, L)
+  const idx = g.op('Where', [g.op('Less', [d, g.i64([0], [])]), g.op('Add', [d, len.P]), d]);
+  const T = g.unsqueeze(g.op('Gather', [kb, idx], { axis: { i: 2 } }), [0, 3]); // (1, C, H, 1, L, L)
+  const spatial = Array.from({ length: D }, (_, b) => g.dim(shapeU, 2 + b));
+  const prod = (xs: string[]): string => xs.reduce((acc, v) => g.op('Mul', [acc, v]), g.i64([1]));
+  const shapeY = g.op('Shape', [y]);
+  const head = g.slice(shapeY, g.i64([0]), g.i64([3]), [0]);
+  const view = g.op('Concat', [head, prod(spatial.slice(0, a)), len.L, prod(spatial.slice(a + 1))], {
+    axis: { i: 0 },
+  });
+  const out = g.op('MatMul', [T, g.reshape(y, view)]); // (B, C, H, pre, L, post)
+  const headOut = g.slice(g.op('Shape', [out]), g.i64([0]), g.i64([3]), [0]);
+  return g.reshape(out, g.op('Concat', [headOut, ...spatial], { axis: { i: 0 } }));
 }

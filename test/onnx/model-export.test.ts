@@ -73,6 +73,22 @@ describe('S4ND classifier exported to ONNX vs engine predict', () => {
     model.dispose();
   });
 
+  it('matches with the DFT-op convolution too', async () => {
+    const model = engine.createModel(classifier, 10);
+    const report = await checkParity(
+      model,
+      exportOnnx(model, { s4ndConv: 'dft' }),
+      [inputAt(1, [28, 28], 8), inputAt(1, [56, 56], 9)],
+      TOL,
+    );
+    for (const r of report.resolutions)
+      console.log(
+        `classifier (dft) ${r.size.join('x')}: maxAbs ${r.maxAbs.toExponential(2)} maxRel ${r.maxRel.toExponential(2)}`,
+      );
+    expect(report.ok).toBe(true);
+    model.dispose();
+  });
+
   it('reports a mismatch (ok: false) instead of passing a wrong model', async () => {
     const model = engine.createModel(classifier, 9);
     const bytes = exportOnnx(model);

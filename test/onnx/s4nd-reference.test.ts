@@ -21,27 +21,29 @@ async function runCase(bytes: Uint8Array, file: string): Promise<{ maxAbs: numbe
   return errors(out.data, y.data);
 }
 
-describe('S4ND layer exported to ONNX vs the official reference (float32 y)', () => {
-  // case 1 (16x16, rate 1), 2a (8x8, rate 2) and 2b (32x32, rate 0.5) share one parameter set: one export, base 16.
-  const case1 = loadCase('case1_s4d_2d_16x16.json');
-  const s4dBytes = exportOnnx(caseSource(case1, [16, 16]));
+for (const conv of ['direct', 'dft'] as const) {
+  describe(`S4ND layer exported to ONNX (${conv} convolution) vs the official reference (float32 y)`, () => {
+    // case 1 (16x16, rate 1), 2a (8x8, rate 2) and 2b (32x32, rate 0.5) share one parameter set: one export, base 16.
+    const case1 = loadCase('case1_s4d_2d_16x16.json');
+    const s4dBytes = exportOnnx(caseSource(case1, [16, 16]), { s4ndConv: conv });
 
-  for (const [file, label] of [
-    ['case1_s4d_2d_16x16.json', 'case1 S4D 16x16 rate 1'],
-    ['case2a_s4d_2d_8x8_rate2.json', 'case2a S4D 8x8 rate 2 (same exported model)'],
-    ['case2b_s4d_2d_32x32_rate0.5.json', 'case2b S4D 32x32 rate 0.5 (same exported model)'],
-  ] as const) {
-    it(label, async () => {
-      const e = await runCase(s4dBytes, file);
-      console.log(`${label}: maxAbs ${e.maxAbs.toExponential(2)} maxRel ${e.maxRel.toExponential(2)}`);
+    for (const [file, label] of [
+      ['case1_s4d_2d_16x16.json', 'case1 S4D 16x16 rate 1'],
+      ['case2a_s4d_2d_8x8_rate2.json', 'case2a S4D 8x8 rate 2 (same exported model)'],
+      ['case2b_s4d_2d_32x32_rate0.5.json', 'case2b S4D 32x32 rate 0.5 (same exported model)'],
+    ] as const) {
+      it(label, async () => {
+        const e = await runCase(s4dBytes, file);
+        console.log(`${conv} ${label}: maxAbs ${e.maxAbs.toExponential(2)} maxRel ${e.maxRel.toExponential(2)}`);
+        expect(e.maxRel).toBeLessThanOrEqual(TOL);
+      });
+    }
+
+    it('case5 DPLR 16x16 rate 1', async () => {
+      const c = loadCase('case5_dplr_2d_16x16.json');
+      const e = await runCase(exportOnnx(caseSource(c, [16, 16]), { s4ndConv: conv }), 'case5_dplr_2d_16x16.json');
+      console.log(`${conv} case5 DPLR: maxAbs ${e.maxAbs.toExponential(2)} maxRel ${e.maxRel.toExponential(2)}`);
       expect(e.maxRel).toBeLessThanOrEqual(TOL);
     });
-  }
-
-  it('case5 DPLR 16x16 rate 1', async () => {
-    const c = loadCase('case5_dplr_2d_16x16.json');
-    const e = await runCase(exportOnnx(caseSource(c, [16, 16])), 'case5_dplr_2d_16x16.json');
-    console.log(`case5 DPLR: maxAbs ${e.maxAbs.toExponential(2)} maxRel ${e.maxRel.toExponential(2)}`);
-    expect(e.maxRel).toBeLessThanOrEqual(TOL);
   });
-});
+}
