@@ -65,6 +65,29 @@ describe('FFT and direct paths agree (forward and backward)', () => {
   }
 });
 
+describe('mixed per-axis algorithms under conv=auto (FFT for L > 64, direct otherwise)', () => {
+  for (const L of [[80, 6], [3, 70, 5], [72]]) {
+    it(`${L.join('x')} auto vs fft vs direct`, async () => {
+      const base = spec({ dim: L.length, l_max: L.map((l) => Math.max(1, l - 2)), channels: 2, d_model: 2 });
+      const { params } = perturbedParams(base, 13);
+      const S = L.reduce((a, b) => a * b, 1);
+      const u = Float32Array.from(randn(2 * 2 * S, rng(14)));
+      const g = Float32Array.from(randn(2 * 4 * S, rng(15)));
+      const lk = L.map(() => 0);
+      const runs = await Promise.all(
+        (['auto', 'fft', 'direct'] as const).map((conv) => native.run({ ...base, conv }, params, lk, u, 2, L, 1, g)),
+      );
+      const [a, f, d] = runs;
+      if (!a || !f || !d) throw new Error('missing run');
+      for (const other of [f, d]) {
+        expect(maxRel(a.y, other.y)).toBeLessThan(2e-6); // float32 rounding of different algorithms
+        expect(maxRel(a.du ?? [], other.du ?? [])).toBeLessThan(2e-6);
+        expect(maxRel(a.dparams ?? [], other.dparams ?? [])).toBeLessThan(1e-5);
+      }
+    });
+  }
+});
+
 describe('bidirectional lag layout', () => {
   it('an impulse at p gives k_fwd[0] + D at p and k_bwd[0] at p - 1 (backward kernel starts at lag -1)', async () => {
     const s = spec({ dim: 1, d_model: 1, l_max: [6] });

@@ -1,5 +1,6 @@
 #include "s4nd/s4nd_conv.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "fft/fft.h"
@@ -181,91 +182,6 @@ void PrepareAxisConv(const double* k, int C, int H, bool bidirectional, AxisConv
   }
 }
 
-void ConvAxis(const ConvShape& s, int axis, const AxisConvData& d, const float* in, int cin, float* out, bool transpose,
-              float* save_spec) {
-  const AxisView v = ViewOf(s, axis);
-  const std::size_t slab = s.SlabSize();
-  const int C = s.C, H = s.H;
-  const std::size_t n = static_cast<std::size_t>(s.B) * C * H;
-  const fft::RealPlan<float>* plan = d.algo == ConvAlgo::kFft ? &fft::GetRealPlan<float>(d.P) : nullptr;
-  const std::size_t LL = static_cast<std::size_t>(d.L) * d.L;
-  ParallelFor(n, 1, [&](std::size_t i0, std::size_t i1) {
-    for (std::size_t i = i0; i < i1; ++i) {
-      const int h = static_cast<int>(i % H);
-      const int c = static_cast<int>((i / H) % C);
-      const std::size_t b = i / (static_cast<std::size_t>(H) * C);
-      const std::size_t ch = static_cast<std::size_t>(c) * H + h;
-      const float* src = in + ((b * cin + (cin == 1 ? 0 : c)) * H + h) * slab;
-      float* dst = out + i * slab;
-      if (plan) {
-        const auto* spec = reinterpret_cast<const Cx<float>*>(d.spec.data()) + ch * plan->bins();
-        Cx<float>* save = nullptr;  // spectra of the input lines, (B, cin, H, lines, bins); cin == 1: head 0 writes
-        if (save_spec && (cin != 1 || c == 0)) {
-          const std::size_t lines = slab / d.L;
-          save =
-              reinterpret_cast<Cx<float>*>(save_spec) + ((b * cin + (cin == 1 ? 0 : c)) * H + h) * lines * plan->bins();
-        }
-        FftSlab(v, *plan, spec, transpose, src, dst, save);
-      } else {
-        const float* T = (transpose ? d.toe_t.data() : d.toe.data()) + ch * LL;
-        const float* Tt = (transpose ? d.toe.data() : d.toe_t.data()) + ch * LL;
-        DirectSlab(v, T, Tt, src, dst);
-      }
-    }
-  });
-}
-
-void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& d, const float* g, const float* x, int cx,
-                      const float* x_spec, float* g_in, float* dkb) {
-  const AxisView v = ViewOf(s, axis);
-  const std::size_t slab = s.SlabSize();
-  const int C = s.C, H = s.H, B = s.B, L = d.L, P = d.P;
-  const fft::RealPlan<float>* plan = d.algo == ConvAlgo::kFft ? &fft::GetRealPlan<float>(P) : nullptr;
-  const std::size_t LL = static_cast<std::size_t>(L) * L;
-  ParallelFor(static_cast<std::size_t>(C) * H, 1, [&](std::size_t i0, std::size_t i1) {
-    for (std::size_t ch = i0; ch < i1; ++ch) {
-      const int c = static_cast<int>(ch / H), h = static_cast<int>(ch % H);
-      float* dk = dkb + ch * P;
-      if (plan) {
-        const int nb = plan->bins();
-        double* acc = ThreadScratch<double>(0, 2 * static_cast<std::size_t>(nb));
-        std::memset(acc, 0, sizeof(double) * 2 * nb);
-        const auto* spec = reinterpret_cast<const Cx<float>*>(d.spec.data()) + ch * nb;
-        for (int b = 0; b < B; ++b) {
-          const std::size_t gi = ((static_cast<std::size_t>(b) * C + c) * H + h) * slab;
-          const std::size_t xi = (static_cast<std::size_t>(b) * cx + (cx == 1 ? 0 : c)) * H + h;
-          const Cx<float>* xsp =
-              x_spec ? reinterpret_cast<const Cx<float>*>(x_spec) + xi * (slab / L) * static_cast<std::size_t>(nb)
-                     : nullptr;
-          FftBackwardSlab(v, *plan, spec, g + gi, x + xi * slab, xsp, g_in + gi, acc);
-        }
-        const auto& dplan = fft::GetRealPlan<double>(P);
-        double* line = ThreadScratch<double>(1, P);
-        dplan.Inverse(reinterpret_cast<const Cx<double>*>(acc), line);
-        for (int j = 0; j < P; ++j) dk[j] += static_cast<float>(line[j] / P);
-      } else {
-        float* X = ThreadScratch<float>(3, LL);
-        float* xt = ThreadScratch<float>(4, static_cast<std::size_t>(v.inner) * L);
-        std::memset(X, 0, sizeof(float) * LL);
-        const float* Tt = d.toe_t.data() + ch * LL;
-        const float* T = d.toe.data() + ch * LL;
-        for (int b = 0; b < B; ++b) {
-          const std::size_t gi = ((static_cast<std::size_t>(b) * C + c) * H + h) * slab;
-          const float* xs = x + ((static_cast<std::size_t>(b) * cx + (cx == 1 ? 0 : c)) * H + h) * slab;
-          DirectCorrSlab(v, g + gi, xs, X, xt);
-          DirectSlab(v, Tt, T, g + gi, g_in + gi);  // transposed convolution
-        }
-        // dK(lag) = sum_{i - p = lag} X[i][p]
-        for (int i = 0; i < L; ++i)
-          for (int p = 0; p < L; ++p) {
-            const int lag = i - p;
-            dk[lag >= 0 ? lag : P + lag] += X[i * L + p];
-          }
-      }
-    }
-  });
-}
-
 void AxisKernelGradFromCircular(const float* dkb, int C, int H, bool bidirectional, const AxisConvData& d, double* dk) {
   const int Lk = d.Lk, P = d.P;
   for (int c = 0; c < C; ++c)
@@ -278,6 +194,133 @@ void AxisKernelGradFromCircular(const float* dkb, int C, int H, bool bidirection
         for (int m = 0; m < Lk; ++m) kr[m] = g[P - 1 - m];
       }
     }
+}
+
+}  // namespace ssm::s4nd
+
+namespace ssm::s4nd {
+
+namespace {
+
+// Spectra saved for axis a, slab xi (index into (B, cin, H)), as complex.
+const Cx<float>* SavedSlabSpec(const float* spec, std::size_t xi, std::size_t lines, int nb) {
+  return spec ? reinterpret_cast<const Cx<float>*>(spec) + xi * lines * static_cast<std::size_t>(nb) : nullptr;
+}
+
+}  // namespace
+
+void ConvChainForward(const ConvShape& s, const AxisConvData* conv, const float* u, float* const* chain, float* y,
+                      const float* Dskip, float* const* spec_save) {
+  const int D = s.D, C = s.C, H = s.H;
+  const std::size_t slab = s.SlabSize();
+  const std::size_t n = static_cast<std::size_t>(s.B) * C * H;
+  AxisView views[kMaxDim];
+  const fft::RealPlan<float>* plans[kMaxDim] = {nullptr, nullptr, nullptr};
+  for (int a = 0; a < D; ++a) {
+    views[a] = ViewOf(s, a);
+    if (conv[a].algo == ConvAlgo::kFft) plans[a] = &fft::GetRealPlan<float>(conv[a].P);
+  }
+  ParallelFor(n, 1, [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      const std::size_t h = i % H, c = (i / H) % C, b = i / (static_cast<std::size_t>(H) * C);
+      const std::size_t ch = c * H + h;
+      const float* us = u + (b * H + h) * slab;  // (L...) of u[b, h]
+      const float* src = us;
+      for (int a = D - 1; a >= 0; --a) {
+        const AxisConvData& d = conv[a];
+        float* dst = (a == 0 ? y : chain[a - 1]) + i * slab;
+        if (plans[a]) {
+          const int nb = plans[a]->bins();
+          const auto* spec = reinterpret_cast<const Cx<float>*>(d.spec.data()) + ch * nb;
+          const bool from_u = a == D - 1;  // input has one head: only head 0 stores its spectra
+          Cx<float>* save = nullptr;
+          if (spec_save && spec_save[a] && (!from_u || c == 0)) {
+            const std::size_t xi = from_u ? b * H + h : i;
+            save = reinterpret_cast<Cx<float>*>(spec_save[a]) + xi * (slab / d.L) * nb;
+          }
+          FftSlab(views[a], *plans[a], spec, false, src, dst, save);
+        } else {
+          const std::size_t LL = static_cast<std::size_t>(d.L) * d.L;
+          DirectSlab(views[a], d.toe.data() + ch * LL, d.toe_t.data() + ch * LL, src, dst);
+        }
+        src = dst;  // the next axis reads this slab while it is still in cache
+      }
+      const float dv = Dskip[ch];
+      float* ys = y + i * slab;
+      for (std::size_t j = 0; j < slab; ++j) ys[j] += dv * us[j];
+    }
+  });
+}
+
+void ConvChainBackward(const ConvShape& s, const AxisConvData* conv, const float* g, const float* u,
+                       const float* const* chain, const float* const* spec_saved, float* gu, float* const* dkb) {
+  const int D = s.D, C = s.C, H = s.H, B = s.B;
+  const std::size_t slab = s.SlabSize();
+  AxisView views[kMaxDim];
+  const fft::RealPlan<float>* plans[kMaxDim] = {nullptr, nullptr, nullptr};
+  std::size_t x_off[kMaxDim], acc_off[kMaxDim], x_total = 0, acc_total = 0, xt_max = 0;
+  for (int a = 0; a < D; ++a) {
+    views[a] = ViewOf(s, a);
+    x_off[a] = x_total;
+    acc_off[a] = acc_total;
+    if (conv[a].algo == ConvAlgo::kFft) {
+      plans[a] = &fft::GetRealPlan<float>(conv[a].P);
+      acc_total += 2 * static_cast<std::size_t>(plans[a]->bins());
+    } else {
+      x_total += static_cast<std::size_t>(conv[a].L) * conv[a].L;
+      xt_max = std::max(xt_max, static_cast<std::size_t>(views[a].inner) * conv[a].L);
+    }
+  }
+  ParallelFor(static_cast<std::size_t>(C) * H, 1, [&](std::size_t i0, std::size_t i1) {
+    float* X = ThreadScratch<float>(5, std::max<std::size_t>(x_total, 1));        // direct axes: (L_a, L_a) each
+    float* xt = ThreadScratch<float>(4, std::max<std::size_t>(xt_max, 1));        // transpose scratch
+    float* tmp = ThreadScratch<float>(6, 2 * slab);                               // gradient ping-pong, one slab each
+    double* acc = ThreadScratch<double>(2, std::max<std::size_t>(acc_total, 1));  // FFT axes: spectra
+    for (std::size_t ch = i0; ch < i1; ++ch) {
+      const std::size_t c = ch / H, h = ch % H;
+      std::memset(X, 0, sizeof(float) * x_total);
+      std::memset(acc, 0, sizeof(double) * acc_total);
+      for (int b = 0; b < B; ++b) {
+        const std::size_t i = (static_cast<std::size_t>(b) * C + c) * H + h;  // slab index in (B, C, H)
+        const float* cur = g + i * slab;
+        for (int a = 0; a < D; ++a) {
+          const AxisConvData& d = conv[a];
+          const bool to_u = a == D - 1;
+          const std::size_t xi = to_u ? static_cast<std::size_t>(b) * H + h : i;
+          const float* x = to_u ? u + xi * slab : chain[a] + i * slab;
+          float* out = to_u ? gu + i * slab : tmp + (a % 2) * slab;
+          if (plans[a]) {
+            const int nb = plans[a]->bins();
+            const auto* spec = reinterpret_cast<const Cx<float>*>(d.spec.data()) + ch * nb;
+            const Cx<float>* xsp = SavedSlabSpec(spec_saved ? spec_saved[a] : nullptr, xi, slab / d.L, nb);
+            FftBackwardSlab(views[a], *plans[a], spec, cur, x, xsp, out, acc + acc_off[a]);
+          } else {
+            const std::size_t LL = static_cast<std::size_t>(d.L) * d.L;
+            DirectCorrSlab(views[a], cur, x, X + x_off[a], xt);
+            DirectSlab(views[a], d.toe_t.data() + ch * LL, d.toe.data() + ch * LL, cur, out);  // K^T
+          }
+          cur = out;
+        }
+      }
+      for (int a = 0; a < D; ++a) {
+        const AxisConvData& d = conv[a];
+        const int L = d.L, P = d.P;
+        float* dk = dkb[a] + ch * P;
+        if (plans[a]) {
+          double* line = ThreadScratch<double>(1, P);
+          fft::GetRealPlan<double>(P).Inverse(reinterpret_cast<const Cx<double>*>(acc + acc_off[a]), line);
+          for (int j = 0; j < P; ++j) dk[j] += static_cast<float>(line[j] / P);
+        } else {
+          const float* Xa = X + x_off[a];
+          for (int ii = 0; ii < L; ++ii)
+            for (int p = 0; p < L; ++p) {
+              const int lag = ii - p;
+              dk[lag >= 0 ? lag : P + lag] += Xa[ii * L + p];  // dK(lag) = sum_{i - p = lag} X[i][p]
+            }
+        }
+      }
+    }
+  });
 }
 
 }  // namespace ssm::s4nd

@@ -35,23 +35,22 @@ struct ConvShape {
 // builds the spectrum or Toeplitz matrices for data->algo. data->L/Lk/P/algo must be set.
 void PrepareAxisConv(const double* k, int C, int H, bool bidirectional, AxisConvData* data);
 
-// out = K_axis * in (transpose = false) or K_axis^T * in (transpose = true). in: (B, cin, H, L...), out: (B, C, H,
-// L...).
-// FFT path only: if save_spec != nullptr, the spectra of the input lines are stored there for the backward pass,
-// (B, cin, H, lines, P/2+1, 2) floats with lines = prod(L) / L_axis (see SavedSpectrumSize).
-void ConvAxis(const ConvShape& s, int axis, const AxisConvData& data, const float* in, int cin, float* out,
-              bool transpose, float* save_spec = nullptr);
-
-// Number of floats ConvAxis stores for one axis with cin input heads.
+// Number of floats the forward pass stores for the input-line spectra of one FFT axis with cin input heads:
+// (B, cin, H, lines, P/2+1, 2), lines = prod(L) / L_axis.
 inline std::size_t SavedSpectrumSize(const ConvShape& s, int cin, const AxisConvData& d) {
   return static_cast<std::size_t>(s.B) * cin * s.H * (s.SlabSize() / d.L) * (d.P / 2 + 1) * 2;
 }
 
-// Backward of out = K_axis * x for one axis: dkb (C*H, P) += correlation of g with x (lag layout of kb), and
-// g_in = K_axis^T g. g: (B, C, H, L...), x: (B, cx, H, L...), g_in: (B, C, H, L...). x_spec: spectra of x saved by
-// ConvAxis (FFT path), or nullptr to recompute them.
-void ConvAxisBackward(const ConvShape& s, int axis, const AxisConvData& data, const float* g, const float* x, int cx,
-                      const float* x_spec, float* g_in, float* dkb);
+// Whole chain, fused per slab so each slab stays in cache across the axes (what the layer uses):
+//   chain[a] (a < D-1) = input of the axis-a convolution, (B, C, H, L...); y = K_0 ... K_{D-1} u + Dskip[c, h] u,
+//   (B, C, H, L...). spec_save[a]: FFT axes store their input-line spectra there (SavedSpectrumSize), or nullptr.
+void ConvChainForward(const ConvShape& s, const AxisConvData* conv, const float* u, float* const* chain, float* y,
+                      const float* Dskip, float* const* spec_save);
+
+// Backward of the chain (without the D skip): g (B, C, H, L...) is dL/dy_conv. dkb[a] (C*H, P_a) += kernel-gradient
+// correlations; gu (B, C, H, L...) = K_{D-1}^T ... K_0^T g per head (sum over c gives dL/du).
+void ConvChainBackward(const ConvShape& s, const AxisConvData* conv, const float* g, const float* u,
+                       const float* const* chain, const float* const* spec_saved, float* gu, float* const* dkb);
 
 // dk (rows, H, Lk) = kb gradient (C*H, P) mapped back onto the forward / backward kernel taps.
 void AxisKernelGradFromCircular(const float* dkb, int C, int H, bool bidirectional, const AxisConvData& data,

@@ -22,7 +22,7 @@ std::atomic<uint64_t>& GrowEventCounter() {
 }
 
 std::size_t S4ndWorkspace::CapacityBytes() const {
-  std::size_t n = (g0.capacity() + g1.capacity() + gy.capacity() + head.capacity() + head2.capacity()) * sizeof(float);
+  std::size_t n = (g0.capacity() + gy.capacity() + head.capacity() + head2.capacity()) * sizeof(float);
   for (int a = 0; a < kMaxDim; ++a)
     n += (k[a].capacity() + dk[a].capacity()) * sizeof(double) + dkb[a].capacity() * sizeof(float);
   return n;
@@ -94,32 +94,18 @@ void Forward(const S4ndConfig& cfg, float* params, S4ndState* state, const float
     PrepareAxisConv(k, C, H, cfg.bidirectional, &cd);
   }
 
-  // 2. Convolution chain: x_D = u; x_a = K_a x_{a+1}; y_conv = x_0.  (B, C, H, L...)
+  // 2. Convolution chain x_D = u; x_a = K_a x_{a+1}; y = x_0 + D[c, h] u, fused per slab.  (B, C, H, L...)
   std::memcpy(GrowTo(saved.u, n_u), u, sizeof(float) * n_u);
   float* yconv = cfg.linear ? y : GrowTo(saved.ypre, n_y);
-  const float* in = u;
-  int cin = 1;
-  for (int a = D - 1; a >= 0; --a) {
-    float* out = a == 0 ? yconv : GrowTo(saved.chain[a - 1], n_y);
-    float* spec = nullptr;
+  float* chain[kMaxDim] = {nullptr, nullptr, nullptr};
+  float* spec[kMaxDim] = {nullptr, nullptr, nullptr};
+  for (int a = 0; a < D; ++a) {
+    if (a < D - 1) chain[a] = GrowTo(saved.chain[a], n_y);
+    const int cin = a == D - 1 ? 1 : C;
     if (saved.conv[a].algo == ConvAlgo::kFft)
-      spec = GrowTo(saved.xspec[a], SavedSpectrumSize(shape, cin, saved.conv[a]));
-    ConvAxis(shape, a, saved.conv[a], in, cin, out, false, spec);
-    in = out;
-    cin = C;
+      spec[a] = GrowTo(saved.xspec[a], SavedSpectrumSize(shape, cin, saved.conv[a]));
   }
-
-  // 3. D skip: y[b, c*H + h] += D[c, h] u[b, h]
-  const float* Dp = params + off.D;
-  ParallelFor(static_cast<std::size_t>(batch) * C * H, 4, [&](std::size_t i0, std::size_t i1) {
-    for (std::size_t i = i0; i < i1; ++i) {
-      const std::size_t h = i % H, c = (i / H) % C, b = i / (static_cast<std::size_t>(H) * C);
-      const float d = Dp[c * H + h];
-      const float* us = u + (b * H + h) * slab;
-      float* ys = yconv + i * slab;
-      for (std::size_t j = 0; j < slab; ++j) ys[j] += d * us[j];
-    }
-  });
+  ConvChainForward(shape, saved.conv, u, chain, yconv, params + off.D, spec);
 
   // 4. Optional head.
   if (!cfg.linear) {
@@ -144,9 +130,6 @@ void Backward(const S4ndConfig& cfg, const float* params, const S4ndState& state
   // 1. Gradient w.r.t. y_conv (B, C, H, L...).
   const float* g = dy;
   GrowTo(ws.g0, n_y);
-  GrowTo(ws.g1, n_y);
-  float* bufs[2] = {ws.g0.data(), ws.g1.data()};
-  int next = 0;
   if (!cfg.linear) {
     float* gy = GrowTo(ws.gy, n_y);  // kept intact: the D skip (step 4) needs it after the chain
     HeadBackward(batch, C * H, H, slab, saved.ypre.data(), saved.v.data(), params + off.W, dy, dparams + off.W,
@@ -172,20 +155,19 @@ void Backward(const S4ndConfig& cfg, const float* params, const S4ndState& state
     }
   });
 
-  // 3. Convolution chain backward: for a = 0..D-1: dkb_a += corr(g_a, x_{a+1}); g_{a+1} = K_a^T g_a.
-  const float* cur = g;
+  // 3. Convolution chain backward, fused per slab: dkb_a += corr(g_a, x_{a+1}); g_{a+1} = K_a^T g_a.
+  const float* chain[kMaxDim] = {nullptr, nullptr, nullptr};
+  const float* spec[kMaxDim] = {nullptr, nullptr, nullptr};
+  float* dkbs[kMaxDim] = {nullptr, nullptr, nullptr};
   for (int a = 0; a < D; ++a) {
     const AxisConvData& cd = saved.conv[a];
-    float* dkb = GrowTo(ws.dkb[a], static_cast<std::size_t>(C) * H * cd.P);
-    std::memset(dkb, 0, sizeof(float) * C * H * cd.P);
-    const float* x = a == D - 1 ? u : saved.chain[a].data();
-    const int cx = a == D - 1 ? 1 : C;
-    float* gin = bufs[next];
-    next ^= 1;
-    const float* xspec = cd.algo == ConvAlgo::kFft ? saved.xspec[a].data() : nullptr;
-    ConvAxisBackward(shape, a, cd, cur, x, cx, xspec, gin, dkb);
-    cur = gin;
+    if (a < D - 1) chain[a] = saved.chain[a].data();
+    if (cd.algo == ConvAlgo::kFft) spec[a] = saved.xspec[a].data();
+    dkbs[a] = GrowTo(ws.dkb[a], static_cast<std::size_t>(C) * H * cd.P);
+    std::memset(dkbs[a], 0, sizeof(float) * C * H * cd.P);
   }
+  float* cur = ws.g0.data();  // (B, C, H, L...) K^T g per head
+  ConvChainBackward(shape, saved.conv, g, u, chain, spec, cur, dkbs);
 
   // 4. du = sum_c (D[c, h] g_yconv + g_u[c]).
   ParallelFor(static_cast<std::size_t>(batch) * H, 1, [&](std::size_t i0, std::size_t i1) {

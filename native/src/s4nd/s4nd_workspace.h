@@ -48,7 +48,7 @@ class S4ndWorkspace {
   std::vector<double> k[kMaxDim];   // (rows, H, Lk) per axis
   std::vector<double> dk[kMaxDim];  // (rows, H, Lk) per axis
   std::vector<float> dkb[kMaxDim];  // (C*H, P) per axis
-  std::vector<float> g0, g1;        // (B, C, H, L...) gradient ping-pong of the convolution chain
+  std::vector<float> g0;            // (B, C, H, L...) K^T g per head (the chain's input gradient)
   std::vector<float> gy;            // linear=false: (B, C, H, L...) gradient w.r.t. y before the head
   std::vector<float> head;          // linear=false scratch
   std::vector<float> head2;
