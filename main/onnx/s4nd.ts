@@ -12,9 +12,9 @@
 //          roots of unity, evaluated by Cauchy sums over the N modes plus a rank-1 (Sherman-Morrison) correction,
 //          then k = Re IDFT_M(S)[:Lk]. Only rate-free vectors (λ, c̃⊙b, c̃⊙p, p̄⊙b, |p|²) are precomputed (dplr.ts).
 //   kb     = [k_fwd, zeros(L - Lk), reverse(k_bwd)]            (C, H, P) two-sided circular kernel
-//   Kf     = DFT(kb)                                           (C, H, P, 2)
-// Convolution, one axis at a time (the N-D kernel is a rank-1 outer product, so this is exact):
-//   y = Re IDFT(DFT(y, P) * Kf)[..., :L]                       on (B, C, H, L_0, ..., 2)
+// Convolution, one axis at a time (the N-D kernel is a rank-1 outer product, so this is exact), either
+//   direct: T[c, h, i, p] = kb[c, h, (i - p) mod P]             (C, H, L, L) Toeplitz, y <- T @ y along the axis
+//   dft:    y = Re IDFT(DFT(pad_P(y)) * DFT(kb))[..., :L]        on (B, C, H, L_0, ..., 2)
 // then y + D * u, channels flattened to c * H + h, and the optional GELU -> 1x1 Conv -> GLU head.
 import type { GraphBuilder } from './graph.js';
 import { dplrConstants } from './dplr.js';
@@ -125,7 +125,6 @@ export function emitS4nd(
 
   // u as (B, 1, H, L...): the head axis broadcasts against the kernels' (C, H, ...).
   let y = g.unsqueeze(u, [1]);
-  const rank = 3 + D; // rank of y
   for (let a = 0; a < D; a++) {
     const rate = rates[a];
     const lMax = cfg.l_max[a];
