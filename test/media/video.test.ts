@@ -1,6 +1,6 @@
 // Video: metadata, frame-accurate random access, clips, filmstrips, encoding back with timing and audio, corrupt input.
 // Fixtures are made at test time with the bundled ffmpeg: a 64×48 grey ramp (frame n has luma 4n), 60 frames at 25 fps.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import sharp from 'sharp';
@@ -166,6 +166,54 @@ it('stopping early ends ffmpeg at once (no decode of the rest)', async () => {
   }
   expect(n).toBe(2);
   expect(Date.now() - t0).toBeLessThan(5000);
+});
+
+it('backpressure: a paused consumer stops ffmpeg after a few frames (Linux: bytes ffmpeg wrote, from /proc)', async () => {
+  if (process.platform !== 'linux') return;
+  const f = path.join(dir, 'long.mp4');
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=320x240:r=25:d=12',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    f,
+  ]);
+  const info = await probeVideo(f);
+  const frameBytes = 320 * 240 * 3;
+  const written = (): number => {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        if (!/^Name:\s+ffmpeg/m.test(status) || Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+        return Number(/^wchar:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? -1);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return -1;
+  };
+  let n = 0;
+  let wrote = -1;
+  for await (const fr of readFrames(f, info)) {
+    expect(fr.data.length).toBe(frameBytes);
+    n += 1;
+    if (n === 5) {
+      await new Promise((r) => setTimeout(r, 500)); // the consumer is busy; ffmpeg must wait on the full pipe
+      wrote = written();
+      break;
+    }
+  }
+  expect(info.frames).toBe(300);
+  expect(wrote).toBeGreaterThan(5 * frameBytes - 1);
+  // Without backpressure ffmpeg would have written most of the 300 frames (69 MB) in 500 ms; the pipe and the
+  // stream buffer hold well under 10 frames.
+  expect(wrote).toBeLessThan(15 * frameBytes);
 });
 
 describe('encoding result frames back to video', () => {
