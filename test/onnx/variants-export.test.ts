@@ -62,6 +62,11 @@ describe('S4ND options through the exporter vs engine predict', () => {
     ],
     ['S4D 1-D', s4ndModel(4, [32], { type: 's4nd', d_state: 8, dt_min: 0.01, dt_max: 0.3 }), [[32], [16], [64]]],
     [
+      'S4D 1-D long (L = 256, N = 64; float32 Vandermonde phases up to dt * Im A * l)',
+      s4ndModel(4, [256], { type: 's4nd', d_state: 64, dt_min: 0.01, dt_max: 0.2 }),
+      [[256], [512], [100]],
+    ],
+    [
       'S4D 3-D',
       s4ndModel(2, [4, 8, 8], { type: 's4nd', d_state: 4, linear: true }),
       [
@@ -113,6 +118,24 @@ describe('DPLR through the exporter vs engine predict', () => {
     const r2 = await checkParity(model, exportOnnx(model, { state: setUp }), inputs(4, sizes, 30), TOL);
     log('DPLR exported after setup', r2);
     expect(r2.ok).toBe(true);
+    model.dispose();
+  });
+
+  it('1-D, N = 32, GELU-Linear-GLU head, at 64 and 48 (non-integer rate)', async () => {
+    const model = engine.createModel(
+      s4ndModel(4, [64], { type: 's4nd', mode: 'dplr', d_state: 32, dt_min: 0.01, dt_max: 0.2 }),
+      2,
+    );
+    const ckpt = path.join(dir, 'dplr-1d.safetensors');
+    await model.save(ckpt);
+    const report = await checkParity(
+      model,
+      exportOnnx(model, { state: await readExportState(ckpt) }),
+      inputs(4, [[64], [48]], 60),
+      TOL,
+    );
+    log('DPLR 1-D N=32', report);
+    expect(report.ok).toBe(true);
     model.dispose();
   });
 
