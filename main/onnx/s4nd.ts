@@ -139,7 +139,7 @@ export function emitS4nd(
     let kb: string;
     if (cfg.bidirectional) {
       const bwd = g.slice(k, g.i64([C]), g.i64([2 * C]), [0]);
-      // Lk-1, ..., 0 (as (Lk - 1) - Range(0, Lk): a descending Range came out empty in onnxruntime 1.30).
+      // Lk-1, ..., 0 as (Lk - 1) - Range(0, Lk): a descending Range with this computed start came out empty here.
       const up = g.op('Range', [g.i64([0], []), g.squeeze(len.Lk, [0]), g.i64([1], [])]);
       const rev = g.op('Sub', [g.op('Sub', [len.Lk, g.i64([1])]), up]);
       const bwdRev = g.op('Gather', [bwd, rev], { axis: { i: 2 } });
