@@ -1,0 +1,141 @@
+// Models: model cards, training and inference job params, and the models API.
+// Type aliases (not interfaces) so cards and results are JsonValues (job results) without a cast.
+
+export type ModelTask = 'classify' | 'segment' | 'interpolate';
+
+/** One stage of a progressive-resizing schedule: train `epochs` epochs at `size` px (S4ND rate = base / size). */
+export type TrainStage = { size: number; epochs: number };
+
+export type Normalization = { mean: number; std: number };
+
+export type ModelInputSpec = {
+  /** Channels the model takes (interpolators: 2 × frame channels). */
+  channels: number;
+  /** Spatial axes: 2 (images, volume slices) or 3 (volumes). */
+  dims: 2 | 3;
+  /** Base (training) resolution per axis: S4ND rate = base / input size. */
+  size: number[];
+  /** Pixel values in [0, 1] (8/16-bit scaled; volumes by their 99.5th percentile) are mapped to (v - mean) / std. */
+  normalize: Normalization;
+  /** Input sizes must be a multiple of this (downsampling stages). */
+  multiple: number;
+  /** Whether the model is resolution-flexible (S4ND) or fixed-grid (Conv2D baseline). */
+  resolutionFlexible: boolean;
+};
+
+/** Validation metrics at one input resolution: accuracy / loss (classify), dice (segment), psnr / ssim (interpolate). */
+export type ResolutionMetrics = { size: number; metrics: Record<string, number> };
+
+export type ModelLineage = {
+  /** Model this one was fine-tuned from, or null. */
+  parent: string | null;
+  /** sha256 of the training samples (sizes, inputs, targets). */
+  datasetHash: string;
+  /** Where the data came from (a project folder or a named public dataset). */
+  dataset: string;
+  trainSamples: number;
+  valSamples: number;
+  schedule: TrainStage[];
+  seed: number;
+  /** ISO 8601 date of the end of training. */
+  date: string;
+  steps: number;
+  trainSeconds: number;
+};
+
+export type OnnxInfo = {
+  file: string;
+  /** Parity check result: max relative error per checked resolution. */
+  parity: { size: number[]; maxRel: number; ok: boolean }[];
+};
+
+export type ModelCard = {
+  id: string;
+  name: string;
+  task: ModelTask;
+  architecture: string;
+  description: string;
+  /** Class names (classify, segment foreground classes); empty for interpolators. */
+  classes: string[];
+  input: ModelInputSpec;
+  /** Resolutions the model was trained at (schedule stage sizes). */
+  trainingResolutions: number[];
+  metrics: ResolutionMetrics[];
+  params: number;
+  lineage: ModelLineage;
+  /** Exported ONNX file and its parity check, when the model was exported. */
+  onnx: OnnxInfo | null;
+  /** Shipped with the app (read-only) rather than trained or imported by the user. */
+  builtin: boolean;
+};
+
+export type AugmentParams = { flip: boolean; crop: number; intensity: number };
+
+export type TrainParams = {
+  /** Project folder whose labels (classify), masks (segment) or videos (interpolate) and splits are the data. */
+  project: string;
+  task: ModelTask;
+  /** Zoo architecture (default per task). */
+  architecture?: string;
+  schedule: TrainStage[];
+  /** Fine-tune from this registered model (a new head when the classes differ). */
+  from?: string;
+  /** Resume this run (its folder under the project's runs/) from its last checkpoint. */
+  runId?: string;
+  name?: string;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  /** Validation resolutions after each epoch (default: every stage size). */
+  validationSizes?: number[];
+  /** Epochs without improvement before a stage ends early (the last stage: training stops). */
+  patience?: number;
+  augment?: AugmentParams;
+  /** Stop after this many optimizer steps in this process (tests: a deterministic point to crash at). */
+  maxSteps?: number;
+};
+
+export type TrainResult = {
+  runId: string;
+  /** The registered model; null when the run stopped at maxSteps (resume it with runId). */
+  modelId: string | null;
+  card: ModelCard | null;
+  resumed: boolean;
+  stoppedEarly: boolean;
+  steps: number;
+};
+
+export type InferParams = {
+  project: string;
+  task: 'classify' | 'segment';
+  /** Model id (default: the shipped default for the task). */
+  model?: string;
+  /** Items to run on (default: every item the task applies to). */
+  itemIds?: number[];
+};
+
+export type Suggestion =
+  | { itemId: number; kind: 'class'; top: { index: number; label: string; p: number }[] }
+  | { itemId: number; kind: 'mask'; axis: number; slices: number; file: string; foreground: number };
+
+export type InferResult = { model: string; suggestions: number; file: string };
+
+/** Live training figures carried by job progress events. */
+export type TrainMetrics = {
+  stage: number;
+  size: number;
+  epoch: number;
+  step: number;
+  loss: number;
+  samplesPerSecond: number;
+  /** Latest validation metric per resolution ("28": {accuracy: 0.9}). */
+  validation: Record<string, Record<string, number>>;
+};
+
+export interface ModelsApi {
+  'models.list': { params: Record<string, never>; result: ModelCard[] };
+  'models.get': { params: { id: string }; result: ModelCard };
+  'models.delete': { params: { id: string }; result: { deleted: boolean } };
+  'models.import': { params: { path: string }; result: ModelCard };
+  'models.export': { params: { id: string; out: string }; result: { out: string } };
+}

@@ -1,0 +1,153 @@
+// Training data from a project: whole-item labels of images (classify), masks of images and NIfTI/DICOM volume
+// slices (segment), frame triplets of videos (interpolate; every 5th triplet validates), each with its split. Items without a split go to val
+// when the first hex digit of their content hash is 0-2 (about 19%), to train otherwise: stable across runs.
+import type { ModelTask, Normalization } from '../../contract/models.js';
+import type { ProjectItem } from '../../contract/project.js';
+import { AppError } from '../ipc/app-error.js';
+import { probeVideo, readFrames } from '../media/video.js';
+import type { ProjectStore } from '../project/store.js';
+import type { Sample } from './dataset.js';
+import { axialSlice, loadImage, loadVolume, normalizeInPlace, rgbPlanes, volumeScale } from './media-input.js';
+
+export interface ProjectData {
+  train: Sample[];
+  val: Sample[];
+  classes: string[];
+  channels: number;
+  normalize: Normalization;
+}
+
+function splitOf(item: ProjectItem): 'train' | 'val' | 'test' {
+  if (item.split) return item.split;
+  return parseInt(item.hash.charAt(0), 16) < 3 ? 'val' : 'train';
+}
+
+function allItems(store: ProjectStore): ProjectItem[] {
+  const out: ProjectItem[] = [];
+  for (let off = 0; ; off += 1000) {
+    const page = store.items(off, 1000);
+    out.push(...page);
+    if (page.length < 1000) return out;
+  }
+}
+
+/** Mean and std of every input value of the training samples (the card's normalisation). */
+function stats(samples: Sample[]): Normalization {
+  let s = 0,
+    ss = 0,
+    n = 0;
+  for (const x of samples)
+    for (let i = 0; i < x.input.length; i += 3) {
+      const v = x.input[i] as number;
+      s += v;
+      ss += v * v;
+      n++;
+    }
+  const mean = n ? s / n : 0;
+  return { mean, std: Math.max(1e-3, Math.sqrt(Math.max(0, ss / Math.max(1, n) - mean * mean))) };
+}
+
+export interface LoadOptions {
+  /** Classes to keep and their order (fine-tuning with the parent's classes); default: every labelled class, sorted. */
+  classes?: string[];
+  channels?: number;
+  normalize?: Normalization;
+  signal?: AbortSignal;
+  /** Interpolation: frames are read at this size (the largest stage size). */
+  frameSize?: number;
+  /** Interpolation: at most this many triplets per video. */
+  maxTriplets?: number;
+}
+
+export async function loadProjectData(store: ProjectStore, task: ModelTask, opts: LoadOptions = {}): Promise<ProjectData> {
+  const items = allItems(store);
+  const train: Sample[] = [];
+  const val: Sample[] = [];
+  let classes: string[] = [];
+  let channels = opts.channels ?? 1;
+  const put = (item: ProjectItem, s: Sample): void => {
+    const sp = splitOf(item);
+    if (sp === 'train') train.push(s);
+    else if (sp === 'val') val.push(s);
+  };
+  if (task === 'classify') {
+    const labels = store.allLabels().filter((l) => l.frameStart === null);
+    classes = opts.classes ?? [...new Set(labels.map((l) => l.className))].sort();
+    if (classes.length < 2) throw new AppError('bad_request', `classification needs labels of 2 or more classes (found ${classes.length})`);
+    const byId = new Map(items.map((i) => [i.id, i]));
+    for (const l of labels) {
+      opts.signal?.throwIfAborted();
+      const item = byId.get(l.itemId);
+      const k = classes.indexOf(l.className);
+      if (!item || item.kind !== 'image' || k < 0) continue;
+      const img = await loadImage(item.path, channels);
+      put(item, { input: img.data, channels, size: [img.height, img.width], target: k, targetChannels: 0 });
+    }
+  } else if (task === 'segment') {
+    const masks = store.masks();
+    let maxClass = 1;
+    const volumes = new Map<number, { data: Awaited<ReturnType<typeof loadVolume>>; scale: number }>();
+    const raw: { item: ProjectItem; input: Float32Array; mask: Uint8Array; w: number; h: number }[] = [];
+    for (const m of masks) {
+      opts.signal?.throwIfAborted();
+      const item = store.item(m.itemId);
+      const mask = store.mask(m.itemId, m.axis, m.slice);
+      if (!mask) continue;
+      let input: Float32Array;
+      if (item.kind === 'image') {
+        input = (await loadImage(item.path, channels)).data;
+      } else if ((item.kind === 'nifti' || item.kind === 'dicom') && m.axis === 2) {
+        let v = volumes.get(item.id);
+        if (!v) {
+          const data = await loadVolume(item.path);
+          v = { data, scale: volumeScale(data.volume) };
+          volumes.set(item.id, v);
+        }
+        input = axialSlice(v.data.volume, m.slice, v.scale);
+      } else continue;
+      for (const b of mask.data) maxClass = Math.max(maxClass, b);
+      raw.push({ item, input, mask: mask.data, w: mask.width, h: mask.height });
+    }
+    classes = opts.classes ?? Array.from({ length: maxClass }, (_, i) => (maxClass === 1 ? 'foreground' : `class ${i + 1}`));
+    const k = classes.length;
+    for (const r of raw) {
+      const per = r.w * r.h;
+      const target = new Float32Array(k * per);
+      for (let p = 0; p < per; p++) {
+        const c = r.mask[p] as number;
+        if (c >= 1 && c <= k) target[(c - 1) * per + p] = 1;
+      }
+      put(r.item, { input: r.input, channels, size: [r.h, r.w], target, targetChannels: k });
+    }
+  } else {
+    channels = 6;
+    const size = opts.frameSize ?? 64;
+    for (const item of items.filter((i) => i.kind === 'video')) {
+      const info = await probeVideo(item.path, opts.signal);
+      const frames: Float32Array[] = [];
+      const max = Math.min(info.frames, 3 * (opts.maxTriplets ?? 64));
+      for await (const f of readFrames(item.path, info, { count: max, width: size, height: size, signal: opts.signal })) {
+        frames.push(rgbPlanes(f.data, f.width, f.height));
+      }
+      for (let t = 0; t + 2 < frames.length; t += 3) {
+        const a = frames[t] as Float32Array,
+          b = frames[t + 1] as Float32Array,
+          c = frames[t + 2] as Float32Array;
+        const input = new Float32Array(a.length * 2);
+        input.set(a, 0);
+        input.set(c, a.length);
+        // Every 5th triplet validates, so a one-video project still has validation data.
+        const s: Sample = { input, channels: 6, size: [size, size], target: b.slice(), targetChannels: 3 };
+        if ((t / 3) % 5 === 4) val.push(s);
+        else train.push(s);
+      }
+    }
+  }
+  if (train.length === 0) throw new AppError('bad_request', `the project has no ${task} training data`);
+  const normalize = opts.normalize ?? stats(train);
+  for (const s of [...train, ...val]) {
+    normalizeInPlace(s.input, normalize);
+    if (task === 'interpolate' && typeof s.target !== 'number') normalizeInPlace(s.target, normalize);
+  }
+  return { train, val, classes, channels, normalize };
+}

@@ -1,0 +1,307 @@
+// The model zoo: spec builders for every architecture the app trains. Each returns an engine ModelSpec
+// (see main/engine/spec.ts); `size` is the training (base) resolution, which fixes S4ND's l_max. At run time an
+// S4ND model takes other sizes with rate = base size / input size; the Conv2D baselines have no such notion.
+import type { LayerSpec, ModelSpec } from '../engine/spec.js';
+
+export type ZooTask = 'classify' | 'segment' | 'interpolate';
+
+export type ZooArchitecture =
+  | 's4nd-isotropic'
+  | 's4nd-convnext'
+  | 'conv2d'
+  | 's4nd-unet2d'
+  | 'conv-unet2d'
+  | 's4nd-classifier3d'
+  | 's4nd-segmenter3d'
+  | 's4nd-interpolator'
+  | 'conv-interpolator';
+
+export interface ZooOptions {
+  /** Input channels (1 grey, 3 RGB; the interpolator takes two frames, so 2 × channels). */
+  channels: number;
+  /** Training resolution per spatial axis (2 or 3 axes). */
+  size: number[];
+  /** Classes (classify), foreground classes (segment, one sigmoid channel each), output channels (interpolate). */
+  outputs: number;
+  /** Feature width; each architecture has a small default that trains in minutes on 2 cores. */
+  width?: number;
+  /** S4ND state size (default 16). */
+  dState?: number;
+  /** Blocks per stage (default 2). */
+  depth?: number;
+}
+
+export interface ZooEntry {
+  architecture: ZooArchitecture;
+  task: ZooTask;
+  /** Spatial axes the architecture works on. */
+  dims: 2 | 3;
+  /** Whether S4ND layers make it resolution-flexible (rate = base / input size). */
+  s4nd: boolean;
+  /** Input sizes must be a multiple of this (downsampling stages). */
+  multiple: number;
+  description: string;
+  build(o: ZooOptions): ModelSpec;
+}
+
+const s4ndBlock = (dState: number): LayerSpec => ({
+  type: 'residual',
+  layers: [{ type: 'layernorm' }, { type: 's4nd', d_state: dState }],
+});
+
+const repeat = <T>(n: number, f: () => T): T[] => Array.from({ length: n }, f);
+
+const CLASSIFY_LOSS = { type: 'cross_entropy', label_smoothing: 0.1 } as const;
+const OPTIMIZER = { weight_decay: 0.01, clip_grad_norm: 5 } as const;
+
+export const ZOO: Record<ZooArchitecture, ZooEntry> = {
+  's4nd-isotropic': {
+    architecture: 's4nd-isotropic',
+    task: 'classify',
+    dims: 2,
+    s4nd: true,
+    multiple: 2,
+    description: 'S4ND isotropic classifier: 2×2 patchify, residual LayerNorm→S4ND blocks at one width, global pool, linear head',
+    build: (o) => ({
+      input: { channels: o.channels, size: o.size },
+      layers: [
+        { type: 'conv2d', out: o.width ?? 24, kernel: 2, stride: 2 }, // (w, H/2, W/2)
+        ...repeat(o.depth ?? 2, () => s4ndBlock(o.dState ?? 16)),
+        { type: 'layernorm' },
+        { type: 'global_avg_pool' }, // (w)
+        { type: 'linear', out: o.outputs },
+      ],
+      loss: CLASSIFY_LOSS,
+      optimizer: OPTIMIZER,
+    }),
+  },
+  's4nd-convnext': {
+    architecture: 's4nd-convnext',
+    task: 'classify',
+    dims: 2,
+    s4nd: true,
+    multiple: 4,
+    description:
+      'ConvNeXt-style S4ND classifier: stem, two stages of S4ND blocks (S4ND in place of the 7×7 depthwise conv) with a LayerNorm + 2×2 strided-conv downsampling between them',
+    build: (o) => {
+      const w = o.width ?? 16;
+      const d = o.depth ?? 1;
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          { type: 'conv2d', out: w, kernel: 2, stride: 2 }, // stem (w, H/2, W/2)
+          ...repeat(d, () => s4ndBlock(o.dState ?? 16)),
+          { type: 'layernorm' },
+          { type: 'conv2d', out: 2 * w, kernel: 2, stride: 2 }, // downsample (2w, H/4, W/4)
+          ...repeat(d, () => s4ndBlock(o.dState ?? 16)),
+          { type: 'layernorm' },
+          { type: 'global_avg_pool' },
+          { type: 'linear', out: o.outputs },
+        ],
+        loss: CLASSIFY_LOSS,
+        optimizer: OPTIMIZER,
+      };
+    },
+  },
+  conv2d: {
+    architecture: 'conv2d',
+    task: 'classify',
+    dims: 2,
+    s4nd: false,
+    multiple: 4,
+    description: 'Conv2D baseline classifier: three 3×3 conv + ReLU layers with 2×2 max pooling, global pool, linear head',
+    build: (o) => {
+      const w = o.width ?? 24;
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          { type: 'conv2d', out: w, kernel: 3, padding: 1 },
+          { type: 'relu' },
+          { type: 'max_pool', kernel: 2 }, // (w, H/2, W/2)
+          { type: 'conv2d', out: 2 * w, kernel: 3, padding: 1 },
+          { type: 'relu' },
+          { type: 'max_pool', kernel: 2 }, // (2w, H/4, W/4)
+          { type: 'conv2d', out: 2 * w, kernel: 3, padding: 1 },
+          { type: 'relu' },
+          { type: 'global_avg_pool' },
+          { type: 'linear', out: o.outputs },
+        ],
+        loss: CLASSIFY_LOSS,
+        optimizer: OPTIMIZER,
+      };
+    },
+  },
+  's4nd-unet2d': {
+    architecture: 's4nd-unet2d',
+    task: 'segment',
+    dims: 2,
+    s4nd: true,
+    multiple: 2,
+    description:
+      'S4ND 2-D U-Net: S4ND blocks at full and half resolution, max-pool down, bilinear up, skip concatenation, one sigmoid channel per foreground class',
+    build: (o) => {
+      const w = o.width ?? 12;
+      const ds = o.dState ?? 16;
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          { type: 'conv2d', out: w, kernel: 3, padding: 1 }, // (w, H, W)
+          s4ndBlock(ds),
+          { type: 'save', name: 'enc1' },
+          { type: 'max_pool', kernel: 2 }, // (w, H/2, W/2)
+          { type: 'conv2d', out: 2 * w, kernel: 1 },
+          s4ndBlock(ds),
+          s4ndBlock(ds),
+          { type: 'upsample', scale: 2, mode: 'bilinear' }, // (2w, H, W)
+          { type: 'concat', with: 'enc1' }, // (3w, H, W)
+          { type: 'conv2d', out: w, kernel: 3, padding: 1 },
+          { type: 'gelu' },
+          s4ndBlock(ds),
+          { type: 'conv2d', out: o.outputs, kernel: 1 },
+        ],
+        loss: { type: 'bce_with_logits' },
+        optimizer: OPTIMIZER,
+      };
+    },
+  },
+  'conv-unet2d': {
+    architecture: 'conv-unet2d',
+    task: 'segment',
+    dims: 2,
+    s4nd: false,
+    multiple: 2,
+    description: 'Conv2D U-Net baseline: the same layout as the S4ND U-Net with 3×3 conv + GELU in place of S4ND blocks',
+    build: (o) => {
+      const w = o.width ?? 12;
+      const conv = (out: number): LayerSpec[] => [{ type: 'conv2d', out, kernel: 3, padding: 1 }, { type: 'gelu' }];
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          ...conv(w),
+          ...conv(w),
+          { type: 'save', name: 'enc1' },
+          { type: 'max_pool', kernel: 2 },
+          ...conv(2 * w),
+          ...conv(2 * w),
+          { type: 'upsample', scale: 2, mode: 'bilinear' },
+          { type: 'concat', with: 'enc1' },
+          ...conv(w),
+          { type: 'conv2d', out: o.outputs, kernel: 1 },
+        ],
+        loss: { type: 'bce_with_logits' },
+        optimizer: OPTIMIZER,
+      };
+    },
+  },
+  's4nd-classifier3d': {
+    architecture: 's4nd-classifier3d',
+    task: 'classify',
+    dims: 3,
+    s4nd: true,
+    multiple: 2,
+    description: 'S4ND 3-D classifier: 2×2×2 patchify (conv3d), residual S4ND blocks over (D, H, W), global pool, linear head',
+    build: (o) => ({
+      input: { channels: o.channels, size: o.size },
+      layers: [
+        { type: 'conv3d', out: o.width ?? 12, kernel: 2, stride: 2 },
+        ...repeat(o.depth ?? 2, () => s4ndBlock(o.dState ?? 8)),
+        { type: 'layernorm' },
+        { type: 'global_avg_pool' },
+        { type: 'linear', out: o.outputs },
+      ],
+      loss: CLASSIFY_LOSS,
+      optimizer: OPTIMIZER,
+    }),
+  },
+  's4nd-segmenter3d': {
+    architecture: 's4nd-segmenter3d',
+    task: 'segment',
+    dims: 3,
+    s4nd: true,
+    multiple: 1,
+    description:
+      'S4ND 3-D segmenter: full-resolution isotropic S4ND blocks over (D, H, W) (the engine has no 3-D pooling or upsampling, so no U-Net), one sigmoid channel per class',
+    build: (o) => ({
+      input: { channels: o.channels, size: o.size },
+      layers: [
+        { type: 'conv3d', out: o.width ?? 8, kernel: 3, padding: 1 },
+        ...repeat(o.depth ?? 2, () => s4ndBlock(o.dState ?? 8)),
+        { type: 'layernorm' },
+        { type: 'conv3d', out: o.outputs, kernel: 1 },
+      ],
+      loss: { type: 'bce_with_logits' },
+      optimizer: OPTIMIZER,
+    }),
+  },
+  's4nd-interpolator': {
+    architecture: 's4nd-interpolator',
+    task: 'interpolate',
+    dims: 2,
+    s4nd: true,
+    multiple: 1,
+    description:
+      'S4ND frame interpolator: the two neighbouring frames stacked on channels, S4ND blocks, then a 1×1 conv over [features, both frames] predicts the middle frame (it can learn blending plus a correction)',
+    build: (o) => ({
+      input: { channels: o.channels, size: o.size },
+      layers: [
+        { type: 'save', name: 'frames' },
+        { type: 'conv2d', out: o.width ?? 16, kernel: 3, padding: 1 },
+        ...repeat(o.depth ?? 2, () => s4ndBlock(o.dState ?? 16)),
+        { type: 'layernorm' },
+        { type: 'concat', with: 'frames' },
+        { type: 'conv2d', out: o.outputs, kernel: 1 },
+      ],
+      loss: { type: 'l1' },
+      optimizer: { weight_decay: 0, clip_grad_norm: 5 },
+    }),
+  },
+  'conv-interpolator': {
+    architecture: 'conv-interpolator',
+    task: 'interpolate',
+    dims: 2,
+    s4nd: false,
+    multiple: 1,
+    description: 'Conv2D frame interpolator baseline: the same layout with 3×3 conv + GELU layers in place of S4ND blocks',
+    build: (o) => {
+      const w = o.width ?? 16;
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          { type: 'save', name: 'frames' },
+          { type: 'conv2d', out: w, kernel: 3, padding: 1 },
+          { type: 'gelu' },
+          ...repeat(o.depth ?? 2, () => ({
+            type: 'residual' as const,
+            layers: [{ type: 'conv2d' as const, out: w, kernel: 3, padding: 1 }, { type: 'gelu' as const }],
+          })),
+          { type: 'concat', with: 'frames' },
+          { type: 'conv2d', out: o.outputs, kernel: 1 },
+        ],
+        loss: { type: 'l1' },
+        optimizer: { weight_decay: 0, clip_grad_norm: 5 },
+      };
+    },
+  },
+};
+
+export function zooEntry(architecture: string): ZooEntry {
+  const e = (ZOO as Record<string, ZooEntry | undefined>)[architecture];
+  if (!e) throw new Error(`unknown architecture '${architecture}' (known: ${Object.keys(ZOO).join(', ')})`);
+  return e;
+}
+
+/** The default architecture of a task. */
+export const DEFAULT_ARCHITECTURE: Record<ZooTask, ZooArchitecture> = {
+  classify: 's4nd-isotropic',
+  segment: 's4nd-unet2d',
+  interpolate: 's4nd-interpolator',
+};
+
+/**
+ * S4ND rate for an input of `size` on a model trained at `base`: base / size. The engine takes one rate for all axes,
+ * so a non-uniform rescale (a 40×30 image on a 28×28 model) uses the geometric mean of the per-axis ratios.
+ */
+export function rateFor(base: number[], size: number[]): number {
+  const logs = base.map((b, i) => Math.log(b / (size[i] ?? b)));
+  return Math.exp(logs.reduce((a, b) => a + b, 0) / Math.max(1, logs.length));
+}
