@@ -38,6 +38,42 @@ describe('published reference cases (float32 reference, runner tolerances)', () 
   }
 });
 
+describe('published layer cases against the float64 reference', () => {
+  for (const f of FILES.slice(0, 4)) {
+    it(f, async () => {
+      const raw = load(f) as {
+        outputs: { float64: Record<string, { data: number[] }> };
+        grads: { float64: Record<string, { data: number[] }> };
+      };
+      const c = parseCase(raw, 'fft');
+      const { params, lKernel } = packParams(native, c);
+      const u = c.inputs['u'];
+      const G = c.inputs['G'];
+      if (!u || !G) throw new Error('no u/G');
+      const r = await native.run(
+        c.spec,
+        params,
+        lKernel,
+        Float32Array.from(u.data),
+        2,
+        u.shape.slice(2),
+        c.rate,
+        Float32Array.from(G.data),
+      );
+      // float32 layer (kernels in double) vs float64 official: README suggests 1e-4; we stay within float32 rounding
+      expect(maxRel(r.y, raw.outputs.float64['y']?.data ?? [])).toBeLessThan(2e-6);
+      expect(maxRel(r.du ?? [], raw.grads.float64['u']?.data ?? [])).toBeLessThan(2e-6);
+      for (const p of native.paramLayout(c.spec)) {
+        const ref = raw.grads.float64[p.name]?.data ?? [];
+        expect(
+          maxRel((r.dparams ?? new Float32Array()).subarray(p.offset, p.offset + p.size), ref),
+          p.name,
+        ).toBeLessThan(1e-5);
+      }
+    });
+  }
+});
+
 describe('DPLR C~ maintenance', () => {
   it('first call rewrites C_before_setup into the official C~ and reproduces case 5', async () => {
     const raw = load('case5_dplr_2d_16x16.json') as { params: Record<string, { data: number[] }> };
