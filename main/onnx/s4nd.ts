@@ -14,7 +14,7 @@
 //   kb     = [k_fwd, zeros(L - Lk), reverse(k_bwd)]            (C, H, P) two-sided circular kernel
 // Convolution, one axis at a time (the N-D kernel is a rank-1 outer product, so this is exact), either
 //   direct: T[c, h, i, p] = kb[c, h, (i - p) mod P]             (C, H, L, L) Toeplitz, y <- T @ y along the axis
-//   dft:    y = Re IDFT(DFT(pad_P(y)) * DFT(kb))[..., :L]        on (B, C, H, L_0, ..., 2)
+//   dft:    y = Re IDFT(DFT_P(y) * DFT(kb))[..., :L]             on (B, C, H, L_0, ..., 2), DFT_P zero-pads to P
 // then y + D * u, channels flattened to c * H + h, and the optional GELU -> 1x1 Conv -> GLU head.
 import type { GraphBuilder } from './graph.js';
 import { dplrConstants } from './dplr.js';
@@ -325,7 +325,7 @@ function dplrKernel(
 }
 
 /**
- * One axis of the convolution with the DFT op: y = Re IDFT(DFT(pad_P(y)) * DFT(kb))[:L] along tensor axis 3 + a.
+ * One axis of the convolution with the DFT op: y = Re IDFT(DFT_P(y) * DFT(kb))[:L] along tensor axis 3 + a.
  * y (B, C', H, L...), kb (C, H, P) -> (B, C, H, L...).
  */
 function convAxisDft(e: Emit, y: string, kb: string, len: AxisLengths, a: number, D: number): string {
@@ -341,13 +341,9 @@ function convAxisDft(e: Emit, y: string, kb: string, len: AxisLengths, a: number
   ];
   const K = e.split(g.unsqueeze(kf, insert), rank + 1);
   const axis = 3 + a;
-  // Zero-pad explicitly to P along the axis (DFT's dft_length does not pad an inner axis in onnxruntime 1.30).
-  const zeros = (n: number): number[] => Array<number>(n).fill(0);
-  const pads = g.op('Concat', [g.i64(zeros(rank + axis)), len.Lk, g.i64(zeros(rank - axis - 1))], {
-    axis: { i: 0 },
-  });
+  // dft_length = P zero-pads the axis from L to P.
   const X = e.split(
-    g.op('DFT', [g.unsqueeze(g.op('Pad', [y, pads]), [-1])], { axis: { i: axis }, onesided: { i: 0 } }),
+    g.op('DFT', [g.unsqueeze(y, [-1]), g.squeeze(len.P, [0])], { axis: { i: axis }, onesided: { i: 0 } }),
     rank + 1,
   );
   const Y = g.op('DFT', [e.join(e.cmul(X, K))], { axis: { i: axis }, inverse: { i: 1 } });
