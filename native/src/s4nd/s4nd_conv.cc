@@ -210,7 +210,7 @@ const Cx<float>* SavedSlabSpec(const float* spec, std::size_t xi, std::size_t li
 }  // namespace
 
 void ConvChainForward(const ConvShape& s, const AxisConvData* conv, const float* u, float* const* chain, float* y,
-                      const float* Dskip, float* const* spec_save) {
+                      const float* Dskip, float* const* spec_save, float* u_copy) {
   const int D = s.D, C = s.C, H = s.H;
   const std::size_t slab = s.SlabSize();
   const std::size_t n = static_cast<std::size_t>(s.B) * C * H;
@@ -225,6 +225,7 @@ void ConvChainForward(const ConvShape& s, const AxisConvData* conv, const float*
       const std::size_t h = i % H, c = (i / H) % C, b = i / (static_cast<std::size_t>(H) * C);
       const std::size_t ch = c * H + h;
       const float* us = u + (b * H + h) * slab;  // (L...) of u[b, h]
+      if (u_copy && c == 0) std::memcpy(u_copy + (b * H + h) * slab, us, sizeof(float) * slab);
       const float* src = us;
       for (int a = D - 1; a >= 0; --a) {
         const AxisConvData& d = conv[a];

@@ -44,8 +44,9 @@ inline std::size_t SavedSpectrumSize(const ConvShape& s, int cin, const AxisConv
 // Whole chain, fused per slab so each slab stays in cache across the axes (what the layer uses):
 //   chain[a] (a < D-1) = input of the axis-a convolution, (B, C, H, L...); y = K_0 ... K_{D-1} u + Dskip[c, h] u,
 //   (B, C, H, L...). spec_save[a]: FFT axes store their input-line spectra there (SavedSpectrumSize), or nullptr.
+//   u_copy (B, H, L...), if not null, receives a copy of u (made while the slab is read anyway).
 void ConvChainForward(const ConvShape& s, const AxisConvData* conv, const float* u, float* const* chain, float* y,
-                      const float* Dskip, float* const* spec_save);
+                      const float* Dskip, float* const* spec_save, float* u_copy);
 
 // Backward of the chain (without the D skip): g (B, C, H, L...) is dL/dy_conv. dkb[a] (C*H, P_a) += kernel-gradient
 // correlations; gu (B, C, H, L...) = K_{D-1}^T ... K_0^T g per head (sum over c gives dL/du).

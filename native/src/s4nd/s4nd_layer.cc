@@ -95,7 +95,7 @@ void Forward(const S4ndConfig& cfg, float* params, S4ndState* state, const float
   }
 
   // 2. Convolution chain x_D = u; x_a = K_a x_{a+1}; y = x_0 + D[c, h] u, fused per slab.  (B, C, H, L...)
-  std::memcpy(GrowTo(saved.u, n_u), u, sizeof(float) * n_u);
+  float* u_copy = GrowTo(saved.u, n_u);  // filled by the chain (Backward needs u)
   float* yconv = cfg.linear ? y : GrowTo(saved.ypre, n_y);
   float* chain[kMaxDim] = {nullptr, nullptr, nullptr};
   float* spec[kMaxDim] = {nullptr, nullptr, nullptr};
@@ -105,7 +105,7 @@ void Forward(const S4ndConfig& cfg, float* params, S4ndState* state, const float
     if (saved.conv[a].algo == ConvAlgo::kFft)
       spec[a] = GrowTo(saved.xspec[a], SavedSpectrumSize(shape, cin, saved.conv[a]));
   }
-  ConvChainForward(shape, saved.conv, u, chain, yconv, params + off.D, spec);
+  ConvChainForward(shape, saved.conv, u, chain, yconv, params + off.D, spec, u_copy);
 
   // 4. Optional head.
   if (!cfg.linear) {
