@@ -1,6 +1,6 @@
 // Exporter: an engine model (normalised spec + named float32 parameters) to an ONNX model in standard ops
 // (default domain, opset 17), with dynamic batch and spatial sizes. See README.md for the graph layout.
-import { readCheckpointMetadata } from '../engine/model.js';
+import { Model, readCheckpointMetadata } from '../engine/model.js';
 import type { NormalizedLayer, NormalizedSpec } from '../engine/spec.js';
 import { GraphBuilder, type Attr, type Dim } from './graph.js';
 import { emitS4nd, gelu, type S4ndLayerConfig } from './s4nd.js';
@@ -56,6 +56,22 @@ export async function readExportState(checkpointPath: string): Promise<Record<st
     }
   }
   return out;
+}
+
+/**
+ * [async] Builds the model stored in an engine checkpoint, exports it with the checkpoint's state (so DPLR layers
+ * need nothing else), and frees the model again.
+ */
+export async function exportCheckpoint(
+  checkpointPath: string,
+  options: Omit<ExportOptions, 'state'> = {},
+): Promise<Uint8Array> {
+  const model = await Model.fromCheckpoint(checkpointPath);
+  try {
+    return exportOnnx(model, { ...options, state: await readExportState(checkpointPath) });
+  } finally {
+    model.dispose();
+  }
 }
 
 export class OnnxExportError extends Error {

@@ -49,7 +49,7 @@ describe('S4ND classifier exported to ONNX vs engine predict', () => {
     const report = await checkParity(
       model,
       bytes,
-      [inputAt(1, [28, 28], 1), inputAt(1, [14, 14], 2), inputAt(1, [56, 56], 3)],
+      [inputAt(1, [28, 28], 1), inputAt(1, [14, 14], 2, 3), inputAt(1, [56, 56], 3, 1)], // batch is dynamic too
       TOL,
     );
     for (const r of report.resolutions)

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Engine, type LayerSpec, type ModelSpec } from '../../main/engine/index.js';
-import { exportOnnx, OnnxExportError, readExportState } from '../../main/onnx/export.js';
+import { exportCheckpoint, exportOnnx, OnnxExportError, readExportState } from '../../main/onnx/export.js';
 import { checkParity, type ParityInput, type ParityReport } from '../../main/onnx/parity.js';
 import { seeded } from './helpers.js';
 
@@ -118,6 +118,10 @@ describe('DPLR through the exporter vs engine predict', () => {
     const r2 = await checkParity(model, exportOnnx(model, { state: setUp }), inputs(4, sizes, 30), TOL);
     log('DPLR exported after setup', r2);
     expect(r2.ok).toBe(true);
+    // Straight from the checkpoint file: same bytes as exporting the live model with its state.
+    expect(Buffer.from(await exportCheckpoint(ckpt2)).equals(Buffer.from(exportOnnx(model, { state: setUp })))).toBe(
+      true,
+    );
     model.dispose();
   });
 
