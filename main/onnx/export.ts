@@ -170,6 +170,17 @@ function num(layer: NormalizedLayer, key: string, where: string): number {
 }
 
 function emitLayer(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: string, act: Act): Act {
+  try {
+    return emitLayerUnchecked(ctx, layer, prefix, where0, act);
+  } catch (err) {
+    if (err instanceof OnnxExportError) throw err;
+    // e.g. a parameter whose size does not match the layer's options (GraphBuilder.weight)
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new OnnxExportError(`${where0} (${layer.type}): ${reason}`, { cause: err });
+  }
+}
+
+function emitLayerUnchecked(ctx: Ctx, layer: NormalizedLayer, prefix: string, where0: string, act: Act): Act {
   const { g, src } = ctx;
   const where = `${where0} (${layer.type})`;
   const param = (name: string): Float32Array => {

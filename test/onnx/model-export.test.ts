@@ -128,6 +128,22 @@ describe('export errors', () => {
     );
   });
 
+  it('names the layer whose parameter has the wrong size', () => {
+    const model = engine.createModel(
+      { input: { channels: 2, size: [6, 6] }, layers: [{ type: 's4nd', d_state: 4 }], loss: { type: 'mse' } },
+      1,
+    );
+    const src = {
+      spec: model.spec,
+      getParam: (name: string): Float32Array =>
+        name.endsWith('kernel.1.A_real') ? new Float32Array(3) : model.getParam(name),
+    };
+    expect(() => exportOnnx(src)).toThrow(
+      "layers[0] (s4nd): ONNX graph: 'layers.0.kernel.1.A_real' has 3 values but dims [1, 2] need 2",
+    );
+    model.dispose();
+  });
+
   it('names the parameter a source cannot provide', () => {
     const model = engine.createModel(
       { input: { channels: 1, size: [4, 4] }, layers: [{ type: 'conv2d', out: 2, kernel: 1 }], loss: { type: 'mse' } },
