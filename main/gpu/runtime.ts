@@ -174,6 +174,8 @@ export class GpuRuntime {
   private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private openBatches = 0;
   private deferred: GPUBuffer[] = [];
+  /** Buffers allocated since beginScope() and not yet released (see beginScope). */
+  private scope: Set<GPUBuffer> | null = null;
 
   constructor(readonly context: GpuContext) {
     this.device = context.device;
@@ -220,13 +222,48 @@ export class GpuRuntime {
       BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
       'tensor',
     );
+    this.scope?.add(buffer);
     return { buffer, shape: [...shape], dtype, size };
+  }
+
+  /**
+   * Starts tracking every tensor allocated from now on; endScope() releases the ones still held. The graph executor
+   * wraps one training step in a scope so activations, gradients and temporaries all return to the pool, while the
+   * parameters and optimizer moments (allocated outside any scope) stay. Scopes do not nest.
+   */
+  beginScope(): void {
+    if (this.scope) throw new Error('GpuRuntime.beginScope: a scope is already open');
+    this.scope = new Set();
+  }
+
+  /** Runs `fn` with scope tracking suspended: for long-lived tensors (plan caches) made lazily inside a step. */
+  untracked<T>(fn: () => T): T {
+    const s = this.scope;
+    this.scope = null;
+    try {
+      return fn();
+    } finally {
+      this.scope = s;
+    }
+  }
+
+  /** Releases every tensor allocated since beginScope() except `keep`, and closes the scope. */
+  endScope(keep: readonly GpuTensor[] = []): void {
+    const s = this.scope;
+    this.scope = null;
+    if (!s) return;
+    for (const k of keep) s.delete(k.buffer);
+    for (const buffer of s) {
+      if (this.openBatches > 0) this.deferred.push(buffer);
+      else this.giveTo(this.pool, buffer);
+    }
   }
 
   /** Returns a tensor's buffer to the pool. Deferred until submission if a batch is open. */
   release(...tensors: (GpuTensor | null | undefined)[]): void {
     for (const t of tensors) {
       if (!t) continue;
+      this.scope?.delete(t.buffer);
       if (this.openBatches > 0) this.deferred.push(t.buffer);
       else this.giveTo(this.pool, t.buffer);
     }
@@ -297,7 +334,11 @@ export class GpuRuntime {
 
   /** A small never-written tensor to bind where a kernel's optional input is absent. */
   dummy(): GpuTensor {
-    if (!this.dummyTensor) this.dummyTensor = this.alloc([4]);
+    if (!this.dummyTensor) {
+      const t = this.alloc([4]);
+      this.scope?.delete(t.buffer); // lives for the runtime, never released by a scope
+      this.dummyTensor = t;
+    }
     return this.dummyTensor;
   }
 

@@ -124,12 +124,13 @@ function plan(rt: GpuRuntime, n: number): FftPlan {
       tw[2 * t + 1] = Math.sin(a);
     }
     const radices = fftRadices(n);
-    pl = {
+    // Cached for the runtime's lifetime: never part of a step's allocation scope.
+    pl = rt.untracked(() => ({
       n,
       radices,
       twiddles: rt.upload(tw, [n, 2]),
       stages: rt.upload(Uint32Array.from(radices.length ? radices : [1]), [Math.max(1, radices.length)]),
-    };
+    }));
     m.set(n, pl);
   }
   return pl;
