@@ -1,5 +1,7 @@
 #include "fft/fft.h"
 
+#include "fft/simd_dispatch.h"
+
 #pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors stay inside inlined code
 
 #include <algorithm>
@@ -119,6 +121,15 @@ ComplexPlan<T>::ComplexPlan(int n) : n_(n) {
         st.tw_inv[p * r + u] = Root<T>(static_cast<long long>(p) * u, len, +1);
       }
     }
+    if (r == 4 && s == 1) {
+      st.tw_t_fwd.resize(st.tw_fwd.size());
+      st.tw_t_inv.resize(st.tw_fwd.size());
+      for (int p = 0; p < st.m; ++p)
+        for (int u = 0; u < r; ++u) {
+          st.tw_t_fwd[u * st.m + p] = st.tw_fwd[p * r + u];
+          st.tw_t_inv[u * st.m + p] = st.tw_inv[p * r + u];
+        }
+    }
     if (r > 5) {
       st.root_fwd.resize(r * r);
       st.root_inv.resize(r * r);
@@ -197,6 +208,49 @@ inline __attribute__((always_inline)) void Radix2Vec(int m, int s, const Cx<floa
 
 // Stockham autosort, decimation in frequency. Stage: x (n_sub = r*m blocks of stride s) -> y.
 //   y[q + s*(r*p + u)] = (sum_t x[q + s*(p + t*m)] w_r^{t u}) * w_{r m}^{p u}
+inline __attribute__((always_inline)) v8f RevCx(v8f x) {
+  const v8i mask = {6, 7, 4, 5, 2, 3, 0, 1};
+  return __builtin_shuffle(x, mask);
+}
+inline __attribute__((always_inline)) v8f CMulV(v8f w, v8f x) {  // elementwise complex w * x
+  const v8i re = {0, 0, 2, 2, 4, 4, 6, 6}, im = {1, 1, 3, 3, 5, 5, 7, 7};
+  const v8f sg = {-1, 1, -1, 1, -1, 1, -1, 1};
+  return __builtin_shuffle(w, re) * x + __builtin_shuffle(w, im) * SwapReIm(x) * sg;
+}
+
+// First radix-4 stage (s == 1): vectorised over 4 consecutive p (inputs contiguous in p), twiddles from the
+// transposed table tw_t[u][p], outputs y[4p + u] written after a 4x4 transpose of complex (64-bit) elements.
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+inline __attribute__((always_inline)) v4d AsCx64(v8f x) {
+  v4d r;
+  std::memcpy(&r, &x, sizeof(r));
+  return r;
+}
+inline __attribute__((always_inline)) void StoreCx64(Cx<float>* p, v4d v) { std::memcpy(p, &v, sizeof(v)); }
+
+inline __attribute__((always_inline)) void Radix4FirstVec(int m, const Cx<float>* tw_t, float sg, const Cx<float>* src,
+                                                          Cx<float>* dst) {
+  const v8f sgv = {-sg, sg, -sg, sg, -sg, sg, -sg, sg};
+  const v4l lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, first = {0, 1, 4, 5}, second = {2, 3, 6, 7};
+  for (int p = 0; p < m; p += 4) {
+    const v8f a = LoadV(src + p), b = LoadV(src + p + m), c = LoadV(src + p + 2 * m), d = LoadV(src + p + 3 * m);
+    const v8f apc = a + c, amc = a - c, bpd = b + d, bmd = b - d;
+    const v8f jbmd = SwapReIm(bmd) * sgv;
+    const v8f y0 = apc + bpd;
+    const v8f y1 = CMulV(LoadV(tw_t + m + p), amc + jbmd);
+    const v8f y2 = CMulV(LoadV(tw_t + 2 * m + p), apc - bpd);
+    const v8f y3 = CMulV(LoadV(tw_t + 3 * m + p), amc - jbmd);
+    const v4d t0 = __builtin_shuffle(AsCx64(y0), AsCx64(y1), lo), t1 = __builtin_shuffle(AsCx64(y0), AsCx64(y1), hi);
+    const v4d t2 = __builtin_shuffle(AsCx64(y2), AsCx64(y3), lo), t3 = __builtin_shuffle(AsCx64(y2), AsCx64(y3), hi);
+    Cx<float>* out = dst + 4 * p;
+    StoreCx64(out, __builtin_shuffle(t0, t2, first));
+    StoreCx64(out + 4, __builtin_shuffle(t1, t3, first));
+    StoreCx64(out + 8, __builtin_shuffle(t0, t2, second));
+    StoreCx64(out + 12, __builtin_shuffle(t1, t3, second));
+  }
+}
+
 template <typename T>
 inline __attribute__((always_inline)) void StockhamBody(const std::vector<typename ComplexPlan<T>::Stage>& stages_,
                                                         int n, const Cx<T>* in, Cx<T>* out, bool inverse, Cx<T>* work) {
@@ -217,6 +271,11 @@ inline __attribute__((always_inline)) void StockhamBody(const std::vector<typena
     const Cx<T>* tw = inverse ? st.tw_inv.data() : st.tw_fwd.data();
     const T sg = inverse ? T(1) : T(-1);  // sign of i in w_4 = exp(sg * i * pi/2)
     if constexpr (std::is_same_v<T, float>) {
+      if (r == 4 && s == 1 && m % 4 == 0) {
+        Radix4FirstVec(m, inverse ? st.tw_t_inv.data() : st.tw_t_fwd.data(), sg, src, dst);
+        src = dst;
+        continue;
+      }
       if ((r == 4 || r == 2) && s % 4 == 0) {
         if (r == 4) {
           Radix4Vec(m, s, tw, sg, src, dst);
@@ -331,16 +390,6 @@ inline __attribute__((always_inline)) void StockhamBody(const std::vector<typena
 }
 
 // ---- float SIMD pre/post-processing of the real transform (k and h - k processed as 4-wide blocks) ----
-inline __attribute__((always_inline)) v8f RevCx(v8f x) {
-  const v8i mask = {6, 7, 4, 5, 2, 3, 0, 1};
-  return __builtin_shuffle(x, mask);
-}
-inline __attribute__((always_inline)) v8f CMulV(v8f w, v8f x) {  // elementwise complex w * x
-  const v8i re = {0, 0, 2, 2, 4, 4, 6, 6}, im = {1, 1, 3, 3, 5, 5, 7, 7};
-  const v8f sg = {-1, 1, -1, 1, -1, 1, -1, 1};
-  return __builtin_shuffle(w, re) * x + __builtin_shuffle(w, im) * SwapReIm(x) * sg;
-}
-
 // Forward post-processing for k = 1 .. while both blocks are disjoint; returns the first k left to the scalar loop.
 inline __attribute__((always_inline)) int RealPostBody(int h, Cx<float>* out, const Cx<float>* w) {
   const v8f half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
@@ -386,8 +435,7 @@ __attribute__((target("avx2,fma"))) int RealPreAvx2(int h, const Cx<float>* in, 
 #endif
 bool UseAvx2() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return simd::UseAvx2Fma();
 #else
   return false;
 #endif
@@ -422,8 +470,7 @@ using StockhamFloatFn = void (*)(const std::vector<ComplexPlan<float>::Stage>&, 
                                  Cx<float>*);
 StockhamFloatFn SelectStockhamFloat() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return StockhamFloatAvx2;
+  if (simd::UseAvx2Fma()) return StockhamFloatAvx2;
 #endif
   return StockhamFloatGeneric;
 }

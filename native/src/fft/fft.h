@@ -30,6 +30,8 @@ class ComplexPlan {
     int radix, m, s;            // n_sub = radix * m at this stage, stride s
     std::vector<Cx<T>> tw_fwd;  // (m, radix) twiddles w_{radix*m}^{p*u}
     std::vector<Cx<T>> tw_inv;
+    std::vector<Cx<T>> tw_t_fwd;  // (radix, m) transposed twiddles for the vectorised s == 1 radix-4 stage
+    std::vector<Cx<T>> tw_t_inv;
     std::vector<Cx<T>> root_fwd;  // (radix, radix) generic butterfly roots, only for radix > 5
     std::vector<Cx<T>> root_inv;
   };

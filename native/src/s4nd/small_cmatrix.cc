@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "fft/simd_dispatch.h"
+
 namespace ssm::s4nd {
 
 using cd = std::complex<double>;
@@ -56,8 +58,7 @@ __attribute__((target("avx2,fma"))) void PlanarGemmAvx2(int n, const double* ar,
 using PlanarGemmFn = void (*)(int, const double*, const double*, const double*, const double*, double*, double*);
 PlanarGemmFn SelectPlanarGemm() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return PlanarGemmAvx2;
+  if (simd::UseAvx2Fma()) return PlanarGemmAvx2;
 #endif
   return PlanarGemmGeneric;
 }

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "fft/simd_dispatch.h"
+
 #pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors never cross a non-inlined call boundary
 
 namespace ssm::s4nd {
@@ -142,8 +144,7 @@ struct Dispatch {
   const char* name = "generic";
   Dispatch() {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (simd::UseAvx2Fma()) {
       fn = GemmAvx2;
       abt = GemmABtAvx2;
       name = "avx2-fma";
