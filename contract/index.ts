@@ -6,4 +6,5 @@ export type * from './job-worker.js';
 export type * from './json.js';
 export type * from './media.js';
 export type * from './messages.js';
+export type * from './models.js';
 export type * from './project.js';

@@ -1,6 +1,7 @@
 // Long-running jobs: start returns an id, progress comes as events keyed by that id, cancel sets a flag.
 import type { ErrorInfo } from './errors.js';
 import type { JsonValue } from './json.js';
+import type { InferParams, TrainMetrics, TrainParams } from './models.js';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -12,6 +13,10 @@ export interface JobParamsByKind {
   thumbnails: { folder: string; size: number };
   /** Import files and folders (recursive) into the project in `project`; the result is an ImportResult. */
   import: { project: string; paths: string[] };
+  /** Train (or resume, or fine-tune) a model on a project's data; the result is a TrainResult. */
+  train: TrainParams;
+  /** Run a model on a project's items and save the predictions as suggestions; the result is an InferResult. */
+  infer: InferParams;
 }
 
 export interface JobProgress {
@@ -20,6 +25,8 @@ export interface JobProgress {
   message: string;
   /** Seconds left, estimated from the rate so far; null until it can be estimated. */
   etaSeconds: number | null;
+  /** Live training figures (train jobs): latest loss, throughput, validation metric per resolution. */
+  metrics?: TrainMetrics;
 }
 
 export interface JobInfo {

@@ -4,10 +4,11 @@ import type { AppApi, Settings } from './app.js';
 import type { ErrorInfo } from './errors.js';
 import type { JobInfo, JobsApi } from './jobs.js';
 import type { MediaApi } from './media.js';
+import type { ModelsApi } from './models.js';
 import type { ProjectApi } from './project.js';
 
 /** All methods. Each domain declares its own map; this interface joins them. */
-export interface Api extends AppApi, JobsApi, MediaApi, ProjectApi {}
+export interface Api extends AppApi, JobsApi, MediaApi, ModelsApi, ProjectApi {}
 
 export type Method = keyof Api;
 export type Params<M extends Method> = Api[M]['params'];

@@ -1,14 +1,17 @@
 // The main-process services, created once and shared by both transports (Electron IPC, browser-mode WebSocket).
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
+import path from 'node:path';
 
 import type { AppEvent, AppInfo, RunMode } from '../../contract/index.js';
 import { Router } from '../ipc/router.js';
 import { JobHost } from '../jobs/job-host.js';
+import { ModelManager } from '../models/manager.js';
 import { ProjectRegistry } from '../project/registry.js';
 import { appHandlers } from './handlers/app.js';
 import { jobHandlers } from './handlers/jobs.js';
 import { mediaHandlers } from './handlers/media.js';
+import { modelHandlers } from './handlers/models.js';
 import { projectHandlers } from './handlers/project.js';
 import { NetworkAudit } from './network-audit.js';
 import { packageVersion } from './paths.js';
@@ -51,6 +54,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     }),
     ...jobHandlers(jobs),
     ...mediaHandlers(),
+    ...modelHandlers(new ModelManager({ userDir: path.join(options.dataDir, 'models') })),
     ...projectHandlers(projects),
   });
 

@@ -34,6 +34,10 @@ function titleOf(job: JobStartParams): string {
       return `Thumbnails for ${job.params.folder}`;
     case 'import':
       return `Import ${job.params.paths.length === 1 ? job.params.paths[0] : `${job.params.paths.length} paths`}`;
+    case 'train':
+      return `${job.params.runId && !job.params.from ? 'Train (resume)' : 'Train'} ${job.params.task} on ${job.params.project} (${job.params.schedule.map((s) => `${s.size}px×${s.epochs}`).join(', ')})`;
+    case 'infer':
+      return `${job.params.task === 'classify' ? 'Classify' : 'Segment'} ${job.params.project}`;
   }
 }
 
@@ -138,7 +142,8 @@ export class JobHost extends EventEmitter<{ job: [JobInfo] }> {
       if (msg.type === 'progress') {
         const elapsed = (Date.now() - startedAt) / 1000;
         const etaSeconds = msg.done > 0 && msg.total >= msg.done ? (elapsed / msg.done) * (msg.total - msg.done) : null;
-        this.update(jobId, { progress: { done: msg.done, total: msg.total, message: msg.message, etaSeconds } });
+        const progress = { done: msg.done, total: msg.total, message: msg.message, etaSeconds };
+        this.update(jobId, { progress: msg.metrics ? { ...progress, metrics: msg.metrics } : progress });
       } else if (msg.type === 'done') {
         run.settled = true;
         const p = this.get(jobId).progress;

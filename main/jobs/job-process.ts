@@ -30,11 +30,11 @@ process.on('message', (raw: HostToWorker) => {
     signal: controller.signal,
     cacheDir: raw.cacheDir,
     dataDir: raw.dataDir,
-    progress(done, total, message) {
+    progress(done, total, message, metrics) {
       const now = Date.now();
       if (done < total && now - lastSent < PROGRESS_INTERVAL_MS) return;
       lastSent = now;
-      send({ type: 'progress', jobId, done, total, message });
+      send(metrics ? { type: 'progress', jobId, done, total, message, metrics } : { type: 'progress', jobId, done, total, message });
     },
   };
   runJob(raw.job.kind, raw.job.params, ctx)

@@ -1,11 +1,11 @@
 // What a job kind implements. Runners execute inside a job process, never in the main process.
-import type { JobKind, JobParamsByKind, JsonValue } from '../../contract/index.js';
+import type { JobKind, JobParamsByKind, JsonValue, TrainMetrics } from '../../contract/index.js';
 
 export interface JobContext {
   /** Aborted when the user cancels; runners check it between units of work. */
   signal: AbortSignal;
-  /** Reports progress (throttled before it leaves the process). */
-  progress(done: number, total: number, message: string): void;
+  /** Reports progress (throttled before it leaves the process); train jobs add live metrics. */
+  progress(done: number, total: number, message: string, metrics?: TrainMetrics): void;
   /** App cache folder (thumbnails, decoded frames) and data folder (projects, models). */
   cacheDir: string;
   dataDir: string;

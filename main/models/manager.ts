@@ -71,12 +71,18 @@ function parityInputs(model: Model, multiple: number): ParityInput[] {
 export class ModelManager {
   readonly userDir: string;
   readonly builtinDir: string;
-  private readonly engine: Engine;
+  private engineInstance: Engine | null;
 
   constructor(options: ManagerOptions) {
     this.userDir = options.userDir;
     this.builtinDir = options.builtinDir ?? path.join(ROOT, 'models');
-    this.engine = options.engine ?? new Engine();
+    this.engineInstance = options.engine ?? null;
+  }
+
+  /** The engine is loaded on first use (register/import), so listing models never loads the native addon. */
+  private get engine(): Engine {
+    this.engineInstance ??= new Engine();
+    return this.engineInstance;
   }
 
   private async readDir(dir: string, builtin: boolean): Promise<RegisteredModel[]> {

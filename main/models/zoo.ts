@@ -40,6 +40,8 @@ export interface ZooEntry {
   s4nd: boolean;
   /** Input sizes must be a multiple of this (downsampling stages). */
   multiple: number;
+  /** Peak learning rate that trains it well (AdamW, warmup + cosine). */
+  lr: number;
   description: string;
   build(o: ZooOptions): ModelSpec;
 }
@@ -61,6 +63,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 2,
     s4nd: true,
     multiple: 2,
+    lr: 1e-2,
     description: 'S4ND isotropic classifier: 2×2 patchify, residual LayerNorm→S4ND blocks at one width, global pool, linear head',
     build: (o) => ({
       input: { channels: o.channels, size: o.size },
@@ -81,6 +84,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 2,
     s4nd: true,
     multiple: 4,
+    lr: 1e-2,
     description:
       'ConvNeXt-style S4ND classifier: stem, two stages of S4ND blocks (S4ND in place of the 7×7 depthwise conv) with a LayerNorm + 2×2 strided-conv downsampling between them',
     build: (o) => {
@@ -109,6 +113,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 2,
     s4nd: false,
     multiple: 4,
+    lr: 2e-3,
     description: 'Conv2D baseline classifier: three 3×3 conv + ReLU layers with 2×2 max pooling, global pool, linear head',
     build: (o) => {
       const w = o.width ?? 24;
@@ -137,6 +142,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 2,
     s4nd: true,
     multiple: 2,
+    lr: 1e-2,
     description:
       'S4ND 2-D U-Net: S4ND blocks at full and half resolution, max-pool down, bilinear up, skip concatenation, one sigmoid channel per foreground class',
     build: (o) => {
@@ -170,6 +176,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 2,
     s4nd: false,
     multiple: 2,
+    lr: 5e-3,
     description: 'Conv2D U-Net baseline: the same layout as the S4ND U-Net with 3×3 conv + GELU in place of S4ND blocks',
     build: (o) => {
       const w = o.width ?? 12;
@@ -199,6 +206,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 3,
     s4nd: true,
     multiple: 2,
+    lr: 1e-2,
     description: 'S4ND 3-D classifier: 2×2×2 patchify (conv3d), residual S4ND blocks over (D, H, W), global pool, linear head',
     build: (o) => ({
       input: { channels: o.channels, size: o.size },
@@ -219,6 +227,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 3,
     s4nd: true,
     multiple: 1,
+    lr: 1e-2,
     description:
       'S4ND 3-D segmenter: full-resolution isotropic S4ND blocks over (D, H, W) (the engine has no 3-D pooling or upsampling, so no U-Net), one sigmoid channel per class',
     build: (o) => ({
@@ -239,6 +248,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 2,
     s4nd: true,
     multiple: 1,
+    lr: 5e-3,
     description:
       'S4ND frame interpolator: the two neighbouring frames stacked on channels, S4ND blocks, then a 1×1 conv over [features, both frames] predicts the middle frame (it can learn blending plus a correction)',
     build: (o) => ({
@@ -261,6 +271,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     dims: 2,
     s4nd: false,
     multiple: 1,
+    lr: 3e-3,
     description: 'Conv2D frame interpolator baseline: the same layout with 3×3 conv + GELU layers in place of S4ND blocks',
     build: (o) => {
       const w = o.width ?? 16;

@@ -3,6 +3,7 @@ import type { Api } from '../../../contract/index.js';
 import { appSchemas } from './app.js';
 import { jobsSchemas } from './jobs.js';
 import { mediaSchemas } from './media.js';
+import { modelsSchemas } from './models.js';
 import { projectSchemas } from './project.js';
 import type { ParamSchemas } from './types.js';
 
@@ -10,5 +11,6 @@ export const paramSchemas: ParamSchemas<Api> = {
   ...appSchemas,
   ...jobsSchemas,
   ...mediaSchemas,
+  ...modelsSchemas,
   ...projectSchemas,
 };

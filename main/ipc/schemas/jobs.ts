@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import type { JobsApi } from '../../../contract/index.js';
 import { absolutePath, idString, noParams } from './common.js';
+import { inferParams, trainParams } from './models.js';
 import type { ParamSchemas } from './types.js';
 
 /** Params of each job kind; jobs.start picks one by `kind`. */
@@ -18,6 +19,8 @@ const jobStart = z.discriminatedUnion('kind', [
       params: z.object({ project: absolutePath, paths: z.array(absolutePath).min(1).max(100_000) }).strict(),
     })
     .strict(),
+  z.object({ kind: z.literal('train'), params: trainParams }).strict(),
+  z.object({ kind: z.literal('infer'), params: inferParams }).strict(),
 ]);
 
 export const jobsSchemas: ParamSchemas<JobsApi> = {

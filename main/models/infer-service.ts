@@ -1,0 +1,58 @@
+// The inference service behind the `infer` job: runs a registered model on a project's items and saves the
+// predictions as suggestions (not labels: the user accepts or edits them) under <project>/suggestions/:
+//   <modelId>.json            Suggestion[] (classes with probabilities, or mask files with their foreground share)
+//   <modelId>/item-<id>.png | .nii.gz   predicted class-index masks on the item's own grid
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { InferParams, InferResult, Suggestion } from '../../contract/models.js';
+import { Engine } from '../engine/model.js';
+import { writeFileAtomic } from '../project/atomic.js';
+import { ProjectStore } from '../project/store.js';
+import { classifyImage, segmentFile } from './infer.js';
+import type { ModelManager } from './manager.js';
+
+export interface InferServiceContext {
+  signal: AbortSignal;
+  progress(done: number, total: number, message: string): void;
+  manager: ModelManager;
+  engine?: Engine;
+}
+
+export async function runInference(params: InferParams, ctx: InferServiceContext): Promise<InferResult> {
+  const engine = ctx.engine ?? new Engine();
+  const reg = params.model ? await ctx.manager.get(params.model) : await ctx.manager.defaultFor(params.task);
+  const model = await engine.loadModel(reg.checkpoint);
+  const store = ProjectStore.open(params.project, { create: false });
+  try {
+    const wanted = params.itemIds ? new Set(params.itemIds) : null;
+    const items = store
+      .items(0, 1_000_000)
+      .filter((i) => (wanted ? wanted.has(i.id) : params.task === 'classify' ? i.kind === 'image' : i.kind !== 'video'));
+    const dir = path.join(params.project, 'suggestions');
+    const maskDir = path.join(dir, reg.card.id);
+    await mkdir(maskDir, { recursive: true });
+    const out: Suggestion[] = [];
+    for (const [n, item] of items.entries()) {
+      ctx.signal.throwIfAborted();
+      ctx.progress(n, items.length, item.path);
+      if (params.task === 'classify') {
+        const top = await classifyImage(model, reg.card, item.path, { signal: ctx.signal });
+        out.push({ itemId: item.id, kind: 'class', top });
+      } else {
+        const isDir = (await stat(item.path)).isDirectory();
+        const seg = await segmentFile(model, reg.card, item.path, { isDir, signal: ctx.signal });
+        const file = path.join(maskDir, `item-${item.id}.${seg.kind === 'png' ? 'png' : 'nii.gz'}`);
+        await writeFile(file, seg.bytes);
+        out.push({ itemId: item.id, kind: 'mask', axis: 2, slices: seg.slices, file, foreground: seg.foreground });
+      }
+    }
+    const file = path.join(dir, `${reg.card.id}.json`);
+    await writeFileAtomic(file, JSON.stringify(out, null, 1));
+    ctx.progress(items.length, items.length, 'done');
+    return { model: reg.card.id, suggestions: out.length, file };
+  } finally {
+    store.close();
+    model.dispose();
+  }
+}
