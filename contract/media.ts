@@ -48,10 +48,22 @@ export interface MediaPicture {
   pngBase64: string;
 }
 
+/** Decoded samples of an image page at full resolution (pixel readout, 16-bit window/level), bytes as base64. */
+export interface MediaPixels {
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: 8 | 16;
+  /** Interleaved samples, rows top to bottom; 16-bit samples little endian. */
+  dataBase64: string;
+}
+
 export interface MediaApi {
   'media.info': { params: { path: string }; result: MediaInfo };
   /** One video frame (by index) or image page, scaled to fit maxSize × maxSize (never enlarged). */
   'media.frame': { params: { path: string; frame: number; maxSize: number }; result: MediaPicture };
+  /** An image page's decoded samples (images only; at most 64 MiB of samples). */
+  'media.pixels': { params: { path: string; frame: number }; result: MediaPixels };
   /**
    * One slice of a volume (DICOM file or series folder, NIfTI) perpendicular to `axis` (2: axial XY, 1: XZ, 0: YZ),
    * mapped to 8-bit grey with a window (center/width; null: the file's first preset, else the slice's min–max).

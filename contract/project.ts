@@ -61,12 +61,70 @@ export type ImportResult = {
   labelled: number;
 };
 
+/** Library filters: label status, class, split ('none': no split), media kind (volume: DICOM or NIfTI), name search. */
+export type LabelStatus = 'all' | 'labeled' | 'unlabeled' | 'predicted';
+export type KindFilter = 'all' | 'image' | 'video' | 'volume';
+export interface ItemFilter {
+  status: LabelStatus;
+  className: string | null;
+  split: Split | 'none' | null;
+  kind: KindFilter;
+  /** Case-insensitive substring of the item's path; '' matches every item. */
+  search: string;
+}
+
+/** An item as the library shows it: with its whole-item class label, if any. */
+export type LibraryItem = ProjectItem & { className: string | null };
+
+/** A class-index mask (uint8 per pixel, row-major), bytes as base64. */
+export interface MaskData {
+  width: number;
+  height: number;
+  dataBase64: string;
+}
+
+export type ReviewState = 'accepted' | 'needs_work';
+
+/** Review state of one image (axis 2, slice 0) or volume slice. */
+export interface SliceReview {
+  itemId: number;
+  axis: number;
+  slice: number;
+  state: ReviewState;
+}
+
 export type ExportFormat = 'labels-csv' | 'labels-json' | 'imagefolder' | 'masks-png' | 'masks-nifti' | 'coco';
 
 export interface ProjectApi {
   'project.open': { params: { dir: string }; result: ProjectSummary };
   'project.items': { params: { dir: string; offset: number; limit: number }; result: ProjectItem[] };
+  /** Items matching a filter, a page at a time, with the number matching in all. */
+  'project.query': {
+    params: { dir: string; filter: ItemFilter; offset: number; limit: number };
+    result: { total: number; items: LibraryItem[] };
+  };
+  /** Ids of every item matching a filter (select all). */
+  'project.itemIds': { params: { dir: string; filter: ItemFilter }; result: number[] };
+  /** The demo project: its folder in the app's data folder and the shipped sample paths to import into it. */
+  'project.demo': { params: Record<string, never>; result: { dir: string; paths: string[] } };
   'project.labels': { params: { dir: string; itemId: number }; result: Label[] };
+  /** One class (or null: none) on the whole of many items; one undoable edit. */
+  'project.setLabels': {
+    params: { dir: string; itemIds: number[]; className: string | null };
+    result: ProjectSummary;
+  };
+  'project.mask': { params: { dir: string; itemId: number; axis: number; slice: number }; result: MaskData | null };
+  /** Stores (null: removes) the mask of an image or volume slice; one undoable edit. */
+  'project.setMask': {
+    params: { dir: string; itemId: number; axis: number; slice: number; mask: MaskData | null };
+    result: ProjectSummary;
+  };
+  'project.reviews': { params: { dir: string; itemId: number }; result: SliceReview[] };
+  /** Marks an image or volume slice accepted or needing work (null: clears it); one undoable edit. */
+  'project.setReview': {
+    params: { dir: string; itemId: number; axis: number; slice: number; state: ReviewState | null };
+    result: ProjectSummary;
+  };
   'project.setLabel': {
     params: {
       dir: string;

@@ -7,7 +7,17 @@ import { deflateSync, inflateSync } from 'node:zlib';
 
 import Database from 'better-sqlite3';
 
-import type { Label, MaskInfo, ProjectItem, ProjectSummary, Split } from '../../contract/project.js';
+import type {
+  ItemFilter,
+  Label,
+  LibraryItem,
+  MaskInfo,
+  ProjectItem,
+  ProjectSummary,
+  ReviewState,
+  SliceReview,
+  Split,
+} from '../../contract/project.js';
 import type { MediaInfo, MediaKind } from '../../contract/media.js';
 import { AppError } from '../ipc/app-error.js';
 import { migrate } from './schema.js';
@@ -40,7 +50,8 @@ interface ItemRow {
 
 type RowState =
   | { t: 'label'; itemId: number; fs: number; fe: number; cls: string | null }
-  | { t: 'mask'; itemId: number; axis: number; slice: number; w: number; h: number; data: string | null };
+  | { t: 'mask'; itemId: number; axis: number; slice: number; w: number; h: number; data: string | null }
+  | { t: 'review'; itemId: number; axis: number; slice: number; state: ReviewState | null };
 
 export interface LabelEdit {
   itemId: number;
@@ -154,6 +165,33 @@ export class ProjectStore {
     return (this.db.prepare(`${ITEM_SELECT} ORDER BY i.id LIMIT ? OFFSET ?`).all(limit, offset) as ItemRow[]).map(
       toItem,
     );
+  }
+
+  /** Items matching `filter` (ordered by id), a page at a time, each with its whole-item class. */
+  query(filter: ItemFilter, offset = 0, limit = 200): { total: number; items: LibraryItem[] } {
+    const { where, args } = filterSql(filter);
+    const total = this.db
+      .prepare(`SELECT count(*) FROM items i LEFT JOIN splits s ON s.item_id = i.id ${where}`)
+      .pluck()
+      .get(...args) as number;
+    const rows = this.db
+      .prepare(
+        `SELECT i.id, i.path, i.hash, i.kind, i.format, i.width, i.height, i.frames, i.slices, i.bit_depth, i.added_at,
+         s.split, (SELECT c.name FROM labels l JOIN classes c ON c.id = l.class_id
+                   WHERE l.item_id = i.id AND l.frame_start = ${WHOLE}) AS class_name
+         FROM items i LEFT JOIN splits s ON s.item_id = i.id ${where} ORDER BY i.id LIMIT ? OFFSET ?`,
+      )
+      .all(...args, limit, offset) as (ItemRow & { class_name: string | null })[];
+    return { total, items: rows.map((r) => ({ ...toItem(r), className: r.class_name })) };
+  }
+
+  /** Ids of every item matching `filter`, ordered by id. */
+  queryIds(filter: ItemFilter): number[] {
+    const { where, args } = filterSql(filter);
+    return this.db
+      .prepare(`SELECT i.id FROM items i LEFT JOIN splits s ON s.item_id = i.id ${where} ORDER BY i.id`)
+      .pluck()
+      .all(...args) as number[];
   }
 
   itemInfo(id: number): MediaInfo {
@@ -314,6 +352,41 @@ export class ProjectStore {
     return (itemId === undefined ? stmt.all() : stmt.all(itemId)) as MaskInfo[];
   }
 
+  // ---- review state per image or volume slice (kept in meta under review:<item>:<axis>:<slice>) ----
+
+  /** Marks an image (axis 2, slice 0) or volume slice accepted or needing work; null clears it. Undoable. */
+  setReview(itemId: number, axis: number, slice: number, state: ReviewState | null): void {
+    this.db
+      .transaction(() => {
+        this.item(itemId);
+        const before = this.reviewState(itemId, axis, slice);
+        const after: RowState = { t: 'review', itemId, axis, slice, state };
+        this.apply(after);
+        this.record('review', [before], [after]);
+      })
+      .immediate();
+  }
+
+  reviews(itemId: number): SliceReview[] {
+    const rows = this.db
+      .prepare("SELECT key, value FROM meta WHERE key LIKE ? ESCAPE '\\'")
+      .all(`review:${itemId}:%`) as { key: string; value: ReviewState }[];
+    return rows
+      .map((r) => {
+        const [, , axis, slice] = r.key.split(':');
+        return { itemId, axis: Number(axis), slice: Number(slice), state: r.value };
+      })
+      .sort((a, b) => a.axis - b.axis || a.slice - b.slice);
+  }
+
+  private reviewState(itemId: number, axis: number, slice: number): RowState {
+    const v = this.db
+      .prepare('SELECT value FROM meta WHERE key = ?')
+      .pluck()
+      .get(reviewKey(itemId, axis, slice)) as ReviewState | undefined;
+    return { t: 'review', itemId, axis, slice, state: v ?? null };
+  }
+
   // ---- models, runs, metrics ----
 
   addModel(name: string, card: unknown): number {
@@ -436,6 +509,12 @@ export class ProjectStore {
       this.writeLabel(s.itemId, s.fs, s.fe, s.cls);
       return;
     }
+    if (s.t === 'review') {
+      const key = reviewKey(s.itemId, s.axis, s.slice);
+      this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+      if (s.state !== null) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(key, s.state);
+      return;
+    }
     this.db.prepare('DELETE FROM masks WHERE item_id = ? AND axis = ? AND slice = ?').run(s.itemId, s.axis, s.slice);
     if (s.data !== null) {
       this.db
@@ -443,6 +522,44 @@ export class ProjectStore {
         .run(s.itemId, s.axis, s.slice, s.w, s.h, Buffer.from(s.data, 'base64'));
     }
   }
+}
+
+function reviewKey(itemId: number, axis: number, slice: number): string {
+  return `review:${itemId}:${axis}:${slice}`;
+}
+
+/** WHERE clause (over items i LEFT JOIN splits s) and its arguments for a library filter. */
+function filterSql(f: ItemFilter): { where: string; args: unknown[] } {
+  const conds: string[] = [];
+  const args: unknown[] = [];
+  const labelled =
+    '(EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id) OR EXISTS (SELECT 1 FROM masks m WHERE m.item_id = i.id))';
+  if (f.status === 'labeled') conds.push(labelled);
+  else if (f.status === 'unlabeled') conds.push(`NOT ${labelled}`);
+  // The store holds no model predictions yet (inference results are not stored in the project): nothing matches.
+  else if (f.status === 'predicted') conds.push('0');
+  if (f.className !== null) {
+    conds.push(
+      'EXISTS (SELECT 1 FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.item_id = i.id AND c.name = ?)',
+    );
+    args.push(f.className);
+  }
+  if (f.split === 'none') conds.push('s.split IS NULL');
+  else if (f.split !== null) {
+    conds.push('s.split = ?');
+    args.push(f.split);
+  }
+  if (f.kind === 'volume') conds.push("i.kind IN ('dicom', 'nifti')");
+  else if (f.kind !== 'all') {
+    conds.push('i.kind = ?');
+    args.push(f.kind);
+  }
+  const q = f.search.trim().toLowerCase();
+  if (q !== '') {
+    conds.push("lower(i.path) LIKE ? ESCAPE '\\'");
+    args.push(`%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  }
+  return { where: conds.length === 0 ? '' : `WHERE ${conds.join(' AND ')}`, args };
 }
 
 function frames(fs: number, fe: number): { frameStart: number | null; frameEnd: number | null } {

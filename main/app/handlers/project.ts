@@ -1,16 +1,72 @@
+import path from 'node:path';
+
 import type { ProjectApi } from '../../../contract/project.js';
+import { AppError } from '../../ipc/app-error.js';
 import type { Handler } from '../../ipc/router.js';
 import { exportProject } from '../../project/export.js';
 import type { ProjectRegistry } from '../../project/registry.js';
 
-export function projectHandlers(projects: ProjectRegistry): { [M in keyof ProjectApi]: Handler<M> } {
+export interface ProjectHandlerDeps {
+  /** The app's data folder: the demo project lives in <dataDir>/projects/demo. */
+  dataDir: string;
+  /** The shipped sample data (samples/ of the package). */
+  samplesDir: string;
+}
+
+/** Sample folders imported into the demo project: each as its own root, so the Fashion-MNIST classes become labels. */
+const DEMO_PATHS = ['images/fashion-mnist', 'images/photos', 'video', 'medical'];
+
+export function projectHandlers(
+  projects: ProjectRegistry,
+  deps: ProjectHandlerDeps,
+): { [M in keyof ProjectApi]: Handler<M> } {
   return {
     'project.open': async ({ dir }) => projects.get(dir).summary(),
     'project.items': async ({ dir, offset, limit }) => projects.get(dir).items(offset, limit),
+    'project.query': async ({ dir, filter, offset, limit }) => projects.get(dir).query(filter, offset, limit),
+    'project.itemIds': async ({ dir, filter }) => projects.get(dir).queryIds(filter),
+    'project.demo': async () => ({
+      dir: path.join(deps.dataDir, 'projects', 'demo'),
+      paths: DEMO_PATHS.map((p) => path.join(deps.samplesDir, p)),
+    }),
     'project.labels': async ({ dir, itemId }) => projects.get(dir).labelsOf(itemId),
     'project.setLabel': async ({ dir, itemId, className, frameStart, frameEnd }) => {
       const store = projects.get(dir);
       store.setLabel(itemId, className, frameStart, frameEnd);
+      return store.summary();
+    },
+    'project.setLabels': async ({ dir, itemIds, className }) => {
+      const store = projects.get(dir);
+      store.setLabels(
+        itemIds.map((itemId) => ({ itemId, className, frameStart: null, frameEnd: null })),
+        'bulk-label',
+      );
+      return store.summary();
+    },
+    'project.mask': async ({ dir, itemId, axis, slice }) => {
+      const m = projects.get(dir).mask(itemId, axis, slice);
+      return m ? { width: m.width, height: m.height, dataBase64: Buffer.from(m.data).toString('base64') } : null;
+    },
+    'project.setMask': async ({ dir, itemId, axis, slice, mask }) => {
+      const store = projects.get(dir);
+      let data: { width: number; height: number; data: Uint8Array } | null = null;
+      if (mask) {
+        const bytes = Buffer.from(mask.dataBase64, 'base64');
+        if (bytes.length !== mask.width * mask.height)
+          throw new AppError(
+            'bad_request',
+            `mask has ${bytes.length} bytes, expected ${mask.width}×${mask.height}`,
+            'params.mask.dataBase64',
+          );
+        data = { width: mask.width, height: mask.height, data: new Uint8Array(bytes) };
+      }
+      store.setMask(itemId, axis, slice, data);
+      return store.summary();
+    },
+    'project.reviews': async ({ dir, itemId }) => projects.get(dir).reviews(itemId),
+    'project.setReview': async ({ dir, itemId, axis, slice, state }) => {
+      const store = projects.get(dir);
+      store.setReview(itemId, axis, slice, state);
       return store.summary();
     },
     'project.undo': async ({ dir }) => {

@@ -9,6 +9,7 @@ const count = z.number().int().min(0).max(1_000_000_000);
 export const mediaSchemas: ParamSchemas<MediaApi> = {
   'media.info': z.object({ path: absolutePath }).strict(),
   'media.frame': z.object({ path: absolutePath, frame: count, maxSize: z.number().int().min(16).max(4096) }).strict(),
+  'media.pixels': z.object({ path: absolutePath, frame: count }).strict(),
   'media.slice': z
     .object({
       path: absolutePath,
