@@ -2,7 +2,8 @@
 // (s4nd.ts); here only the rate-free vectors are prepared:
 //   λ, p, b    conjugate-completed to the full state (N)
 //   c̃          (rows, H, N) with the bandlimit mask, and the first-call rewrite c̃ = c (I - Ā1^{l_max}) when the layer
-//              was not set up yet (l_kernel = 0), so the graph always starts from C̃
+//              was not set up yet (l_kernel = 0), so the graph always starts from C̃; plus the variants after 1..G
+//              applications of the growth rule c̃ <- c̃ (I + Ā1^{l_kernel}), selected in the graph
 //   c̃⊙b, c̃⊙p, conj(p)⊙b, |p|²   the numerators of the four Cauchy sums of the Woodbury form (s4nd.ts)
 
 type C = [number, number];
@@ -35,15 +36,23 @@ export interface CxArray {
   im: Float64Array;
 }
 
-export interface DplrConstants {
-  lambda: CxArray; // (N)
+/** c̃ after `doublings` applications of the growth rule (l_kernel doubled that many times). */
+export interface DplrVariant {
   cb: CxArray; // (rows, H, N): c̃ ⊙ b
   cp: CxArray; // (rows, H, N): c̃ ⊙ p
-  qb: CxArray; // (N): conj(p) ⊙ b
-  qp: Float64Array; // (N): |p|²
-  /** The l_kernel the graph uses (l_max when the layer was not set up yet). */
   lKernel: number;
 }
+
+export interface DplrConstants {
+  lambda: CxArray; // (N)
+  qb: CxArray; // (N): conj(p) ⊙ b
+  qp: Float64Array; // (N): |p|²
+  /** variants[m]: the layer after m growth doublings (variants[0]: as exported, l_max if it was not set up yet). */
+  variants: DplrVariant[];
+}
+
+/** Growth doublings precomputed for the in-graph growth rule (round(rate·Lk) up to 2^G · l_kernel). */
+export const DPLR_GROWTH_STEPS = 2;
 
 type Mat = C[][];
 
@@ -104,7 +113,7 @@ export function dplrConstants(
   const lam = full(Array.from({ length: N2 }, (_, n): C => [-Math.exp(raw.aReal[n] ?? NaN), -(raw.aImag[n] ?? NaN)]));
   const p = full(Array.from({ length: N2 }, (_, n) => pair(raw.P, n)));
   const b = full(Array.from({ length: N2 }, (_, n) => pair(raw.B, n)));
-  // A = diag(λ) - p pᴴ (dense, only for the first-call rewrite).
+  // A = diag(λ) - p pᴴ (dense, only for the first-call rewrite and the growth rule).
   const A: Mat = lam.map((l, i) =>
     lam.map((_, j) => {
       const v = cmul(at(p, i), conj(at(p, j)));
@@ -112,50 +121,54 @@ export function dplrConstants(
     }),
   );
   const setUp = o.lKernel > 0;
-  const cbRe = new Float64Array(rows * H * N);
-  const cbIm = new Float64Array(rows * H * N);
-  const cpRe = new Float64Array(rows * H * N);
-  const cpIm = new Float64Array(rows * H * N);
+  const lk0 = setUp ? o.lKernel : o.lMax;
+  const G = DPLR_GROWTH_STEPS;
+  const variants: DplrVariant[] = Array.from({ length: G + 1 }, (_, m) => ({
+    cb: { re: new Float64Array(rows * H * N), im: new Float64Array(rows * H * N) },
+    cp: { re: new Float64Array(rows * H * N), im: new Float64Array(rows * H * N) },
+    lKernel: lk0 * 2 ** m,
+  }));
+  const eye = (i: number, j: number): C => (i === j ? [1, 0] : [0, 0]);
+  const rowTimes = (c: C[], m: Mat): C[] =>
+    c.map((_, j) => c.reduce<C>((acc, ci, i) => cadd(acc, cmul(ci, at(at(m, i), j))), [0, 0]));
   for (let h = 0; h < H; h++) {
     const dtBase = Math.exp(raw.invDt[h] ?? NaN);
-    // I - Ā1^{l_max}, Ā1 = (I - dt/2 A)⁻¹ (I + dt/2 A) at rate 1.
-    let rewrite: Mat | undefined;
-    if (!setUp) {
-      const side = (s: number): Mat =>
-        A.map((row, i) => row.map((v, j): C => cadd(i === j ? [1, 0] : [0, 0], [s * v[0], s * v[1]])));
-      const pw = matpow(solve(side(-dtBase / 2), side(dtBase / 2)), o.lMax);
-      rewrite = pw.map((row, i) => row.map((v, j): C => csub(i === j ? [1, 0] : [0, 0], v)));
-    }
+    // Ā1 = (I - dt/2 A)⁻¹ (I + dt/2 A) at rate 1.
+    const side = (sg: number): Mat => A.map((row, i) => row.map((v, j): C => cadd(eye(i, j), [sg * v[0], sg * v[1]])));
+    const abar1 = solve(side(-dtBase / 2), side(dtBase / 2));
+    // Setup: c̃ = c (I - Ā1^{l_max}); growth m: c̃ <- c̃ (I + Ā1^{l_kernel}), l_kernel <- 2 l_kernel.
+    const setup = setUp ? undefined : matpow(abar1, o.lMax).map((row, i) => row.map((v, j) => csub(eye(i, j), v)));
+    const grow = Array.from({ length: G }, (_, m) =>
+      matpow(abar1, lk0 * 2 ** m).map((row, i) => row.map((v, j) => cadd(eye(i, j), v))),
+    );
     const keep = Array.from(
       { length: N2 },
       (_, n) => o.bandlimit <= 0 || (dtBase * Math.abs(raw.aImag[n] ?? NaN)) / (2 * Math.PI) < o.bandlimit / 2,
     );
     for (let r = 0; r < rows; r++) {
       let c = full(Array.from({ length: N2 }, (_, n): C => pair(raw.C, (r * H + h) * N2 + n)));
-      if (rewrite) {
-        const m = rewrite;
-        c = c.map((_, j) => c.reduce<C>((s, ci, i) => cadd(s, cmul(ci, at(at(m, i), j))), [0, 0]));
-      }
-      // The mask multiplies the stored (half) C̃; the conjugate half follows it.
-      c = c.map((v, n): C => (at(keep, n % N2) ? v : [0, 0]));
-      for (let n = 0; n < N; n++) {
-        const k = (r * H + h) * N + n;
-        const vb = cmul(at(c, n), at(b, n));
-        const vp = cmul(at(c, n), at(p, n));
-        cbRe[k] = vb[0];
-        cbIm[k] = vb[1];
-        cpRe[k] = vp[0];
-        cpIm[k] = vp[1];
-      }
+      if (setup) c = rowTimes(c, setup);
+      variants.forEach((v, m) => {
+        if (m > 0) c = rowTimes(c, at(grow, m - 1));
+        // The mask multiplies the stored (half) C̃ at kernel time; the conjugate half follows it.
+        const cm = c.map((x, n): C => (at(keep, n % N2) ? x : [0, 0]));
+        for (let n = 0; n < N; n++) {
+          const k = (r * H + h) * N + n;
+          const vb = cmul(at(cm, n), at(b, n));
+          const vp = cmul(at(cm, n), at(p, n));
+          v.cb.re[k] = vb[0];
+          v.cb.im[k] = vb[1];
+          v.cp.re[k] = vp[0];
+          v.cp.im[k] = vp[1];
+        }
+      });
     }
   }
   const qb = p.map((pn, n) => cmul(conj(pn), at(b, n)));
   return {
     lambda: { re: Float64Array.from(lam, (v) => v[0]), im: Float64Array.from(lam, (v) => v[1]) },
-    cb: { re: cbRe, im: cbIm },
-    cp: { re: cpRe, im: cpIm },
     qb: { re: Float64Array.from(qb, (v) => v[0]), im: Float64Array.from(qb, (v) => v[1]) },
     qp: Float64Array.from(p, (v) => v[0] * v[0] + v[1] * v[1]),
-    lKernel: setUp ? o.lKernel : o.lMax,
+    variants,
   };
 }

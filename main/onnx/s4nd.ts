@@ -17,7 +17,7 @@
 //   dft:    y = Re IDFT(DFT_P(y) * DFT(kb))[..., :L]             on (B, C, H, L_0, ..., 2), DFT_P zero-pads to P
 // then y + D * u, channels flattened to c * H + h, and the optional GELU -> 1x1 Conv -> GLU head.
 import type { GraphBuilder } from './graph.js';
-import { dplrConstants } from './dplr.js';
+import { dplrConstants, type DplrVariant } from './dplr.js';
 
 /** The normalised s4nd layer options the exporter needs (see main/engine/spec.ts). */
 export interface S4ndLayerConfig {
@@ -275,8 +275,16 @@ function dplrKernel(
     im: g.f32(v.im, dims),
   });
   const dt = e.mul(e.exp(w(`${p}.inv_dt`, [H, 1])), g.op('Cast', [rate], { to: { i: 1 } })); // (H, 1)
+  // Growth rule of this call: while round(rate·Lk) > l_kernel, l_kernel doubles (c̃ precomputed per doubling).
+  // grew[i]: round(rate·Lk) > l_kernel·2^i; the variant with m doublings is picked by a Where chain.
+  const cL = g.op('Round', [e.mul(rate, g.op('Cast', [Lk], { to: { i: 11 } }))]);
+  const grew = k.variants.slice(0, -1).map((v) => g.op('Greater', [cL, g.f64([v.lKernel])]));
+  const pick = (values: string[]): string =>
+    grew.reduceRight<string>((acc, cond, i) => g.op('Where', [cond, acc, values[i] ?? acc]), values.at(-1) ?? '');
+  const variant = (f: (v: DplrVariant) => string): string => pick(k.variants.map(f));
+  const lKernel = variant((v) => g.f64([v.lKernel]));
   // M = round(l_kernel / rate) (half to even) and the M roots of unity.
-  const M = g.op('Cast', [g.op('Round', [g.op('Div', [g.f64([k.lKernel]), rate])])], { to: { i: 7 } });
+  const M = g.op('Cast', [g.op('Round', [g.op('Div', [lKernel, rate])])], { to: { i: 7 } });
   const Mf = g.op('Cast', [M], { to: { i: 1 } });
   const theta = e.div(e.mul(lagRange(g, M), g.f32([-2 * Math.PI], [])), Mf); // (M)
   const omega: Cx = { re: g.op('Cos', [theta]), im: g.op('Sin', [theta]) };
@@ -303,8 +311,11 @@ function dplrKernel(
       im: e.add(g.op('MatMul', [xr, Rt.im]), g.op('MatMul', [xi, Rt.re])),
     };
   };
-  const k00 = cauchyRows(cx(k.cb, [rows, H, N]));
-  const k01 = cauchyRows(cx(k.cp, [rows, H, N]));
+  const dims = [rows, H, N];
+  const cb: Cx = { re: variant((v) => g.f32(v.cb.re, dims)), im: variant((v) => g.f32(v.cb.im, dims)) };
+  const cp: Cx = { re: variant((v) => g.f32(v.cp.re, dims)), im: variant((v) => g.f32(v.cp.im, dims)) };
+  const k00 = cauchyRows(cb);
+  const k01 = cauchyRows(cp);
   // Σ_n q[n] R[h, j, n] -> (H, 1, M)
   const qb = cx(k.qb, [N, 1]);
   const qp = g.f32(k.qp, [N, 1]);

@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Engine, type LayerSpec, type ModelSpec } from '../../main/engine/index.js';
 import { exportCheckpoint, exportOnnx, OnnxExportError, readExportState } from '../../main/onnx/export.js';
 import { checkParity, type ParityInput, type ParityReport } from '../../main/onnx/parity.js';
-import { seeded } from './helpers.js';
+import { createSession, runSession } from '../../main/onnx/runtime.js';
+import { errors, seeded } from './helpers.js';
 
 const engine = new Engine();
 // Engine kernels in float64 vs ONNX in float32; measured <= ~1e-6 relative (printed below).
@@ -143,6 +144,25 @@ describe('DPLR through the exporter vs engine predict', () => {
     model.dispose();
   });
 
+  it('applies the growth rule of the call (l_max 15, L 16 at explicit rate 2: round(2 * 8) = 16 > 15)', async () => {
+    const model = engine.createModel(
+      s4ndModel(2, [15], { type: 's4nd', mode: 'dplr', d_state: 8, linear: true, dt_min: 0.02, dt_max: 0.2 }),
+      8,
+    );
+    const ckpt = path.join(dir, 'dplr-grow.safetensors');
+    await model.save(ckpt);
+    const bytes = exportOnnx(model, { rate: 'input', state: await readExportState(ckpt) });
+    const x = seeded(2 * 2 * 16, 70);
+    const ref = await model.predict(x, [2, 2, 16], { rate: 2 }); // the engine sets up C̃ and grows l_kernel to 30
+    await model.save(ckpt);
+    expect((await readExportState(ckpt))['layers.0.l_kernel']).toEqual([30]);
+    const out = await runSession(await createSession(bytes, 1), x, [2, 2, 16], 2);
+    const e = errors(out.data, ref.data);
+    console.log(`DPLR growth: maxAbs ${e.maxAbs.toExponential(2)} maxRel ${e.maxRel.toExponential(2)}`);
+    expect(e.maxRel).toBeLessThanOrEqual(TOL);
+    model.dispose();
+  });
+
   it('refuses a DPLR layer without its l_kernel state', () => {
     const model = engine.createModel(spec, 5);
     expect(() => exportOnnx(model)).toThrow(OnnxExportError);
@@ -213,7 +233,6 @@ describe('U-Net layers through the exporter vs engine predict', () => {
     // flatten fixes the feature count, so this model only runs at its training size: one resolution.
     const x = seeded(2 * 4 * 6 * 6, 50);
     const ref = await model.predict(x, [2, 1, 4, 6, 6]);
-    const { createSession, runSession } = await import('../../main/onnx/runtime.js');
     const out = await runSession(await createSession(exportOnnx(model)), x, [2, 1, 4, 6, 6]);
     expect(out.shape).toEqual(ref.shape);
     let err = 0;
