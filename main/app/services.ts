@@ -14,7 +14,7 @@ import { mediaHandlers } from './handlers/media.js';
 import { modelHandlers } from './handlers/models.js';
 import { projectHandlers } from './handlers/project.js';
 import { NetworkAudit } from './network-audit.js';
-import { packageVersion } from './paths.js';
+import { packageVersion, ROOT } from './paths.js';
 import { SettingsStore } from './settings-store.js';
 
 export interface AppServicesOptions {
@@ -55,7 +55,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     ...jobHandlers(jobs),
     ...mediaHandlers(),
     ...modelHandlers(new ModelManager({ userDir: path.join(options.dataDir, 'models') })),
-    ...projectHandlers(projects),
+    ...projectHandlers(projects, { dataDir: options.dataDir, samplesDir: path.join(ROOT, 'samples') }),
   });
 
   return {
