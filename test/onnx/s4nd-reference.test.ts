@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 
 import { exportOnnx } from '../../main/onnx/export.js';
 import { createSession, runSession } from '../../main/onnx/runtime.js';
-import { caseSource, errors, loadCase, tensorOf } from './helpers.js';
+import { packParams } from '../../main/engine/s4nd-case.js';
+import { loadS4ndNative } from '../../main/engine/s4nd-native.js';
+import { caseSource, errors, loadCase, seeded, tensorOf } from './helpers.js';
 
 // README §12: a float32 implementation should match the reference within ~1e-4 relative (max|err| / max|ref|).
 // The ONNX graph generates kernels in float32 and convolves with the DFT op (CPU EP).
@@ -45,5 +47,27 @@ for (const conv of ['direct', 'dft'] as const) {
       console.log(`${conv} case5 DPLR: maxAbs ${e.maxAbs.toExponential(2)} maxRel ${e.maxRel.toExponential(2)}`);
       expect(e.maxRel).toBeLessThanOrEqual(TOL);
     });
+  });
+}
+
+for (const file of ['case1_s4d_2d_16x16.json', 'case5_dplr_2d_16x16.json']) {
+  describe(`one export of ${file} at other sizes vs the engine S4ND layer with the same parameters`, () => {
+    const c = loadCase(file);
+    const bytes = exportOnnx(caseSource(c, [16, 16]));
+    const native = loadS4ndNative();
+    const { params, lKernel } = packParams(native, c);
+
+    for (const size of [8, 12, 24, 32]) {
+      it(`${size}x${size} (rate ${16 / size})`, async () => {
+        const u = seeded(2 * 4 * size * size, size);
+        const ref = await native.run(c.spec, params, lKernel, u, 2, [size, size], 16 / size, null);
+        const out = await runSession(await createSession(bytes, 1), u, [2, 4, size, size]);
+        const e = errors(out.data, ref.y);
+        console.log(
+          `${c.name} ${size}x${size}: maxAbs ${e.maxAbs.toExponential(2)} maxRel ${e.maxRel.toExponential(2)}`,
+        );
+        expect(e.maxRel).toBeLessThanOrEqual(TOL);
+      });
+    }
   });
 }
