@@ -109,7 +109,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
         task: p.task,
         schedule: p.schedule,
         batchSize: p.batchSize ?? 32,
-        lr: p.lr ?? (parent ? entry.lr / 3 : entry.lr),
+        lr: p.lr ?? (parent ? entry.lr / 2 : entry.lr),
         seed,
         validationSizes: p.validationSizes ?? [...new Set([...p.schedule.map((s) => s.size), baseSize])].sort((a, b) => a - b),
         patience: p.patience ?? 3,
