@@ -29,6 +29,8 @@ describe('layer vs naive float64 convolution (linear=true)', () => {
     ['1-D DPLR L=16 rate 2', { dim: 1, mode: 'dplr', init: 'legs', l_max: [16] }, [16], 2],
     ['2-D S4D channels=2 9x7 rate 1.5', { dim: 2, l_max: [6, 8], channels: 2 }, [9, 7], 1.5],
     ['2-D DPLR 8x8 bandlimit', { dim: 2, mode: 'dplr', init: 'legs', l_max: [8, 8], bandlimit: 0.6 }, [8, 8], 1],
+    ['1-D DPLR d_state=6 (edge tiles)', { dim: 1, mode: 'dplr', init: 'legs', d_state: 6, l_max: [10] }, [12], 1],
+    ['1-D DPLR d_state=12', { dim: 1, mode: 'dplr', init: 'legs', d_state: 12, l_max: [10] }, [10], 1],
     ['3-D S4D 4x5x6 l_max [4,8,8]', { dim: 3, l_max: [4, 8, 8] }, [4, 5, 6], 1],
     ['3-D DPLR 3x4x5 channels=2', { dim: 3, mode: 'dplr', init: 'legs', l_max: [3, 4, 4], channels: 2 }, [3, 4, 5], 1],
   ];

@@ -1,9 +1,12 @@
 #include "s4nd/small_cmatrix.h"
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "fft/simd_dispatch.h"
+
+#pragma GCC diagnostic ignored "-Wpsabi"  // 32-byte vectors stay inside inlined code
 
 namespace ssm::s4nd {
 
@@ -22,27 +25,67 @@ namespace {
 
 // Planar (split re / im) complex GEMM C = A B, n x n row-major: the inner j loop has no reduction and vectorises;
 // an AVX2+FMA clone is selected at run time.
+typedef double v4d __attribute__((vector_size(32)));
+
+// Register-blocked 4x4 tiles (8 vector accumulators: re and im of 4 rows x 4 columns), scalar edges.
 inline __attribute__((always_inline)) void PlanarGemmBody(int n, const double* __restrict ar,
                                                           const double* __restrict ai, const double* __restrict br,
                                                           const double* __restrict bi, double* __restrict cr,
                                                           double* __restrict ci) {
-  for (int i = 0; i < n; ++i) {
-    double* cri = cr + static_cast<std::size_t>(i) * n;
-    double* cii = ci + static_cast<std::size_t>(i) * n;
-    for (int j = 0; j < n; ++j) {
-      cri[j] = 0;
-      cii[j] = 0;
-    }
-    for (int k = 0; k < n; ++k) {
-      const double xr = ar[static_cast<std::size_t>(i) * n + k], xi = ai[static_cast<std::size_t>(i) * n + k];
-      const double* brk = br + static_cast<std::size_t>(k) * n;
-      const double* bik = bi + static_cast<std::size_t>(k) * n;
-      for (int j = 0; j < n; ++j) {
-        cri[j] += xr * brk[j] - xi * bik[j];
-        cii[j] += xr * bik[j] + xi * brk[j];
+  const int n4 = n - n % 4;
+  const std::size_t N = static_cast<std::size_t>(n);
+  for (int i0 = 0; i0 < n4; i0 += 4) {
+    for (int j0 = 0; j0 < n4; j0 += 4) {
+      v4d r0 = {}, r1 = {}, r2 = {}, r3 = {}, m0 = {}, m1 = {}, m2 = {}, m3 = {};
+      for (int k = 0; k < n; ++k) {
+        v4d bre, bim;
+        std::memcpy(&bre, br + k * N + j0, sizeof(bre));
+        std::memcpy(&bim, bi + k * N + j0, sizeof(bim));
+        const double* a0r = ar + i0 * N + k;
+        const double* a0i = ai + i0 * N + k;
+        r0 += a0r[0] * bre;
+        r0 -= a0i[0] * bim;  // two FMAs
+        m0 += a0r[0] * bim;
+        m0 += a0i[0] * bre;  // two FMAs
+        r1 += a0r[N] * bre;
+        r1 -= a0i[N] * bim;  // two FMAs
+        m1 += a0r[N] * bim;
+        m1 += a0i[N] * bre;  // two FMAs
+        r2 += a0r[2 * N] * bre;
+        r2 -= a0i[2 * N] * bim;  // two FMAs
+        m2 += a0r[2 * N] * bim;
+        m2 += a0i[2 * N] * bre;  // two FMAs
+        r3 += a0r[3 * N] * bre;
+        r3 -= a0i[3 * N] * bim;  // two FMAs
+        m3 += a0r[3 * N] * bim;
+        m3 += a0i[3 * N] * bre;  // two FMAs
       }
+      std::memcpy(cr + i0 * N + j0, &r0, sizeof(r0));
+      std::memcpy(ci + i0 * N + j0, &m0, sizeof(m0));
+      std::memcpy(cr + (i0 + 1) * N + j0, &r1, sizeof(r1));
+      std::memcpy(ci + (i0 + 1) * N + j0, &m1, sizeof(m1));
+      std::memcpy(cr + (i0 + 2) * N + j0, &r2, sizeof(r2));
+      std::memcpy(ci + (i0 + 2) * N + j0, &m2, sizeof(m2));
+      std::memcpy(cr + (i0 + 3) * N + j0, &r3, sizeof(r3));
+      std::memcpy(ci + (i0 + 3) * N + j0, &m3, sizeof(m3));
     }
   }
+  // Edges: columns n4..n of the blocked rows, then the remaining rows.
+  auto scalar = [&](int i_begin, int i_end, int j_begin) {
+    for (int i = i_begin; i < i_end; ++i)
+      for (int j = j_begin; j < n; ++j) {
+        double sr = 0, si = 0;
+        for (int k = 0; k < n; ++k) {
+          const double xr = ar[i * N + k], xi = ai[i * N + k], yr = br[k * N + j], yi = bi[k * N + j];
+          sr += xr * yr - xi * yi;
+          si += xr * yi + xi * yr;
+        }
+        cr[i * N + j] = sr;
+        ci[i * N + j] = si;
+      }
+  };
+  if (n4 < n) scalar(0, n4, n4);
+  scalar(n4, n, 0);
 }
 
 void PlanarGemmGeneric(int n, const double* ar, const double* ai, const double* br, const double* bi, double* cr,
