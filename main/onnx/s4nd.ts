@@ -119,7 +119,6 @@ export function emitS4nd(
   const H = cfg.d_model;
   const C = cfg.channels;
   const D = cfg.l_max.length;
-  const rows = cfg.bidirectional ? 2 * C : C;
   const shapeU = g.op('Shape', [u]);
   const w = (name: string, dims: number[]): string => g.weight(`${prefix}.${name}`, params.get(name), dims);
 
@@ -135,7 +134,7 @@ export function emitS4nd(
         ? s4dKernel(e, cfg, params, w, a, rate, len.Lk)
         : dplrKernel(e, cfg, params, w, a, rate, len.Lk); // (rows, H, Lk)
     // Two-sided circular kernel (C, H, P).
-    const fwd = rows === C && !cfg.bidirectional ? k : g.slice(k, g.i64([0]), g.i64([C]), [0]);
+    const fwd = cfg.bidirectional ? g.slice(k, g.i64([0]), g.i64([C]), [0]) : k; // forward rows [0, C)
     let kb: string;
     if (cfg.bidirectional) {
       const bwd = g.slice(k, g.i64([C]), g.i64([2 * C]), [0]);
