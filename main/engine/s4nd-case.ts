@@ -122,6 +122,16 @@ export function parseCase(raw: unknown, conv: S4ndConv = 'fft'): S4ndCase {
   if (nSsm !== 1 && nSsm !== null) throw new CaseError(`unsupported n_ssm ${JSON.stringify(nSsm)} (only 1)`);
   const rank = kwargOr(kw, spec, ['rank'], 1);
   if (rank !== 1 && rank !== null) throw new CaseError(`unsupported rank ${JSON.stringify(rank)} (only 1)`);
+  const trank = kwargOr(kw, spec, ['trank'], 1);
+  if (trank !== 1 && trank !== null) throw new CaseError(`unsupported trank ${JSON.stringify(trank)} (only 1)`);
+  const outChannels = kwargOr(kw, spec, ['out_channels'], null);
+  if (outChannels !== null) throw new CaseError(`unsupported out_channels ${JSON.stringify(outChannels)} (only null)`);
+  const transposed = kwargOr(kw, spec, ['transposed'], true);
+  if (transposed !== true) throw new CaseError('unsupported transposed=false (inputs must be (B, H, L...))');
+  for (const flag of ['weight_norm', 'ln']) {
+    const v = kwargOr(kw, spec, [flag], false);
+    if (v !== false && v !== null) throw new CaseError(`unsupported ${flag}=${JSON.stringify(v)}`);
+  }
   const dt = kwargOr(kw, spec, ['dt_transform'], 'exp');
   if (dt !== 'exp') throw new CaseError(`unsupported dt_transform ${JSON.stringify(dt)} (only 'exp')`);
 
