@@ -24,8 +24,6 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
     rules: {
-      // TypeScript (tsc / vue-tsc) already checks names; ESLint's no-undef does not know DOM/TS-only types.
-      'no-undef': 'off',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -38,6 +36,11 @@ export default tseslint.config(
       'vue/html-closing-bracket-newline': 'off',
       'vue/multiline-html-element-content-newline': 'off',
     },
+  },
+  {
+    // TypeScript (tsc / vue-tsc) already checks names; ESLint's no-undef does not know DOM/TS-only types.
+    files: ['**/*.ts', '**/*.vue'],
+    rules: { 'no-undef': 'off' },
   },
   {
     files: ['renderer/**/*.{ts,vue}'],
