@@ -59,7 +59,21 @@ export async function main(args) {
   for (const key of opts.shapes.split(',')) {
     const shape = SHAPES[key];
     if (!shape) throw new Error(`bench: unknown shape '${key}' (known: ${Object.keys(SHAPES).join(', ')})`);
-    const r = await Promise.resolve(run(shape, opts.conv, opts.threads));
+    let r;
+    try {
+      r = run(shape, opts.conv, opts.threads);
+    } catch (e) {
+      console.log(
+        JSON.stringify({
+          bench: 's4nd',
+          dims: shape.dims,
+          batch: shape.batch,
+          conv: opts.conv,
+          error: String(e.message).trim(),
+        }),
+      );
+      continue;
+    }
     const algoOf = (L) => (opts.conv === 'auto' ? (L <= r.directMaxLength ? 'direct' : 'fft') : opts.conv);
     const line = {
       bench: 's4nd',

@@ -90,6 +90,24 @@ describe('mixed per-axis algorithms under conv=auto (FFT for L > 64, direct othe
   }
 });
 
+describe('argument errors', () => {
+  it('conv=direct on a very long axis is rejected with a precise message', async () => {
+    const s = spec({ dim: 1, d_model: 1, l_max: [8], conv: 'direct' });
+    const { params } = native.init(s, 1);
+    await expect(native.run(s, params, [0], new Float32Array(1100), 1, [1100], 1, null)).rejects.toThrow(
+      /conv=direct supports axis lengths up to 1024/,
+    );
+  });
+  it('size mismatches throw synchronously', () => {
+    const s = spec({ dim: 1, d_model: 2, l_max: [8] });
+    const { params } = native.init(s, 1);
+    expect(() => native.run(s, params, [0], new Float32Array(5), 1, [8], 1, null)).toThrow(
+      /u has 5 elements, expected 16/,
+    );
+    expect(() => native.run(s, params.subarray(1), [0], new Float32Array(16), 1, [8], 1, null)).toThrow(/params has/);
+  });
+});
+
 describe('bidirectional lag layout', () => {
   it('an impulse at p gives k_fwd[0] + D at p and k_bwd[0] at p - 1 (backward kernel starts at lag -1)', async () => {
     const s = spec({ dim: 1, d_model: 1, l_max: [6] });

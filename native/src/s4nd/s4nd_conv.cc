@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "fft/fft.h"
 #include "s4nd/parallel.h"
@@ -125,6 +127,10 @@ void FftBackwardSlab(const AxisView& v, const fft::RealPlan<float>& plan, const 
 }  // namespace
 
 ConvAlgo ResolveAlgo(ConvAlgo requested, int L) {
+  if (requested == ConvAlgo::kDirect && L > kDirectHardMaxLength)
+    throw std::invalid_argument(
+        "s4nd: conv=direct supports axis lengths up to " + std::to_string(kDirectHardMaxLength) +
+        " (Toeplitz matrices of 2 L^2 floats per channel), got " + std::to_string(L) + "; use conv=fft or auto");
   if (requested != ConvAlgo::kAuto) return requested;
   return L <= kDirectMaxLength ? ConvAlgo::kDirect : ConvAlgo::kFft;
 }

@@ -19,6 +19,10 @@ namespace ssm::s4nd {
 // GEMM, so the crossover there is at least as high; 64 is kept for every axis.
 constexpr int kDirectMaxLength = 64;
 
+// Longest axis the direct path accepts when requested explicitly (its Toeplitz matrices hold 2 L^2 floats per channel).
+constexpr int kDirectHardMaxLength = 1024;
+
+// kAuto -> by length; kDirect on an axis longer than kDirectHardMaxLength throws std::invalid_argument.
 ConvAlgo ResolveAlgo(ConvAlgo requested, int L);
 
 struct ConvShape {

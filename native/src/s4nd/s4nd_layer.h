@@ -72,8 +72,10 @@ std::vector<int64_t> OutputShape(const S4ndConfig& cfg, int batch, const int* L)
 class S4ndWorkspace;  // scratch buffers, grow-only (defined in s4nd_workspace.h)
 class S4ndSaved;      // what Backward needs from Forward, grow-only (defined in s4nd_workspace.h)
 
-// Forward pass. rate: resolution factor (README section 6). For DPLR the first call (l_kernel == 0) rewrites
-// C -> C~ in place and the growth rule may rewrite it again (not part of autograd), hence params is mutable.
+// Forward pass. rate: resolution factor (README section 6). Throws std::invalid_argument if cfg.conv == kDirect and an
+// axis is longer than kDirectHardMaxLength (1024), std::runtime_error for a singular DPLR system. For DPLR the first
+// call (l_kernel == 0) rewrites C -> C~ in place and the growth rule may rewrite it again (not part of autograd), hence
+// params is mutable.
 void Forward(const S4ndConfig& cfg, float* params, S4ndState* state, const float* u, int batch, const int* L,
              double rate, float* y, S4ndWorkspace& ws, S4ndSaved& saved);
 
