@@ -3,7 +3,6 @@
 // (area averaging when shrinking, bilinear when enlarging), so one dataset serves 14, 28 and 56 px stages.
 import { createHash } from 'node:crypto';
 
-
 /** One sample: input (C, ...size) normalised floats; target a class index or a tensor (K, ...size). */
 export interface Sample {
   input: Float32Array;
@@ -172,8 +171,7 @@ export function atSize(samples: Sample[], size: number[]): Sample[] {
       : {
           ...s,
           input: resample(s.input, s.channels, s.size, size),
-          target:
-            typeof s.target === 'number' ? s.target : resample(s.target, s.targetChannels, s.size, size),
+          target: typeof s.target === 'number' ? s.target : resample(s.target, s.targetChannels, s.size, size),
           size,
         },
   );

@@ -28,7 +28,9 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
     const wanted = params.itemIds ? new Set(params.itemIds) : null;
     const items = store
       .items(0, 1_000_000)
-      .filter((i) => (wanted ? wanted.has(i.id) : params.task === 'classify' ? i.kind === 'image' : i.kind !== 'video'));
+      .filter((i) =>
+        wanted ? wanted.has(i.id) : params.task === 'classify' ? i.kind === 'image' : i.kind !== 'video',
+      );
     const dir = path.join(params.project, 'suggestions');
     const maskDir = path.join(dir, reg.card.id);
     await mkdir(maskDir, { recursive: true });

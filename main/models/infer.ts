@@ -287,8 +287,13 @@ export async function interpolateVideo(
     const dir = path.dirname(opts.out);
     await mkdir(dir, { recursive: true });
     for await (const rgb of frames()) {
-      const name = path.basename(opts.out).replace(/%0?(\d*)d/, (_, d: string) => String(written).padStart(Number(d || 0), '0'));
-      await writeFile(path.join(dir, name), await encodePng({ width: w, height: h, channels: 3, bitDepth: 8, data: rgb }));
+      const name = path
+        .basename(opts.out)
+        .replace(/%0?(\d*)d/, (_, d: string) => String(written).padStart(Number(d || 0), '0'));
+      await writeFile(
+        path.join(dir, name),
+        await encodePng({ width: w, height: h, channels: 3, bitDepth: 8, data: rgb }),
+      );
       written++;
     }
   } else {
@@ -298,4 +303,3 @@ export async function interpolateVideo(
   }
   return { frames: written, fps: fpsNum, width: w, height: h };
 }
-

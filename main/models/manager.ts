@@ -95,7 +95,12 @@ export class ModelManager {
       if (text === null) continue;
       const card = { ...(JSON.parse(text) as ModelCard), id: name, builtin };
       const hasOnnx = card.onnx !== null && (await stat(path.join(folder, ONNX)).catch(() => null)) !== null;
-      out.push({ card, dir: folder, checkpoint: path.join(folder, CHECKPOINT), onnx: hasOnnx ? path.join(folder, ONNX) : null });
+      out.push({
+        card,
+        dir: folder,
+        checkpoint: path.join(folder, CHECKPOINT),
+        onnx: hasOnnx ? path.join(folder, ONNX) : null,
+      });
     }
     return out;
   }
@@ -140,7 +145,8 @@ export class ModelManager {
       const model = await this.engine.loadModel(path.join(tmp, CHECKPOINT));
       try {
         let onnx: OnnxInfo | null = null;
-        if ((options.onnx ?? 'auto') === 'auto') onnx = await this.exportChecked(model, path.join(tmp, CHECKPOINT), tmp, card.input.multiple);
+        if ((options.onnx ?? 'auto') === 'auto')
+          onnx = await this.exportChecked(model, path.join(tmp, CHECKPOINT), tmp, card.input.multiple);
         const full: ModelCard = { ...card, id, onnx, builtin: false, params: model.paramCount() };
         await writeFile(path.join(tmp, CARD), `${JSON.stringify(full, null, 2)}\n`);
       } finally {
@@ -153,7 +159,12 @@ export class ModelManager {
     return reg;
   }
 
-  private async exportChecked(model: Model, checkpoint: string, dir: string, multiple: number): Promise<OnnxInfo | null> {
+  private async exportChecked(
+    model: Model,
+    checkpoint: string,
+    dir: string,
+    multiple: number,
+  ): Promise<OnnxInfo | null> {
     let bytes: Uint8Array;
     try {
       bytes = exportOnnx(model, { state: await readExportState(checkpoint), producer: 'ssm-studio' });
@@ -202,6 +213,9 @@ export class ModelManager {
     const taken = (await this.list()).some((m) => m.card.id === card.id);
     await mkdir(this.userDir, { recursive: true });
     const { onnx: _onnx, builtin: _builtin, ...rest } = card;
-    return this.register(path.join(folder, CHECKPOINT), { ...rest, id: taken || !ID_RE.test(card.id) ? newModelId(card.name) : card.id });
+    return this.register(path.join(folder, CHECKPOINT), {
+      ...rest,
+      id: taken || !ID_RE.test(card.id) ? newModelId(card.name) : card.id,
+    });
   }
 }

@@ -52,7 +52,8 @@ export function toRgb(planes: Float32Array, width: number, height: number): Uint
   const per = width * height;
   const out = new Uint8Array(3 * per);
   for (let p = 0; p < per; p++)
-    for (let c = 0; c < 3; c++) out[p * 3 + c] = Math.round(Math.min(1, Math.max(0, planes[c * per + p] as number)) * 255);
+    for (let c = 0; c < 3; c++)
+      out[p * 3 + c] = Math.round(Math.min(1, Math.max(0, planes[c * per + p] as number)) * 255);
   return out;
 }
 

@@ -45,7 +45,14 @@ export function psnr(a: ArrayLike<number>, b: ArrayLike<number>, peak = 1): numb
  * Mean SSIM of two (C, H, W) images on a [0, peak] scale, over 7×7 uniform windows with stride 2 (Wang et al. 2004
  * constants K1 = 0.01, K2 = 0.03).
  */
-export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, channels: number, h: number, w: number, peak = 1): number {
+export function ssim(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  channels: number,
+  h: number,
+  w: number,
+  peak = 1,
+): number {
   const c1 = (0.01 * peak) ** 2;
   const c2 = (0.03 * peak) ** 2;
   const win = Math.min(7, h, w);

@@ -59,7 +59,11 @@ export interface LoadOptions {
   maxTriplets?: number;
 }
 
-export async function loadProjectData(store: ProjectStore, task: ModelTask, opts: LoadOptions = {}): Promise<ProjectData> {
+export async function loadProjectData(
+  store: ProjectStore,
+  task: ModelTask,
+  opts: LoadOptions = {},
+): Promise<ProjectData> {
   const items = allItems(store);
   const train: Sample[] = [];
   const val: Sample[] = [];
@@ -73,7 +77,8 @@ export async function loadProjectData(store: ProjectStore, task: ModelTask, opts
   if (task === 'classify') {
     const labels = store.allLabels().filter((l) => l.frameStart === null);
     classes = opts.classes ?? [...new Set(labels.map((l) => l.className))].sort();
-    if (classes.length < 2) throw new AppError('bad_request', `classification needs labels of 2 or more classes (found ${classes.length})`);
+    if (classes.length < 2)
+      throw new AppError('bad_request', `classification needs labels of 2 or more classes (found ${classes.length})`);
     const byId = new Map(items.map((i) => [i.id, i]));
     for (const l of labels) {
       opts.signal?.throwIfAborted();
@@ -108,7 +113,8 @@ export async function loadProjectData(store: ProjectStore, task: ModelTask, opts
       for (const b of mask.data) maxClass = Math.max(maxClass, b);
       raw.push({ item, input, mask: mask.data, w: mask.width, h: mask.height });
     }
-    classes = opts.classes ?? Array.from({ length: maxClass }, (_, i) => (maxClass === 1 ? 'foreground' : `class ${i + 1}`));
+    classes =
+      opts.classes ?? Array.from({ length: maxClass }, (_, i) => (maxClass === 1 ? 'foreground' : `class ${i + 1}`));
     const k = classes.length;
     for (const r of raw) {
       const per = r.w * r.h;
@@ -126,7 +132,12 @@ export async function loadProjectData(store: ProjectStore, task: ModelTask, opts
       const info = await probeVideo(item.path, opts.signal);
       const frames: Float32Array[] = [];
       const max = Math.min(info.frames, 3 * (opts.maxTriplets ?? 64));
-      for await (const f of readFrames(item.path, info, { count: max, width: size, height: size, signal: opts.signal })) {
+      for await (const f of readFrames(item.path, info, {
+        count: max,
+        width: size,
+        height: size,
+        signal: opts.signal,
+      })) {
         frames.push(rgbPlanes(f.data, f.width, f.height));
       }
       for (let t = 0; t + 2 < frames.length; t += 3) {

@@ -66,7 +66,10 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
     const resumed = saved !== null;
     // A resumed run uses the parameters it started with (only maxSteps may change).
     const p: TrainParams = resumed
-      ? { ...(JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as TrainParams), maxSteps: params.maxSteps }
+      ? {
+          ...(JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as TrainParams),
+          maxSteps: params.maxSteps,
+        }
       : params;
     if (!resumed) await writeFile(path.join(runDir, 'config.json'), JSON.stringify({ ...p, runId }, null, 1));
     if (p.schedule.length === 0) throw new AppError('bad_request', 'the schedule has no stages', 'params.schedule');
@@ -74,10 +77,15 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
     const parent = p.from ? await ctx.manager.get(p.from) : null;
     const architecture = parent?.card.architecture ?? p.architecture ?? DEFAULT_ARCHITECTURE[p.task];
     const entry = zooEntry(architecture);
-    if (entry.task !== p.task) throw new AppError('bad_request', `architecture '${architecture}' is for ${entry.task}, not ${p.task}`);
+    if (entry.task !== p.task)
+      throw new AppError('bad_request', `architecture '${architecture}' is for ${entry.task}, not ${p.task}`);
     for (const st of p.schedule)
       if (st.size % entry.multiple !== 0)
-        throw new AppError('bad_request', `stage size ${st.size} must be a multiple of ${entry.multiple} for ${architecture}`, 'params.schedule');
+        throw new AppError(
+          'bad_request',
+          `stage size ${st.size} must be a multiple of ${entry.multiple} for ${architecture}`,
+          'params.schedule',
+        );
 
     ctx.progress(0, 1000, 'loading data');
     const data = await loadProjectData(store, p.task, {
@@ -111,7 +119,8 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
         batchSize: p.batchSize ?? 32,
         lr: p.lr ?? (parent ? entry.lr / 2 : entry.lr),
         seed,
-        validationSizes: p.validationSizes ?? [...new Set([...p.schedule.map((s) => s.size), baseSize])].sort((a, b) => a - b),
+        validationSizes:
+          p.validationSizes ?? [...new Set([...p.schedule.map((s) => s.size), baseSize])].sort((a, b) => a - b),
         patience: p.patience ?? 3,
         augment: p.augment ?? DEFAULT_AUGMENT[p.task],
         normalize: data.normalize,
@@ -121,7 +130,12 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
       if (saved?.checkpoint) await model.load(path.join(runDir, saved.checkpoint));
       let dbRun = Number(state.extra['dbRun'] ?? 0);
       if (!dbRun) {
-        const modelRow = store.addModel(p.name ?? `${architecture} ${runId.slice(0, 8)}`, { architecture, task: p.task, runId, parent: p.from ?? null });
+        const modelRow = store.addModel(p.name ?? `${architecture} ${runId.slice(0, 8)}`, {
+          architecture,
+          task: p.task,
+          runId,
+          parent: p.from ?? null,
+        });
         dbRun = store.startRun(modelRow, { ...p, runId });
         state.extra['dbRun'] = dbRun;
       }
@@ -136,7 +150,8 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
           progress: (done, total, message, metrics) => ctx.progress(done, total, message, metrics),
           epoch: (r) => {
             const values: Record<string, number> = { train_loss: r.trainLoss, samples_per_second: r.samplesPerSecond };
-            for (const v of r.validation) for (const [k, x] of Object.entries(v.metrics)) values[`val_${k}@${v.size}`] = x;
+            for (const v of r.validation)
+              for (const [k, x] of Object.entries(v.metrics)) values[`val_${k}@${v.size}`] = x;
             store.logMetrics(dbRun, state.step, values);
           },
         },
@@ -186,7 +201,14 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
       };
       const reg = await ctx.manager.register(outcome.best, card);
       store.finishRun(dbRun, 'done');
-      return { runId, modelId: reg.card.id, card: reg.card, resumed, stoppedEarly: state.stoppedEarly, steps: state.step };
+      return {
+        runId,
+        modelId: reg.card.id,
+        card: reg.card,
+        resumed,
+        stoppedEarly: state.stoppedEarly,
+        steps: state.step,
+      };
     } finally {
       model.dispose();
     }

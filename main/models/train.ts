@@ -152,10 +152,7 @@ export async function evaluate(
 }
 
 export function initialState(config: TrainConfig, trainCount: number): TrainState {
-  const totalSteps = config.schedule.reduce(
-    (a, s) => a + s.epochs * batchesPerEpoch(trainCount, config.batchSize),
-    0,
-  );
+  const totalSteps = config.schedule.reduce((a, s) => a + s.epochs * batchesPerEpoch(trainCount, config.batchSize), 0);
   return {
     version: 1,
     stage: 0,
@@ -285,7 +282,8 @@ export async function train(
       const seconds = (Date.now() - epochStart) / 1000;
       const validation: ResolutionMetrics[] = [];
       for (const size of config.validationSizes) {
-        const metrics = valSet.length > 0 ? await evaluate(model, config.task, valSet, size, config.normalize, signal) : {};
+        const metrics =
+          valSet.length > 0 ? await evaluate(model, config.task, valSet, size, config.normalize, signal) : {};
         validation.push({ size, metrics });
         latestVal[String(size)] = metrics;
       }

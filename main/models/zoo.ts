@@ -64,7 +64,8 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     s4nd: true,
     multiple: 2,
     lr: 1e-2,
-    description: 'S4ND isotropic classifier: 2×2 patchify, residual LayerNorm→S4ND blocks at one width, global pool, linear head',
+    description:
+      'S4ND isotropic classifier: 2×2 patchify, residual LayerNorm→S4ND blocks at one width, global pool, linear head',
     build: (o) => ({
       input: { channels: o.channels, size: o.size },
       layers: [
@@ -114,7 +115,8 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     s4nd: false,
     multiple: 4,
     lr: 2e-3,
-    description: 'Conv2D baseline classifier: three 3×3 conv + ReLU layers with 2×2 max pooling, global pool, linear head',
+    description:
+      'Conv2D baseline classifier: three 3×3 conv + ReLU layers with 2×2 max pooling, global pool, linear head',
     build: (o) => {
       const w = o.width ?? 24;
       return {
@@ -177,7 +179,8 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     s4nd: false,
     multiple: 2,
     lr: 5e-3,
-    description: 'Conv2D U-Net baseline: the same layout as the S4ND U-Net with 3×3 conv + GELU in place of S4ND blocks',
+    description:
+      'Conv2D U-Net baseline: the same layout as the S4ND U-Net with 3×3 conv + GELU in place of S4ND blocks',
     build: (o) => {
       const w = o.width ?? 12;
       const conv = (out: number): LayerSpec[] => [{ type: 'conv2d', out, kernel: 3, padding: 1 }, { type: 'gelu' }];
@@ -207,7 +210,8 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     s4nd: true,
     multiple: 2,
     lr: 1e-2,
-    description: 'S4ND 3-D classifier: 2×2×2 patchify (conv3d), residual S4ND blocks over (D, H, W), global pool, linear head',
+    description:
+      'S4ND 3-D classifier: 2×2×2 patchify (conv3d), residual S4ND blocks over (D, H, W), global pool, linear head',
     build: (o) => ({
       input: { channels: o.channels, size: o.size },
       layers: [
@@ -272,7 +276,8 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     s4nd: false,
     multiple: 1,
     lr: 3e-3,
-    description: 'Conv2D frame interpolator baseline: the same layout with 3×3 conv + GELU layers in place of S4ND blocks',
+    description:
+      'Conv2D frame interpolator baseline: the same layout with 3×3 conv + GELU layers in place of S4ND blocks',
     build: (o) => {
       const w = o.width ?? 16;
       return {

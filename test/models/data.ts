@@ -127,7 +127,13 @@ export async function videoTriplets(file: string, count: number, size: number, s
     const input = new Float32Array(a.length * 2);
     input.set(a, 0);
     input.set(frames[t + 2] as Float32Array, a.length);
-    out.push({ input, channels: 6, size: [size, size], target: (frames[t + 1] as Float32Array).slice(), targetChannels: 3 });
+    out.push({
+      input,
+      channels: 6,
+      size: [size, size],
+      target: (frames[t + 1] as Float32Array).slice(),
+      targetChannels: 3,
+    });
   }
   return out;
 }

@@ -38,7 +38,12 @@ export async function fashionProject(
     const px = Buffer.from(img.data.subarray(i * 784, (i + 1) * 784));
     writes.push(
       mkdir(folder, { recursive: true }).then(async () =>
-        writeFile(path.join(folder, `${i}.png`), await sharp(px, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer()),
+        writeFile(
+          path.join(folder, `${i}.png`),
+          await sharp(px, { raw: { width: 28, height: 28, channels: 1 } })
+            .png()
+            .toBuffer(),
+        ),
       ),
     );
   }

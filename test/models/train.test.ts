@@ -78,11 +78,15 @@ describe('training service', () => {
     expect(card?.onnx?.parity.every((p) => p.ok)).toBe(true);
     // The project logged the run and its per-epoch metrics.
     const store = ProjectStore.open(project, { create: false });
-    const rows = store.db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE name = 'val_accuracy@28'").get() as { n: number };
+    const rows = store.db.prepare("SELECT COUNT(*) AS n FROM metrics WHERE name = 'val_accuracy@28'").get() as {
+      n: number;
+    };
     store.close();
     expect(rows.n).toBe(4);
     // Checkpoints: only the last one is kept, plus the best.
-    const files = readdirSync(path.join(project, 'runs', 'prog')).filter((f) => f.endsWith('.safetensors')).sort();
+    const files = readdirSync(path.join(project, 'runs', 'prog'))
+      .filter((f) => f.endsWith('.safetensors'))
+      .sort();
     expect(files).toEqual(['best.safetensors', 'ckpt-48.safetensors']);
     firstModel = result.modelId ?? '';
     expect((await manager.list()).map((m) => m.card.id)).toContain(firstModel);
@@ -90,15 +94,26 @@ describe('training service', () => {
 
   it('a run paused mid-epoch (maxSteps) and resumed ends exactly like an uninterrupted run', async () => {
     const p: TrainParams = { ...base, schedule: [{ size: 14, epochs: 2 }], validationSizes: [14] };
-    const whole = await runTraining({ ...p, project, runId: 'whole' }, { signal: never, progress: () => undefined, manager });
-    const part = await runTraining({ ...p, project, runId: 'split', maxSteps: 7 }, { signal: never, progress: () => undefined, manager });
+    const whole = await runTraining(
+      { ...p, project, runId: 'whole' },
+      { signal: never, progress: () => undefined, manager },
+    );
+    const part = await runTraining(
+      { ...p, project, runId: 'split', maxSteps: 7 },
+      { signal: never, progress: () => undefined, manager },
+    );
     expect(part.modelId).toBeNull();
     expect((await readTrainState(path.join(project, 'runs', 'split')))?.batch).toBe(7);
-    const rest = await runTraining({ ...p, project, runId: 'split' }, { signal: never, progress: () => undefined, manager });
+    const rest = await runTraining(
+      { ...p, project, runId: 'split' },
+      { signal: never, progress: () => undefined, manager },
+    );
     expect(rest.resumed).toBe(true);
     const a = (await readTrainState(path.join(project, 'runs', 'whole')))?.history ?? [];
     const b = (await readTrainState(path.join(project, 'runs', 'split')))?.history ?? [];
-    expect(b.map((h) => h.validation[0]?.metrics['accuracy'])).toEqual(a.map((h) => h.validation[0]?.metrics['accuracy']));
+    expect(b.map((h) => h.validation[0]?.metrics['accuracy'])).toEqual(
+      a.map((h) => h.validation[0]?.metrics['accuracy']),
+    );
     // Epoch 2 ran wholly after the resume: its loss is bit-identical; epoch 1 is split into two processes' sums.
     expect(b[1]?.trainLoss).toBe(a[1]?.trainLoss);
     expect(rest.card?.metrics).toEqual(whole.card?.metrics);
@@ -106,7 +121,15 @@ describe('training service', () => {
 
   it('early stopping: no improvement for `patience` epochs ends the last stage', async () => {
     const r = await runTraining(
-      { ...base, project, runId: 'early', schedule: [{ size: 28, epochs: 6 }], validationSizes: [28], lr: 1e-9, patience: 1 },
+      {
+        ...base,
+        project,
+        runId: 'early',
+        schedule: [{ size: 28, epochs: 6 }],
+        validationSizes: [28],
+        lr: 1e-9,
+        patience: 1,
+      },
       { signal: never, progress: () => undefined, manager },
     );
     const s = await readTrainState(path.join(project, 'runs', 'early'));
@@ -117,13 +140,28 @@ describe('training service', () => {
   it('fine-tunes a registered model on different classes with a new head', async () => {
     const other = await fashionProject(path.join(tmp, 'ft'), [2, 5, 9], 64, 16, 1000);
     const r = await runTraining(
-      { ...base, project: other, runId: 'ft', from: firstModel, schedule: [{ size: 28, epochs: 5 }], validationSizes: [28] },
+      {
+        ...base,
+        project: other,
+        runId: 'ft',
+        from: firstModel,
+        schedule: [{ size: 28, epochs: 5 }],
+        validationSizes: [28],
+      },
       { signal: never, progress: () => undefined, manager },
     );
     expect(r.card?.classes).toEqual(['Ankle boot', 'Pullover', 'Sandal']);
     expect(r.card?.lineage.parent).toBe(firstModel);
     expect(r.card?.description).toMatch(/new head: layers\.\d+\.weight, layers\.\d+\.bias/);
-    console.log('fine-tune history', JSON.stringify((await readTrainState(path.join(other, 'runs', 'ft')))?.history.map((h) => [h.trainLoss, h.validation[0]?.metrics])));
+    console.log(
+      'fine-tune history',
+      JSON.stringify(
+        (await readTrainState(path.join(other, 'runs', 'ft')))?.history.map((h) => [
+          h.trainLoss,
+          h.validation[0]?.metrics,
+        ]),
+      ),
+    );
     expect(r.card?.metrics[0]?.metrics['accuracy']).toBeGreaterThan(0.6);
   });
 });
@@ -131,7 +169,13 @@ describe('training service', () => {
 describe('training as a job (job processes from dist/)', () => {
   it('cancel pauses with a checkpoint; a job with the same runId resumes and finishes', async () => {
     const host = new JobHost({ cacheDir: path.join(tmp, 'cache'), dataDir: path.join(tmp, 'data') });
-    const params: TrainParams = { ...base, project, runId: 'cancel', schedule: [{ size: 28, epochs: 6 }], validationSizes: [28] };
+    const params: TrainParams = {
+      ...base,
+      project,
+      runId: 'cancel',
+      schedule: [{ size: 28, epochs: 6 }],
+      validationSizes: [28],
+    };
     const job = host.start({ kind: 'train', params });
     const mid = await until(host, job.id, (j) => (j.progress.metrics?.step ?? 0) >= 15);
     expect(mid.progress.metrics?.size).toBe(28);
@@ -152,19 +196,39 @@ describe('training as a job (job processes from dist/)', () => {
   });
 
   it('resumes after the job process is SIGKILLed mid-training, from the last epoch checkpoint', async () => {
-    const params: TrainParams = { ...base, project, runId: 'crash', schedule: [{ size: 28, epochs: 4 }], validationSizes: [28] };
+    const params: TrainParams = {
+      ...base,
+      project,
+      runId: 'crash',
+      schedule: [{ size: 28, epochs: 4 }],
+      validationSizes: [28],
+    };
     const runDir = path.join(project, 'runs', 'crash');
-    const child = fork(built('main/jobs/job-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(built('main/jobs/job-process.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
     const killedAt = await new Promise<number>((resolve, reject) => {
       child.on('message', (m: WorkerToHost) => {
         // Kill in the middle of epoch 2, after epoch 1's checkpoint (step 12) is on disk.
-        if (m.type === 'progress' && (m.metrics?.step ?? 0) >= 18 && existsSync(path.join(runDir, 'ckpt-12.safetensors'))) {
+        if (
+          m.type === 'progress' &&
+          (m.metrics?.step ?? 0) >= 18 &&
+          existsSync(path.join(runDir, 'ckpt-12.safetensors'))
+        ) {
           child.kill('SIGKILL');
           resolve(m.metrics?.step ?? 0);
         }
-        if (m.type === 'done' || m.type === 'failed') reject(new Error(`job ended before the kill: ${JSON.stringify(m)}`));
+        if (m.type === 'done' || m.type === 'failed')
+          reject(new Error(`job ended before the kill: ${JSON.stringify(m)}`));
       });
-      child.send({ type: 'start', jobId: 'j1', job: { kind: 'train', params }, cacheDir: path.join(tmp, 'cache'), dataDir: path.join(tmp, 'data') });
+      child.send({
+        type: 'start',
+        jobId: 'j1',
+        job: { kind: 'train', params },
+        cacheDir: path.join(tmp, 'cache'),
+        dataDir: path.join(tmp, 'data'),
+      });
     });
     await new Promise((r) => child.once('exit', r));
     const onDisk = await readTrainState(runDir);
@@ -176,7 +240,7 @@ describe('training as a job (job processes from dist/)', () => {
     expect(resumed.steps).toBe(48);
     const s = await readTrainState(runDir);
     expect(s?.history.map((h) => h.epoch)).toEqual([0, 1, 2, 3]);
-    expect((s?.history.at(-1)?.validation[0]?.metrics['accuracy'] ?? 0)).toBeGreaterThan(0.6);
+    expect(s?.history.at(-1)?.validation[0]?.metrics['accuracy'] ?? 0).toBeGreaterThan(0.6);
     const cfg = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as TrainParams;
     expect(cfg.runId).toBe('crash');
   });

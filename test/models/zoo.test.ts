@@ -35,16 +35,82 @@ async function trainFew(
 }
 
 describe('model zoo on real data (loss on held-out data falls)', () => {
-  const cases: [ZooArchitecture, () => Promise<{ train: Sample[]; held: Sample[]; outputs: number }>, number, number][] = [
-    ['s4nd-isotropic', async () => ({ train: fashionSamples('train', 0, 320), held: fashionSamples('t10k', 0, 64), outputs: 10 }), 20, 1e-2],
-    ['s4nd-convnext', async () => ({ train: fashionSamples('train', 0, 320), held: fashionSamples('t10k', 0, 64), outputs: 10 }), 20, 1e-2],
-    ['conv2d', async () => ({ train: fashionSamples('train', 0, 320), held: fashionSamples('t10k', 0, 64), outputs: 10 }), 60, 2e-3],
-    ['s4nd-unet2d', async () => ({ train: await brainSlices(30, 150, 3, 32), held: await brainSlices(31, 150, 12, 32), outputs: 1 }), 12, 1e-2],
-    ['conv-unet2d', async () => ({ train: await brainSlices(30, 150, 3, 32), held: await brainSlices(31, 150, 12, 32), outputs: 1 }), 12, 1e-2],
-    ['s4nd-segmenter3d', async () => { const a = await brainCubes(40, 12, 1); const b = await brainCubes(8, 12, 99); return { train: a.seg, held: b.seg, outputs: 1 }; }, 8, 1e-2],
-    ['s4nd-classifier3d', async () => { const a = await brainCubes(64, 12, 2); const b = await brainCubes(16, 12, 98); return { train: a.cls, held: b.cls, outputs: 2 }; }, 10, 1e-2],
-    ['s4nd-interpolator', async () => ({ train: await videoTriplets(VTEST, 24, 32), held: await videoTriplets(VTEST, 6, 32, 300), outputs: 3 }), 10, 5e-3],
-    ['conv-interpolator', async () => ({ train: await videoTriplets(VTEST, 24, 32), held: await videoTriplets(VTEST, 6, 32, 300), outputs: 3 }), 10, 5e-3],
+  const cases: [
+    ZooArchitecture,
+    () => Promise<{ train: Sample[]; held: Sample[]; outputs: number }>,
+    number,
+    number,
+  ][] = [
+    [
+      's4nd-isotropic',
+      async () => ({ train: fashionSamples('train', 0, 320), held: fashionSamples('t10k', 0, 64), outputs: 10 }),
+      20,
+      1e-2,
+    ],
+    [
+      's4nd-convnext',
+      async () => ({ train: fashionSamples('train', 0, 320), held: fashionSamples('t10k', 0, 64), outputs: 10 }),
+      20,
+      1e-2,
+    ],
+    [
+      'conv2d',
+      async () => ({ train: fashionSamples('train', 0, 320), held: fashionSamples('t10k', 0, 64), outputs: 10 }),
+      60,
+      2e-3,
+    ],
+    [
+      's4nd-unet2d',
+      async () => ({ train: await brainSlices(30, 150, 3, 32), held: await brainSlices(31, 150, 12, 32), outputs: 1 }),
+      12,
+      1e-2,
+    ],
+    [
+      'conv-unet2d',
+      async () => ({ train: await brainSlices(30, 150, 3, 32), held: await brainSlices(31, 150, 12, 32), outputs: 1 }),
+      12,
+      1e-2,
+    ],
+    [
+      's4nd-segmenter3d',
+      async () => {
+        const a = await brainCubes(40, 12, 1);
+        const b = await brainCubes(8, 12, 99);
+        return { train: a.seg, held: b.seg, outputs: 1 };
+      },
+      8,
+      1e-2,
+    ],
+    [
+      's4nd-classifier3d',
+      async () => {
+        const a = await brainCubes(64, 12, 2);
+        const b = await brainCubes(16, 12, 98);
+        return { train: a.cls, held: b.cls, outputs: 2 };
+      },
+      10,
+      1e-2,
+    ],
+    [
+      's4nd-interpolator',
+      async () => ({
+        train: await videoTriplets(VTEST, 24, 32),
+        held: await videoTriplets(VTEST, 6, 32, 300),
+        outputs: 3,
+      }),
+      10,
+      5e-3,
+    ],
+    [
+      'conv-interpolator',
+      async () => ({
+        train: await videoTriplets(VTEST, 24, 32),
+        held: await videoTriplets(VTEST, 6, 32, 300),
+        outputs: 3,
+      }),
+      10,
+      5e-3,
+    ],
   ];
   for (const [arch, load, steps, lr] of cases) {
     it(`${arch}: ${ZOO[arch].task}, ${steps} steps`, async () => {

@@ -1,0 +1,61 @@
+// `ssm-studio interpolate <video> (--factor K | --fps F) -o <out.mp4|out.webm|dir/%05d.png>`: frame interpolation
+// with a model (default: the shipped interpolator), streaming (two source frames in memory at a time); progress
+// on stderr.
+import path from 'node:path';
+
+import { factorFor, interpolateVideo } from '../../models/infer.js';
+import { probeVideo } from '../../media/video.js';
+import { stringOption, UsageError, type Command } from '../command.js';
+import { DATA_DIR_OPTION, loadFor, withSigint } from './model-common.js';
+
+export const interpolateCommand: Command = {
+  name: 'interpolate',
+  summary: 'raise a video frame rate ×2/×4/×8 with a frame interpolation model, to a video or numbered PNG frames',
+  usage:
+    'ssm-studio interpolate <video> (--factor K | --fps F) -o <out.mp4|out.webm|dir/%05d.png> [--model ID] [--json]',
+  options: {
+    factor: { type: 'string' },
+    fps: { type: 'string' },
+    out: { type: 'string', short: 'o' },
+    model: { type: 'string' },
+    ...DATA_DIR_OPTION,
+  },
+  async run(args, io) {
+    const input = args.positionals[0];
+    if (!input || args.positionals.length > 1) throw new UsageError('interpolate takes exactly one video');
+    const out = stringOption(args, 'out');
+    if (!out) throw new UsageError('-o <out.mp4 | dir/%05d.png> is required');
+    const f = stringOption(args, 'factor');
+    const fps = stringOption(args, 'fps');
+    if ((f === undefined) === (fps === undefined)) throw new UsageError('give exactly one of --factor K or --fps F');
+    const info = await probeVideo(path.resolve(input));
+    const factor = factorFor(info, f !== undefined ? { factor: Number(f) } : { fps: Number(fps) });
+    const { reg, model } = await loadFor(args, 'interpolate');
+    const t0 = Date.now();
+    let last = 0;
+    try {
+      const r = await withSigint((signal) =>
+        interpolateVideo(model, reg.card, path.resolve(input), {
+          factor,
+          out: path.resolve(out),
+          signal,
+          onFrame(done, total) {
+            const now = Date.now();
+            if (done < total && now - last < 500) return;
+            last = now;
+            io.stderr.write(`[${done}/${total}] frames\n`);
+          },
+        }),
+      );
+      const summary = { input, out, model: reg.card.id, factor, ...r, seconds: (Date.now() - t0) / 1000 };
+      io.stdout.write(
+        args.values.json
+          ? `${JSON.stringify(summary)}\n`
+          : `${out}: ${r.frames} frames at ${r.fps.toFixed(3)} fps (${r.width}×${r.height}, ×${factor})\n`,
+      );
+    } finally {
+      model.dispose();
+    }
+    return 0;
+  },
+};

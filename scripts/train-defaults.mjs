@@ -1,0 +1,426 @@
+#!/usr/bin/env node
+// Trains the default models shipped in models/ from real public data (Debian packages) and writes their cards:
+//   fashion-mnist-s4nd   S4ND isotropic classifier, Fashion-MNIST (dataset-fashion-mnist), progressive 14 -> 28;
+//                        test accuracy on the 10k test set at 28, 14 and 56 px (rate = 28 / size)
+//   brain-mri-s4nd-unet  S4ND 2-D U-Net brain mask on axial slices of the MNI ch2 T1 (mricron-data: ch2.nii.gz with
+//                        ch2bet.nii.gz as the mask); Dice on held-out slices (every 5th), predicted at native size
+//   frame-interp-s4nd    S4ND frame interpolator on 64 px crops of vtest.avi frames 0-599 (opencv-doc); PSNR / SSIM
+//                        of the middle frame on held-out frames 600-794 and on Megamind.avi vs linear blending and
+//                        frame repetition
+// Usage: node scripts/build.mjs main && node scripts/train-defaults.mjs [fashion|brain|interp]...
+// Needs the three Debian packages (apt-get install -y dataset-fashion-mnist mricron-data opencv-doc).
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = (p) => import(path.join(ROOT, 'dist', p));
+const { Engine } = await dist('main/engine/model.js');
+const { ZOO } = await dist('main/models/zoo.js');
+const { train, initialState, evaluate } = await dist('main/models/train.js');
+const { resample, datasetHash, rng } = await dist('main/models/dataset.js');
+const { ModelManager } = await dist('main/models/manager.js');
+const { readNifti } = await dist('main/media/nifti.js');
+const { axialSlice, volumeScale, rgbPlanes } = await dist('main/models/media-input.js');
+const { segmentFile, midFrame } = await dist('main/models/infer.js');
+const { probeVideo, readFrames } = await dist('main/media/video.js');
+const { psnr, ssim } = await dist('main/models/metrics.js');
+
+const MODELS = path.join(ROOT, 'models');
+const engine = new Engine();
+const manager = new ModelManager({ userDir: MODELS, builtinDir: path.join(os.tmpdir(), 'ssm-no-builtins'), engine });
+const only = process.argv.slice(2);
+const want = (k) => only.length === 0 || only.includes(k);
+const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+function need(file, pkg) {
+  if (!existsSync(file)) throw new Error(`${file} missing: run apt-get install -y ${pkg}`);
+}
+
+async function trainSamples(model, trainSet, valSet, config) {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), 'ssm-default-'));
+  const state = initialState(config, trainSet.length);
+  let last = 0;
+  const out = await train(model, trainSet, valSet, config, state, runDir, {
+    progress(done, total, msg, m) {
+      if (Date.now() - last > 5000) {
+        last = Date.now();
+        log(`${msg} ${m.samplesPerSecond.toFixed(0)} samples/s`);
+      }
+    },
+    epoch(r) {
+      log(
+        `epoch ${r.epoch + 1} @${r.size}px loss ${r.trainLoss.toFixed(4)} ${r.seconds.toFixed(1)} s val ${JSON.stringify(r.validation)}`,
+      );
+    },
+  });
+  await model.load(out.best);
+  return { state: out.state, runDir };
+}
+
+async function register(id, checkpoint, card) {
+  rmSync(path.join(MODELS, id), { recursive: true, force: true });
+  const reg = await manager.register(checkpoint, { ...card, id });
+  const file = path.join(reg.dir, 'card.json');
+  const c = JSON.parse(readFileSync(file, 'utf8'));
+  writeFileSync(file, `${JSON.stringify({ ...c, builtin: true }, null, 2)}\n`);
+  log(`registered ${id}: onnx ${JSON.stringify(c.onnx?.parity ?? null)}`);
+  return reg;
+}
+
+const lineage = (dataset, samples, valCount, schedule, seed, state) => ({
+  parent: null,
+  datasetHash: datasetHash(samples),
+  dataset,
+  trainSamples: samples.length,
+  valSamples: valCount,
+  schedule,
+  seed,
+  date: new Date().toISOString(),
+  steps: state.step,
+  trainSeconds: Math.round(state.seconds * 10) / 10,
+});
+
+const report = JSON.parse(
+  existsSync(path.join(MODELS, 'TRAINING.json')) ? readFileSync(path.join(MODELS, 'TRAINING.json'), 'utf8') : '{}',
+);
+report.machine = {
+  cpus: os.cpus().length,
+  model: os.cpus()[0]?.model ?? '?',
+  threads: process.env.SSM_THREADS ?? 'default',
+};
+
+// ---- Fashion-MNIST classifier ----
+if (want('fashion')) {
+  const dir = '/usr/share/datasets/fashion-mnist';
+  need(path.join(dir, 'train-images-idx3-ubyte.gz'), 'dataset-fashion-mnist');
+  const idx = (f) => {
+    const b = gunzipSync(readFileSync(path.join(dir, f)));
+    const rank = b[3];
+    return b.subarray(4 + 4 * rank);
+  };
+  const CLASSES = [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ];
+  const norm = { mean: 0.286, std: 0.353 };
+  const load = (split, start, count) => {
+    const img = idx(`${split}-images-idx3-ubyte.gz`);
+    const lab = idx(`${split}-labels-idx1-ubyte.gz`);
+    return Array.from({ length: count }, (_, i) => ({
+      input: Float32Array.from(
+        img.subarray((start + i) * 784, (start + i + 1) * 784),
+        (v) => (v / 255 - norm.mean) / norm.std,
+      ),
+      channels: 1,
+      size: [28, 28],
+      target: lab[start + i],
+      targetChannels: 0,
+    }));
+  };
+  const trainSet = load('train', 0, 24000);
+  const valSet = load('train', 55000, 2000);
+  const testSet = load('t10k', 0, 10000);
+  const schedule = [
+    { size: 14, epochs: 2 },
+    { size: 28, epochs: 3 },
+  ];
+  const seed = 1;
+  const entry = ZOO['s4nd-isotropic'];
+  const model = engine.createModel(
+    entry.build({ channels: 1, size: [28, 28], outputs: 10, width: 32, depth: 3 }),
+    seed,
+  );
+  const t0 = Date.now();
+  const { state, runDir } = await trainSamples(model, trainSet, valSet, {
+    task: 'classify',
+    schedule,
+    batchSize: 64,
+    lr: 1e-2,
+    seed,
+    validationSizes: [14, 28],
+    patience: 3,
+    augment: { flip: true, crop: 0.08, intensity: 0.1 },
+    normalize: norm,
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const metrics = [];
+  for (const size of [28, 14, 56])
+    metrics.push({ size, metrics: await evaluate(model, 'classify', testSet, size, norm) });
+  log('fashion test metrics', JSON.stringify(metrics));
+  await model.save(path.join(runDir, 'final.safetensors'));
+  await register('fashion-mnist-s4nd', path.join(runDir, 'final.safetensors'), {
+    name: 'Fashion-MNIST S4ND classifier',
+    task: 'classify',
+    architecture: 's4nd-isotropic',
+    description: `${entry.description}. Trained on 24,000 Fashion-MNIST training images (progressive 14 -> 28 px); metrics are on the 10,000-image test set at 28 px (training size), 14 px (rate 2) and 56 px (rate 0.5).`,
+    classes: CLASSES,
+    input: { channels: 1, dims: 2, size: [28, 28], normalize: norm, multiple: 2, resolutionFlexible: true },
+    trainingResolutions: [14, 28],
+    metrics,
+    params: model.paramCount(),
+    lineage: lineage(
+      'Fashion-MNIST (Debian dataset-fashion-mnist), train[0:24000], val train[55000:57000]',
+      trainSet,
+      valSet.length,
+      schedule,
+      seed,
+      state,
+    ),
+  });
+  report.fashion = { trainSeconds, steps: state.step, test: metrics };
+  model.dispose();
+}
+
+// ---- Brain MRI segmenter ----
+if (want('brain')) {
+  const CH2 = '/usr/share/mricron/templates/ch2.nii.gz';
+  const BET = '/usr/share/mricron/templates/ch2bet.nii.gz';
+  need(CH2, 'mricron-data');
+  const t1 = (await readNifti(CH2)).volume;
+  const bet = (await readNifti(BET)).volume;
+  const scale = volumeScale(t1);
+  const [nx, ny, nz] = t1.dims;
+  const norm = { mean: 0.3, std: 0.3 };
+  const base = 96;
+  const heldOut = (k) => k % 5 === 0;
+  const trainSet = [];
+  const valSet = [];
+  for (let k = 8; k < nz - 8; k++) {
+    const img = axialSlice(t1, k, scale).map((v) => (v - norm.mean) / norm.std);
+    const mask = axialSlice(bet, k, 1).map((v) => (v > 0 ? 1 : 0));
+    const s = {
+      input: resample(img, 1, [ny, nx], [base, base]),
+      channels: 1,
+      size: [base, base],
+      target: resample(mask, 1, [ny, nx], [base, base]),
+      targetChannels: 1,
+    };
+    (heldOut(k) ? valSet : trainSet).push(s);
+  }
+  const schedule = [
+    { size: 48, epochs: 6 },
+    { size: 96, epochs: 6 },
+  ];
+  const seed = 2;
+  const entry = ZOO['s4nd-unet2d'];
+  const model = engine.createModel(entry.build({ channels: 1, size: [base, base], outputs: 1, width: 12 }), seed);
+  const t0 = Date.now();
+  const { state, runDir } = await trainSamples(model, trainSet, valSet, {
+    task: 'segment',
+    schedule,
+    batchSize: 8,
+    lr: 1e-2,
+    seed,
+    validationSizes: [48, 96],
+    patience: 4,
+    augment: { flip: true, crop: 0.05, intensity: 0.1 },
+    normalize: norm,
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  const valMetrics = [];
+  for (const size of [48, 96, 192])
+    valMetrics.push({ size, metrics: await evaluate(model, 'segment', valSet, size, norm) });
+  await model.save(path.join(runDir, 'final.safetensors'));
+  const card = {
+    name: 'Brain mask (T1 MRI) S4ND U-Net',
+    task: 'segment',
+    architecture: 's4nd-unet2d',
+    description: `${entry.description}. Trained on axial slices of the MNI ch2 T1 template (mricron-data) with ch2bet as the brain mask; every 5th slice held out. Volumes are segmented slice by slice at their native size.`,
+    classes: ['brain'],
+    input: { channels: 1, dims: 2, size: [base, base], normalize: norm, multiple: 2, resolutionFlexible: true },
+    trainingResolutions: [48, 96],
+    metrics: valMetrics,
+    params: model.paramCount(),
+    lineage: lineage(
+      'MNI ch2 T1 + ch2bet (Debian mricron-data), axial slices 8-172 not divisible by 5',
+      trainSet,
+      valSet.length,
+      schedule,
+      seed,
+      state,
+    ),
+  };
+  const reg = await register('brain-mri-s4nd-unet', path.join(runDir, 'final.safetensors'), card);
+  // Dice of the full product path: segment the volume at its native size, compare held-out slices with ch2bet.
+  const seg = await segmentFile(model, reg.card, CH2, { isDir: false, gzip: true });
+  const maskVol = (
+    await readNifti(
+      await (async () => {
+        const f = path.join(runDir, 'pred.nii.gz');
+        writeFileSync(f, seg.bytes);
+        return f;
+      })(),
+    )
+  ).volume;
+  let inter = 0,
+    p = 0,
+    t = 0;
+  for (let k = 8; k < nz - 8; k++) {
+    if (!heldOut(k)) continue;
+    for (let i = 0; i < nx * ny; i++) {
+      const a = maskVol.data[k * nx * ny + i] > 0 ? 1 : 0;
+      const b = bet.data[k * nx * ny + i] > 0 ? 1 : 0;
+      inter += a * b;
+      p += a;
+      t += b;
+    }
+  }
+  const nativeDice = (2 * inter) / (p + t);
+  log(
+    `brain: val dice ${JSON.stringify(valMetrics)}, held-out slices at native 181x217: dice ${nativeDice.toFixed(4)}`,
+  );
+  const cardFile = path.join(reg.dir, 'card.json');
+  const c = JSON.parse(readFileSync(cardFile, 'utf8'));
+  c.metrics.push({ size: 217, metrics: { dice: nativeDice } });
+  c.description += ` Held-out-slice Dice at the native 181×217 grid (size 217 in metrics): ${nativeDice.toFixed(4)}.`;
+  writeFileSync(cardFile, `${JSON.stringify(c, null, 2)}\n`);
+  report.brain = { trainSeconds, steps: state.step, val: valMetrics, nativeHeldOutDice: nativeDice };
+  model.dispose();
+}
+
+// ---- Frame interpolator ----
+if (want('interp')) {
+  const DATA = '/usr/share/doc/opencv-doc/examples/data';
+  const VTEST = path.join(DATA, 'vtest.avi');
+  const MEGA = path.join(DATA, 'Megamind.avi');
+  need(VTEST, 'opencv-doc');
+  const norm = { mean: 0.5, std: 0.25 };
+  const tile = 64;
+  const frames = async (file, start, count) => {
+    const info = await probeVideo(file);
+    const out = [];
+    for await (const f of readFrames(file, info, { start, count }))
+      out.push({ planes: rgbPlanes(f.data, f.width, f.height), w: f.width, h: f.height });
+    return out;
+  };
+  // Training crops: 64x64 windows of frame triplets (t, t+1, t+2) from vtest frames 0-599, at native scale.
+  const src = await frames(VTEST, 0, 600);
+  const r = rng(3);
+  const crop = (pl, w, h, x0, y0) => {
+    const out = new Float32Array(3 * tile * tile);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < tile; y++)
+        for (let x = 0; x < tile; x++)
+          out[(c * tile + y) * tile + x] = (pl[(c * h + y0 + y) * w + x0 + x] - norm.mean) / norm.std;
+    return out;
+  };
+  const samples = [];
+  for (let t = 0; t + 2 < src.length; t += 1) {
+    const { w, h } = src[t];
+    for (let k = 0; k < 4; k++) {
+      const x0 = Math.floor(r() * (w - tile)),
+        y0 = Math.floor(r() * (h - tile));
+      const a = crop(src[t].planes, w, h, x0, y0),
+        b = crop(src[t + 1].planes, w, h, x0, y0),
+        c = crop(src[t + 2].planes, w, h, x0, y0);
+      const input = new Float32Array(6 * tile * tile);
+      input.set(a, 0);
+      input.set(c, a.length);
+      samples.push({ input, channels: 6, size: [tile, tile], target: b, targetChannels: 3 });
+    }
+  }
+  src.length = 0;
+  const valSet = samples.filter((_, i) => i % 20 === 0);
+  const trainSet = samples.filter((_, i) => i % 20 !== 0);
+  const schedule = [
+    { size: 32, epochs: 1 },
+    { size: 64, epochs: 2 },
+  ];
+  const seed = 3;
+  const entry = ZOO['s4nd-interpolator'];
+  const model = engine.createModel(entry.build({ channels: 6, size: [tile, tile], outputs: 3, width: 16 }), seed);
+  const t0 = Date.now();
+  const { state, runDir } = await trainSamples(model, trainSet, valSet, {
+    task: 'interpolate',
+    schedule,
+    batchSize: 16,
+    lr: 5e-3,
+    seed,
+    validationSizes: [64],
+    patience: 3,
+    augment: { flip: true, crop: 0, intensity: 0 },
+    normalize: norm,
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  await model.save(path.join(runDir, 'final.safetensors'));
+  const cardBase = {
+    name: 'Frame interpolator (S4ND)',
+    task: 'interpolate',
+    architecture: 's4nd-interpolator',
+    classes: [],
+    input: { channels: 6, dims: 2, size: [tile, tile], normalize: norm, multiple: 1, resolutionFlexible: true },
+    trainingResolutions: [32, 64],
+    params: model.paramCount(),
+    lineage: lineage(
+      'vtest.avi frames 0-599 (Debian opencv-doc), 64x64 crops of frame triplets',
+      trainSet,
+      valSet.length,
+      schedule,
+      seed,
+      state,
+    ),
+  };
+  // Full-frame evaluation: predicted middle frame vs linear blend vs repeating the previous frame.
+  const evalVideo = async (file, start, count) => {
+    const fr = await frames(file, start, count);
+    const sums = { model: [0, 0], blend: [0, 0], repeat: [0, 0] };
+    let n = 0;
+    const card = { ...cardBase, id: 'eval', description: '', metrics: [], onnx: null, builtin: false };
+    for (let t = 0; t + 2 < fr.length; t += 2) {
+      const { w, h } = fr[t];
+      const a = fr[t].planes,
+        b = fr[t + 1].planes,
+        c = fr[t + 2].planes;
+      const pred = (await midFrame(model, card, a, c, h, w)).map((v) => Math.min(1, Math.max(0, v)));
+      const blend = a.map((v, i) => (v + c[i]) / 2);
+      for (const [k, x] of [
+        ['model', pred],
+        ['blend', blend],
+        ['repeat', a],
+      ]) {
+        sums[k][0] += psnr(x, b);
+        sums[k][1] += ssim(x, b, 3, h, w);
+      }
+      n++;
+    }
+    const out = {};
+    for (const k of Object.keys(sums)) out[k] = { psnr: sums[k][0] / n, ssim: sums[k][1] / n };
+    return { pairs: n, ...out };
+  };
+  const heldVtest = await evalVideo(VTEST, 600, 41);
+  const mega = existsSync(MEGA) ? await evalVideo(MEGA, 0, 41) : null;
+  log('interp vtest held-out', JSON.stringify(heldVtest), 'megamind', JSON.stringify(mega));
+  await register('frame-interp-s4nd', path.join(runDir, 'final.safetensors'), {
+    ...cardBase,
+    description: `${entry.description}. Runs on 64×64 tiles at rate 1 (motion is in pixels). Middle-frame PSNR/SSIM on held-out vtest frames 600-640 (20 triplets, full 768×576): model ${heldVtest.model.psnr.toFixed(2)} dB / ${heldVtest.model.ssim.toFixed(4)}, linear blend ${heldVtest.blend.psnr.toFixed(2)} dB / ${heldVtest.blend.ssim.toFixed(4)}, frame repetition ${heldVtest.repeat.psnr.toFixed(2)} dB / ${heldVtest.repeat.ssim.toFixed(4)}.`,
+    metrics: [
+      {
+        size: 576,
+        metrics: {
+          psnr: heldVtest.model.psnr,
+          ssim: heldVtest.model.ssim,
+          blend_psnr: heldVtest.blend.psnr,
+          blend_ssim: heldVtest.blend.ssim,
+          repeat_psnr: heldVtest.repeat.psnr,
+          repeat_ssim: heldVtest.repeat.ssim,
+        },
+      },
+    ],
+  });
+  report.interp = { trainSeconds, steps: state.step, vtestHeldOut: heldVtest, megamind: mega };
+  model.dispose();
+}
+
+writeFileSync(path.join(MODELS, 'TRAINING.json'), `${JSON.stringify(report, null, 2)}\n`);
+log('wrote models/TRAINING.json');
