@@ -90,6 +90,36 @@ describe('mixed per-axis algorithms under conv=auto (FFT for L > 64, direct othe
   }
 });
 
+describe('threading: the pool workers take chunks too', () => {
+  for (const [name, over, L] of [
+    ['2-D S4D H=32 (direct)', { dim: 2, d_model: 32, l_max: [12, 12] }, [12, 12]],
+    [
+      '1-D S4D H=32 (fft) channels=2 linear=false',
+      { dim: 1, d_model: 32, l_max: [96], channels: 2, linear: false, conv: 'auto' },
+      [96],
+    ],
+    ['2-D DPLR H=32', { dim: 2, d_model: 32, mode: 'dplr', init: 'legs', l_max: [8, 8] }, [8, 8]],
+  ] as Array<[string, Partial<S4ndSpec>, number[]]>) {
+    it(`${name}: 2 threads == 1 thread`, async () => {
+      const s = spec({ conv: 'direct', ...over });
+      const { params } = perturbedParams(s, 17);
+      const S = L.reduce((a, b) => a * b, 1);
+      const outC = s.linear ? s.channels * s.d_model : s.d_model;
+      const u = Float32Array.from(randn(4 * s.d_model * S, rng(18)));
+      const g = Float32Array.from(randn(4 * outC * S, rng(19)));
+      const lk = s.mode === 'dplr' ? s.l_max.slice() : L.map(() => 0);
+      const multi = await native.run(s, params, lk, u, 4, L, 1, g);
+      native.setThreads(1);
+      const single = await native.run(s, params, lk, u, 4, L, 1, g);
+      native.setThreads(0);
+      // identical algorithms; only the order of float sums across chunks may differ
+      expect(maxRel(multi.y, single.y)).toBeLessThan(1e-6);
+      expect(maxRel(multi.du ?? [], single.du ?? [])).toBeLessThan(1e-6);
+      expect(maxRel(multi.dparams ?? [], single.dparams ?? [])).toBeLessThan(1e-5);
+    });
+  }
+});
+
 describe('argument errors', () => {
   it('conv=direct on a very long axis is rejected with a precise message', async () => {
     const s = spec({ dim: 1, d_model: 1, l_max: [8], conv: 'direct' });

@@ -128,16 +128,25 @@ describe('DPLR kernel vs independent float64 dense reference', () => {
     ['N=8 bandlimit 0.5 channels=2', { d_state: 8, l_max: [16], bandlimit: 0.5, channels: 2 }, 1, 16],
     ['N=6 rate 1.5', { d_state: 6, l_max: [12] }, 1.5, 8],
     ['N=12 rate 1', { d_state: 12, l_max: [10] }, 1, 10],
+    // many channels: the pool's worker thread takes chunks too (shared per-call state must be visible to it)
+    ['H=64 rate 2', { d_state: 8, l_max: [16], d_model: 64 }, 2, 8],
   ];
   for (const [name, over, rate, Lk] of configs) {
     it(name, async () => {
       const s = spec({ dim: 1, d_model: 3, mode: 'dplr', init: 'legs', ...over });
+      // gradients too: compare against a run forced onto one thread (chunks then all run on the calling thread)
+      const rows = 2 * s.channels;
+      const gk = Float64Array.from({ length: rows * s.d_model * Lk }, (_, i) => Math.sin(0.37 * i));
       const { params } = perturbedParams(s, 31);
       const lk = s.l_max[0] ?? 0;
-      const res = await native.kernels(s, params, [lk], rate, [Lk], []);
+      const res = await native.kernels(s, params, [lk], rate, [Lk], [gk]);
       const ref = dplrKernelRef(s, params, 0, rate, Lk, lk);
       // double vs double, different algorithms (Sherman-Morrison, binary powers): ~1e-13 relative
       expect(maxRel(res.kernels[0] ?? [], ref)).toBeLessThan(1e-10);
+      native.setThreads(1);
+      const one = await native.kernels(s, params, [lk], rate, [Lk], [gk]);
+      native.setThreads(0);
+      expect(maxRel(res.dparams, one.dparams)).toBeLessThan(1e-6); // float32 storage of double sums
     });
   }
 });

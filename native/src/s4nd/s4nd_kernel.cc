@@ -264,7 +264,8 @@ void DplrChannelForward(const AxisKernelSpec& s, const AxisKernelParams& p, cons
   Discretize(d, dt, &c->disc);
   const int64_t dL = RoundHalfEven(static_cast<double>(s.l_kernel) / s.rate);
   MatPowerForward(c->disc.Abar, dL, &c->tape);
-  CMatrix X(N);
+  thread_local CMatrix X;
+  if (X.n != N || X.a.size() != static_cast<std::size_t>(N) * N) X.Resize(N);
   for (int i = 0; i < N * N; ++i) X.a[i] = -c->tape.result.a[i];
   for (int i = 0; i < N; ++i) X(i, i) += 1.0;
   Inverse(X, &c->Minv);
@@ -278,12 +279,17 @@ void DplrChannelForward(const AxisKernelSpec& s, const AxisKernelParams& p, cons
 }
 
 void DplrForward(const AxisKernelSpec& s, const AxisKernelParams& p, double* k) {
-  DplrShared d;
+  // Storage reused across calls (no allocation in the steady state). Bound to a local reference so that the worker
+  // threads of ParallelFor see this thread's object (a thread_local named inside a lambda is the executing thread's).
+  thread_local DplrShared d_storage;
+  DplrShared& d = d_storage;
   BuildDplrShared(s, p, &d);
   const int H = s.H, N = s.N, R = s.rows, Lk = s.Lk;
   ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
-    DplrChannel c;
-    std::vector<cd> u(N), u2(N);
+    thread_local DplrChannel c;
+    thread_local std::vector<cd> u, u2;
+    u.resize(N);
+    u2.resize(N);
     for (std::size_t h = h0; h < h1; ++h) {
       DplrChannelForward(s, p, d, static_cast<int>(h), &c);
       u = c.disc.Bbar;
@@ -302,15 +308,26 @@ void DplrForward(const AxisKernelSpec& s, const AxisKernelParams& p, double* k) 
 }
 
 void DplrBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const double* dk, const AxisKernelGrads& g) {
-  DplrShared d;
+  thread_local DplrShared d_storage;  // see DplrForward: shared with the workers through local references
+  DplrShared& d = d_storage;
   BuildDplrShared(s, p, &d);
   const int H = s.H, N = s.N, Nh = N / 2, R = s.rows, Lk = s.Lk;
-  std::vector<cd> part(static_cast<std::size_t>(H) * N * 3);  // per h: G_lambda, G_p, G_b (full length N)
-  std::vector<double> part_dt(H, 0.0);
+  thread_local std::vector<cd> part_storage;  // per h: G_lambda, G_p, G_b (full length N)
+  thread_local std::vector<double> part_dt_storage;
+  std::vector<cd>& part = part_storage;
+  std::vector<double>& part_dt = part_dt_storage;
+  part.assign(static_cast<std::size_t>(H) * N * 3, cd(0));
+  part_dt.assign(H, 0.0);
   ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
-    DplrChannel c;
-    std::vector<cd> us(static_cast<std::size_t>(Lk) * N), gu(N), gtmp(N), gceff(static_cast<std::size_t>(R) * N);
-    CMatrix gAbar(N), gMinv(N), gP(N), t1(N), t2(N), gR(N), gMm(N);
+    thread_local DplrChannel c;
+    thread_local std::vector<cd> us, gu, gtmp, gceff;
+    us.resize(static_cast<std::size_t>(Lk) * N);
+    gu.resize(N);
+    gtmp.resize(N);
+    gceff.resize(static_cast<std::size_t>(R) * N);
+    thread_local CMatrix gAbar, gMinv, gP, t1, t2, gR, gMm;
+    for (CMatrix* m : {&gAbar, &gMinv, &gP, &t1, &t2, &gR, &gMm})
+      if (m->n != N || m->a.size() != static_cast<std::size_t>(N) * N) m->Resize(N);
     for (std::size_t hh = h0; hh < h1; ++hh) {
       const int h = static_cast<int>(hh);
       const double dt_base = std::exp(static_cast<double>(p.inv_dt[h]));

@@ -1,5 +1,6 @@
 #include "s4nd/small_cmatrix.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -220,34 +221,52 @@ void Inverse(const CMatrix& x, CMatrix* out) {
 }
 
 // Forward: acc_0 = I; at bit j: if set, acc_{j+1} = acc_j s_j; s_{j+1} = s_j s_j (only while bits remain).
+// Copies x into out reusing out's storage (no allocation once out has the size).
+static void Assign(const CMatrix& x, CMatrix* out) {
+  out->n = x.n;
+  out->a.resize(x.a.size());
+  std::copy(x.a.begin(), x.a.end(), out->a.begin());
+}
+
 void MatPowerForward(const CMatrix& x, int64_t e, PowerTape* t) {
   const int n = x.n;
   t->e = e;
-  t->squares.clear();
-  t->accs.clear();
-  CMatrix acc(n);
-  for (int i = 0; i < n; ++i) acc(i, i) = 1.0;
-  CMatrix s = x;
-  int64_t rem = e;
-  while (rem > 0) {
-    t->squares.push_back(s);
-    t->accs.push_back(acc);
-    if (rem & 1) MatMul(acc, s, &acc);
-    rem >>= 1;
-    if (rem > 0) MatMul(s, s, &s);
+  int steps = 0;
+  for (int64_t rem = e; rem > 0; rem >>= 1) ++steps;
+  if (static_cast<int>(t->squares.size()) < steps) {
+    t->squares.resize(steps);
+    t->accs.resize(steps);
   }
-  t->result = std::move(acc);
+  t->steps = steps;
+  CMatrix& acc = t->result;
+  if (acc.n != n || acc.a.size() != static_cast<std::size_t>(n) * n) acc.Resize(n);
+  acc.Zero();
+  for (int i = 0; i < n; ++i) acc(i, i) = 1.0;
+  int64_t rem = e;
+  for (int j = 0; j < steps; ++j) {
+    if (j == 0) {
+      Assign(x, &t->squares[0]);
+    } else {
+      MatMul(t->squares[j - 1], t->squares[j - 1], &t->squares[j]);
+    }
+    Assign(acc, &t->accs[j]);
+    if (rem & 1) MatMul(t->accs[j], t->squares[j], &acc);
+    rem >>= 1;
+  }
 }
 
 void MatPowerBackward(const PowerTape& t, const CMatrix& g_result, CMatrix* g_x) {
   const int n = g_result.n;
-  const int steps = static_cast<int>(t.squares.size());
-  CMatrix g_acc = g_result;
-  CMatrix g_s(n);  // gradient w.r.t. squares[j + 1] while walking back
-  CMatrix tmp1, tmp2;
+  const int steps = t.steps;
+  // Thread-local work matrices, reused across calls.
+  thread_local CMatrix g_acc, g_s, g_sj, tmp1, tmp2;
+  Assign(g_result, &g_acc);
+  if (g_s.n != n || g_s.a.size() != static_cast<std::size_t>(n) * n) g_s.Resize(n);
+  g_s.Zero();  // gradient w.r.t. squares[j + 1] while walking back
   for (int j = steps - 1; j >= 0; --j) {
     const CMatrix& s = t.squares[j];
-    CMatrix g_sj(n);
+    if (g_sj.n != n || g_sj.a.size() != static_cast<std::size_t>(n) * n) g_sj.Resize(n);
+    g_sj.Zero();
     // s_{j+1} = s_j s_j (exists when j < steps - 1)
     if (j < steps - 1) {
       MatMulNH(g_s, s, &tmp1);
@@ -259,9 +278,9 @@ void MatPowerBackward(const PowerTape& t, const CMatrix& g_result, CMatrix* g_x)
       MatMulHN(t.accs[j], g_acc, &tmp1);
       for (std::size_t i = 0; i < g_sj.a.size(); ++i) g_sj.a[i] += tmp1.a[i];
       MatMulNH(g_acc, s, &tmp2);
-      g_acc = std::move(tmp2);
+      std::swap(g_acc, tmp2);
     }
-    g_s = std::move(g_sj);
+    std::swap(g_s, g_sj);
   }
   for (std::size_t i = 0; i < g_x->a.size(); ++i) g_x->a[i] += g_s.a[i];
 }

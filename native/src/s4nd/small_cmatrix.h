@@ -34,6 +34,7 @@ void Inverse(const CMatrix& x, CMatrix* out);
 // x^e by binary exponentiation, recording what the backward pass needs.
 struct PowerTape {
   int64_t e = 0;
+  int steps = 0;                 // number of binary digits of e; squares / accs may hold more (reused storage)
   std::vector<CMatrix> squares;  // x^(2^j)
   std::vector<CMatrix> accs;     // partial product before step j
   CMatrix result;
