@@ -24,6 +24,30 @@ export interface Settings {
   /** Soft memory limit for jobs in MiB; 0 = none. */
   memoryLimitMb: number;
   backend: 'cpu' | 'webgpu';
+  /** True once the user picked a backend; until then the app picks it from the detected GPU (see GpuStatus). */
+  backendChosen?: boolean;
+}
+
+/** A WebGPU adapter found at start. */
+export interface GpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** CPU emulation (SwiftShader, llvmpipe, WARP, fallback adapter): listed, never recommended. */
+  software: boolean;
+  maxBufferMb: number;
+}
+
+/** GPU detection (runs in a child process at start, never blocking it). */
+export interface GpuStatus {
+  state: 'detecting' | 'ready';
+  adapters: GpuAdapterInfo[];
+  /** A device could be created. */
+  usable: boolean;
+  /** 'webgpu' only for a real (hardware) adapter that gives a device. */
+  recommended: 'cpu' | 'webgpu';
+  /** Why the GPU is not recommended; null when it is. */
+  reason: string | null;
 }
 
 /** A network connection the app opened (the offline audit). Only loopback is expected. */
@@ -40,4 +64,5 @@ export interface AppApi {
   'settings.get': { params: Record<string, never>; result: Settings };
   'settings.update': { params: Partial<Settings>; result: Settings };
   'app.network': { params: Record<string, never>; result: NetworkRecord[] };
+  'gpu.status': { params: Record<string, never>; result: GpuStatus };
 }

@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { AppEvent, AppInfo, RunMode } from '../../contract/index.js';
 import { Router } from '../ipc/router.js';
 import { JobHost } from '../jobs/job-host.js';
+import { detectGpuInChild } from '../gpu/detect.js';
+import { GpuStatusService } from '../gpu/status.js';
 import { ModelManager } from '../models/manager.js';
 import { ProjectRegistry } from '../project/registry.js';
 import { appHandlers } from './handlers/app.js';
@@ -14,7 +16,7 @@ import { mediaHandlers } from './handlers/media.js';
 import { modelHandlers } from './handlers/models.js';
 import { projectHandlers } from './handlers/project.js';
 import { NetworkAudit } from './network-audit.js';
-import { packageVersion, ROOT } from './paths.js';
+import { built, packageVersion, ROOT } from './paths.js';
 import { SettingsStore } from './settings-store.js';
 
 export interface AppServicesOptions {
@@ -42,6 +44,26 @@ export function createAppServices(options: AppServicesOptions): AppServices {
 
   const engine = (): AppInfo['engine'] => ({ loaded: false, reason: 'the engine is loaded inside job processes' });
   const projects = new ProjectRegistry();
+  // GPU detection in a child process, in the background; until the user picks a backend, follow its recommendation.
+  const gpu = new GpuStatusService(
+    () =>
+      process.env['SSM_GPU_DETECT'] === '0'
+        ? Promise.resolve({
+            adapters: [],
+            usable: false,
+            recommended: 'cpu',
+            reason: 'GPU detection is disabled (SSM_GPU_DETECT=0)',
+          })
+        : detectGpuInChild(built('main/gpu/detect.js')),
+    (status) => {
+      const s = settings.get();
+      if (s.backendChosen || s.backend === status.recommended) return;
+      void settings
+        .update({ backend: status.recommended })
+        .then((next) => events.emit('event', { type: 'settings', settings: next }))
+        .catch(() => {});
+    },
+  );
   const router = new Router({
     ...appHandlers({
       mode: options.mode,
@@ -51,6 +73,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       engine,
       engineThreads: () => settings.get().threads || os.availableParallelism(),
       onSettingsChanged: (s) => events.emit('event', { type: 'settings', settings: s }),
+      gpu: () => gpu.get(),
     }),
     ...jobHandlers(jobs),
     ...mediaHandlers(),

@@ -1,6 +1,6 @@
 import os from 'node:os';
 
-import type { AppApi, AppInfo, RunMode, Settings } from '../../../contract/index.js';
+import type { AppApi, AppInfo, GpuStatus, RunMode, Settings } from '../../../contract/index.js';
 import type { Handler } from '../../ipc/router.js';
 import type { NetworkAudit } from '../network-audit.js';
 import type { SettingsStore } from '../settings-store.js';
@@ -13,6 +13,8 @@ export interface AppHandlerDeps {
   engine: () => AppInfo['engine'];
   engineThreads: () => number;
   onSettingsChanged: (s: Settings) => void;
+  /** GPU detection result (main/gpu/status.ts). */
+  gpu: () => GpuStatus;
 }
 
 export function appHandlers(d: AppHandlerDeps): { [M in keyof AppApi]: Handler<M> } {
@@ -30,10 +32,12 @@ export function appHandlers(d: AppHandlerDeps): { [M in keyof AppApi]: Handler<M
     }),
     'settings.get': async () => d.settings.get(),
     'settings.update': async (patch) => {
-      const next = await d.settings.update(patch);
+      // A backend picked by the user sticks; until then the app picks it from GPU detection.
+      const next = await d.settings.update('backend' in patch ? { ...patch, backendChosen: true } : patch);
       d.onSettingsChanged(next);
       return next;
     },
     'app.network': async () => d.network.list(),
+    'gpu.status': async () => d.gpu(),
   };
 }

@@ -13,8 +13,10 @@ export const appSchemas: ParamSchemas<AppApi> = {
       threads: z.number().int().min(0).max(256),
       memoryLimitMb: z.number().int().min(0).max(1_048_576),
       backend: z.enum(['cpu', 'webgpu']),
+      backendChosen: z.boolean(),
     })
     .partial()
     .strict(),
   'app.network': noParams,
+  'gpu.status': noParams,
 };
