@@ -7,7 +7,7 @@ export interface GpuOpInfo {
   /** Op name as the engine graph will call it. */
   name: string;
   /** main/gpu/ops/<module>.ts */
-  module: 'basic' | 'matmul' | 'fft' | 's4nd';
+  module: 'basic' | 'matmul' | 'fft' | 's4nd' | 'nn';
   backward: boolean;
   notes?: string;
 }
@@ -60,6 +60,16 @@ export const GPU_OPS: readonly GpuOpInfo[] = [
   { name: 'rfft', module: 'fft', backward: false, notes: 'via a complex transform; irfft provided' },
   { name: 's4d_kernel', module: 's4nd', backward: true, notes: 'ZOH Vandermonde, bandlimit mask, rate' },
   { name: 's4nd_conv', module: 's4nd', backward: true, notes: 'bidirectional separable FFT conv + D skip, 1-3 axes' },
+  { name: 'conv2d', module: 'nn', backward: true, notes: 'im2col + tiled matmul; stride, zero padding, bias' },
+  { name: 'conv3d', module: 'nn', backward: true, notes: 'im2col + tiled matmul' },
+  { name: 'avg_pool', module: 'nn', backward: true, notes: '2-D, no padding' },
+  { name: 'max_pool', module: 'nn', backward: true, notes: '2-D, gradient to the first maximum (as the CPU)' },
+  { name: 'upsample', module: 'nn', backward: true, notes: 'nearest, bilinear align_corners=false' },
+  { name: 'concat', module: 'nn', backward: true, notes: 'channels (U-Net skips)' },
+  { name: 'dropout', module: 'nn', backward: true, notes: "the CPU engine's HashUniform mask, bit-identical" },
+  { name: 'dice', module: 'nn', backward: true, notes: 'soft Dice on probabilities, fused fwd+bwd' },
+  { name: 'clip_grad_norm', module: 'nn', backward: false, notes: 'sum of squares per tensor, applied inside AdamW' },
+  { name: 'conv_transpose2d', module: 'nn', backward: false, notes: 'not on the GPU yet: such models run on the CPU' },
   {
     name: 'dplr_kernel',
     module: 's4nd',
@@ -71,6 +81,6 @@ export const GPU_OPS: readonly GpuOpInfo[] = [
 /** True when the op runs on the GPU (forward; and backward too when `needBackward`). */
 export function gpuSupports(name: string, needBackward = false): boolean {
   const op = GPU_OPS.find((o) => o.name === name);
-  if (!op || op.name === 'dplr_kernel') return false;
+  if (!op || op.name === 'dplr_kernel' || op.name === 'conv_transpose2d') return false;
   return !needBackward || op.backward;
 }
