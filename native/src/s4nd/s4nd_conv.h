@@ -13,10 +13,11 @@
 namespace ssm::s4nd {
 
 // Axis lengths at or below this use the direct path under ConvAlgo::kAuto. Measured with `npm run bench -- s4nd-conv`
-// (1-D S4D layers, H = N = 64, batch * L = 32768, fwd+bwd, 2 threads, AVX2 machine; seconds direct / fft):
-// L=32 0.027/0.047, 48 0.027/0.064, 64 0.039/0.059, 96 0.085/0.084, 128 0.196/0.126, 256 0.488/0.142. Direct wins up
-// to 64, breaks even near 96, FFT wins from 128 on. For 2-D/3-D axes the direct path batches whole planes into one
-// GEMM, so the crossover there is at least as high; 64 is kept for every axis.
+// (S4D, H = N = 64, batch * L^dim = 32768, fwd+bwd median, 2 threads, AVX2, shared and loaded machine; seconds
+// direct / fft). 2-D L x L: L=16 0.015/0.19, 32 0.031/0.12, 48 0.036/0.13, 64 0.081/0.20, 96 0.18/0.25, 128 0.12/0.083.
+// 1-D L: 16 0.12/0.12, 24 0.075/0.105, 32 0.074/0.099, 48 0.062/0.068, 64 0.059/0.061 (1-D slabs are single lines, so
+// the direct GEMMs there are thin; the two paths are within noise up to 64). Direct wins clearly up to 64 in 2-D and
+// still at 96; FFT wins from 128. 64 is used for every axis (the FFT path then covers the long 1-D sequences).
 constexpr int kDirectMaxLength = 64;
 
 // Longest axis the direct path accepts when requested explicitly (its Toeplitz matrices hold 2 L^2 floats per channel).
