@@ -69,7 +69,7 @@ export const GPU_OPS: readonly GpuOpInfo[] = [
   { name: 'dropout', module: 'nn', backward: true, notes: "the CPU engine's HashUniform mask, bit-identical" },
   { name: 'dice', module: 'nn', backward: true, notes: 'soft Dice on probabilities, fused fwd+bwd' },
   { name: 'clip_grad_norm', module: 'nn', backward: false, notes: 'sum of squares per tensor, applied inside AdamW' },
-  { name: 'conv_transpose2d', module: 'nn', backward: false, notes: 'not on the GPU yet: such models run on the CPU' },
+  { name: 'conv_transpose2d', module: 'nn', backward: true, notes: 'adjoint conv: W^T x + col2im; bias per channel' },
   {
     name: 'dplr_kernel',
     module: 's4nd',
@@ -81,6 +81,6 @@ export const GPU_OPS: readonly GpuOpInfo[] = [
 /** True when the op runs on the GPU (forward; and backward too when `needBackward`). */
 export function gpuSupports(name: string, needBackward = false): boolean {
   const op = GPU_OPS.find((o) => o.name === name);
-  if (!op || op.name === 'dplr_kernel' || op.name === 'conv_transpose2d') return false;
+  if (!op || op.name === 'dplr_kernel') return false;
   return !needBackward || op.backward;
 }

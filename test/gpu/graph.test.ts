@@ -37,8 +37,10 @@ const TINY_UNET: ModelSpec = {
     { type: 'conv2d', out: 4, kernel: 3, padding: 1 },
     { type: 'relu' },
     { type: 'avg_pool', kernel: 2 },
+    { type: 'conv_transpose2d', out: 3, kernel: 2, stride: 2 },
     { type: 'upsample', scale: 2, mode: 'bilinear' },
     { type: 'upsample', scale: 2 },
+    { type: 'avg_pool', kernel: 2 },
     { type: 'concat', with: 'skip' },
     { type: 'layernorm' },
     { type: 'conv2d', out: 4, kernel: 1 },
@@ -122,7 +124,7 @@ describe('GPU graph executor vs the CPU engine', () => {
     expect(Math.abs((r.norm[1] ?? 0) - (r.norm[0] ?? 0)) / Math.abs(r.norm[0] ?? 1)).toBeLessThan(1e-5);
   });
 
-  test('U-Net-style segmenter (conv padding, max/avg pool, nearest/bilinear upsample, concat, glu, dice)', async () => {
+  test('U-Net-style segmenter (conv padding, max/avg pool, conv_transpose2d, nearest/bilinear upsample, concat, glu, dice)', async () => {
     const r = await compareOneStep(TINY_UNET, 5);
     console.log(`unet one step: loss cpu ${r.loss[0]} gpu ${r.loss[1]}; worst grad NMSE ${r.worst.toExponential(2)}`);
     expect(Math.abs((r.loss[1] ?? 0) - (r.loss[0] ?? 0)) / Math.abs(r.loss[0] ?? 1)).toBeLessThan(1e-5);
@@ -159,11 +161,13 @@ describe('GPU graph executor vs the CPU engine', () => {
     const cpu = Model.create(dplr, 1);
     await expect(GpuModel.fromCpu(rt, cpu)).rejects.toBeInstanceOf(GpuUnsupportedError);
     cpu.dispose();
-    const ct: ModelSpec = {
-      input: { channels: 1, size: [4, 4] },
-      layers: [{ type: 'conv_transpose2d', out: 1 }],
+    const uni: ModelSpec = {
+      input: { channels: 2, size: [4, 4] },
+      layers: [{ type: 'residual', layers: [{ type: 's4nd', d_state: 4, bidirectional: false }] }],
       loss: { type: 'mse' },
     };
-    expect(gpuUnsupportedReason(validateSpec(ct).spec)).toBe('unsupported on webgpu: conv_transpose2d (at layers[0])');
+    expect(gpuUnsupportedReason(validateSpec(uni).spec)).toBe(
+      'unsupported on webgpu: s4nd bidirectional=false (at layers[0].layers[0])',
+    );
   });
 });

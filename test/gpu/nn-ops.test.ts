@@ -27,6 +27,9 @@ import {
   conv,
   convBackward,
   convGeom,
+  convTranspose2d,
+  convTranspose2dBackward,
+  convTransposeGeom,
   dropout,
   pool2d,
   pool2dBackward,
@@ -122,6 +125,34 @@ describe('GPU ops vs the CPU engine', () => {
         });
       },
     );
+  });
+
+  test('conv_transpose2d (k2 s2 bias; k3 s2 p1)', async () => {
+    const rt = await testRuntime();
+    const xs = [2, 3, 4, 5];
+    for (const [k, s, p] of [
+      [2, 2, 0],
+      [3, 2, 1],
+    ] as const) {
+      const ws = [3, 4, k, k];
+      await compare(
+        rt,
+        `conv_transpose2d k${k} s${s} p${p}`,
+        'conv_transpose2d',
+        [f32(30 + k, numel(xs)), f32(31 + k, numel(ws)), f32(32, 4)],
+        [xs, ws, [4]],
+        { stride: s, padding: p },
+        (t, up) => {
+          const [x, w, bias] = t as [GpuTensor, GpuTensor, GpuTensor];
+          const g = convTransposeGeom(xs, 4, k, s, p);
+          return rt.run((b) => {
+            const y = convTranspose2d(rt, b, x, w, bias, g);
+            const d = convTranspose2dBackward(rt, b, up, x, w, g, true);
+            return { y, grads: [d.dx, d.dw, d.dbias] };
+          });
+        },
+      );
+    }
   });
 
   test('avg_pool and max_pool (incl. overlapping windows)', async () => {

@@ -47,6 +47,9 @@ import {
   conv,
   convBackward,
   convGeom,
+  convTranspose2d,
+  convTranspose2dBackward,
+  convTransposeGeom,
   dropout,
   pool2d,
   pool2dBackward,
@@ -78,7 +81,6 @@ export function gpuUnsupportedReason(spec: NormalizedSpec): string | null {
       const l = layers[i];
       if (!l) continue;
       const at = `${where}[${i}]`;
-      if (l.type === 'conv_transpose2d') return `unsupported on webgpu: conv_transpose2d (at ${at})`;
       if (l.type === 's4nd') {
         if (l['mode'] === 'dplr') return `unsupported on webgpu: s4nd mode 'dplr' (DPLR kernel generation, at ${at})`;
         if (l['bidirectional'] === false) return `unsupported on webgpu: s4nd bidirectional=false (at ${at})`;
@@ -217,6 +219,8 @@ export class GpuModel {
       case 'conv2d':
       case 'conv3d':
         return this.convLayer(prefix, num('out', 1), num('kernel', 3), num('stride', 1), num('padding', 0));
+      case 'conv_transpose2d':
+        return this.convTransposeLayer(prefix, num('out', 1), num('kernel', 2), num('stride', 2), num('padding', 0));
       case 'linear':
         return this.linearLayer(prefix);
       case 'layernorm':
@@ -347,6 +351,25 @@ export class GpuModel {
         run.tape.push(() => {
           if (!out.grad) return;
           const r = convBackward(run.rt, run.b, out.grad, w.value, saved, g, bias !== null, x.needsGrad);
+          accV(run, x, r.dx);
+          accumulate(run, w, r.dw);
+          if (bias && r.dbias) accumulate(run, bias, r.dbias);
+        });
+      return out;
+    };
+  }
+
+  private convTransposeLayer(prefix: string, cout: number, k: number, stride: number, pad: number): Fn {
+    const w = this.param(`${prefix}weight`);
+    const bias = this.maybeParam(`${prefix}bias`);
+    return (run, x) => {
+      const g = convTransposeGeom(x.shape, cout, k, stride, pad);
+      const y = convTranspose2d(run.rt, run.b, x.t, w.value, bias?.value ?? null, g);
+      const out = new V(y, [g.batch, cout, g.oh, g.ow], true);
+      if (run.train)
+        run.tape.push(() => {
+          if (!out.grad) return;
+          const r = convTranspose2dBackward(run.rt, run.b, out.grad, x.t, w.value, g, bias !== null, x.needsGrad);
           accV(run, x, r.dx);
           accumulate(run, w, r.dw);
           if (bias && r.dbias) accumulate(run, bias, r.dbias);

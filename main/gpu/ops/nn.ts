@@ -697,3 +697,119 @@ export function adamWClipped(
     .f32(o.maxNorm);
   b.dispatch({ code: ADAMW_CLIP_CODE, label: 'adamw_clip' }, [param, grad, m, v, stats], p, grid1d(param.size));
 }
+
+// ---- transposed 2-D convolution (PyTorch ConvTranspose2d, weight (C, O, k, k)) ------------------------------------
+// It is the adjoint of a convolution from (O, Ho, Wo) to (C, H, W): cols = W^T x, then the col2im gather scatters
+// them onto the output grid; the backward is im2col of dy, then W dcol (dx) and x dcol^T (dW).
+
+const BIAS_CHANNELS_CODE = `${WGSL_GID}
+@group(0) @binding(0) var<storage, read_write> y: array<f32>;
+@group(0) @binding(1) var<storage, read> bias: array<f32>;
+struct P { n: u32, c: u32, s: u32 }
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= p.n) { return; }
+  y[i] = y[i] + bias[(i / p.s) % p.c];
+}`;
+
+export interface ConvTransposeGeom {
+  batch: number;
+  cin: number;
+  cout: number;
+  h: number;
+  w: number;
+  k: number;
+  s: number;
+  p: number;
+  oh: number;
+  ow: number;
+}
+
+export function convTransposeGeom(
+  xShape: readonly number[],
+  cout: number,
+  k: number,
+  s: number,
+  p: number,
+): ConvTransposeGeom {
+  const [batch = 1, cin = 1, h = 1, w = 1] = xShape;
+  return { batch, cin, cout, h, w, k, s, p, oh: (h - 1) * s - 2 * p + k, ow: (w - 1) * s - 2 * p + k };
+}
+
+/** The convolution whose adjoint this is: input (O, oh, ow), output grid (h, w). */
+function adjointGeom(g: ConvTransposeGeom): ConvGeom {
+  return {
+    batch: g.batch,
+    cin: g.cout,
+    cout: g.cin,
+    d: 1,
+    h: g.oh,
+    w: g.ow,
+    kd: 1,
+    k: g.k,
+    sd: 1,
+    s: g.s,
+    pd: 0,
+    p: g.p,
+    od: 1,
+    oh: g.h,
+    ow: g.w,
+  };
+}
+
+/** y (B, O, oh, ow) = ConvTranspose2d(x (B, C, h, w), w (C, O, k, k)) + bias. */
+export function convTranspose2d(
+  rt: GpuRuntime,
+  b: Batch,
+  x: GpuTensor,
+  w: GpuTensor,
+  bias: GpuTensor | null,
+  g: ConvTransposeGeom,
+): GpuTensor {
+  const okk = g.cout * g.k * g.k;
+  const hw = g.h * g.w;
+  const cols = matmul(rt, b, w, x, { m: okk, k: g.cin, n: hw, batch: g.batch, strideA: 0, transA: true }); // (B, Okk, hw)
+  const y = rt.alloc([g.batch, g.cout, g.oh, g.ow]); // (B, O, oh, ow)
+  b.dispatch({ code: COL2IM_CODE, label: 'conv_t_col2im' }, [cols, y], convParams(adjointGeom(g)), grid1d(y.size));
+  rt.release(cols);
+  if (bias)
+    b.dispatch(
+      { code: BIAS_CHANNELS_CODE, label: 'bias_channels' },
+      [y, bias],
+      new Params()
+        .u32(y.size)
+        .u32(g.cout)
+        .u32(g.oh * g.ow),
+      grid1d(y.size),
+    );
+  return y;
+}
+
+export function convTranspose2dBackward(
+  rt: GpuRuntime,
+  b: Batch,
+  dy: GpuTensor,
+  x: GpuTensor,
+  w: GpuTensor,
+  g: ConvTransposeGeom,
+  withBias: boolean,
+  needDx = true,
+): { dx: GpuTensor | null; dw: GpuTensor; dbias: GpuTensor | null } {
+  const okk = g.cout * g.k * g.k;
+  const hw = g.h * g.w;
+  const dcol = rt.alloc([g.batch, okk, hw]); // (B, Okk, hw)
+  b.dispatch({ code: IM2COL_CODE, label: 'conv_t_im2col' }, [dy, dcol], convParams(adjointGeom(g)), grid1d(dcol.size));
+  const dx = needDx ? matmul(rt, b, w, dcol, { m: g.cin, k: okk, n: hw, batch: g.batch, strideA: 0 }) : null; // (B, C, hw)
+  const dwb = matmul(rt, b, x, dcol, { m: g.cin, k: hw, n: okk, batch: g.batch, transB: true }); // (B, C, Okk)
+  const dw = reduceAxis(rt, b, dwb, 1, g.batch, g.cin * okk); // (C * Okk)
+  rt.release(dcol, dwb);
+  let dbias: GpuTensor | null = null;
+  if (withBias) {
+    const s1 = reduceAxis(rt, b, dy, g.batch * g.cout, g.oh * g.ow, 1); // (B * O)
+    dbias = reduceAxis(rt, b, s1, 1, g.batch, g.cout); // (O)
+    rt.release(s1);
+  }
+  return { dx, dw, dbias };
+}
