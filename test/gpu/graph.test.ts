@@ -130,6 +130,33 @@ describe('GPU graph executor vs the CPU engine', () => {
     expect(Math.abs((r.loss[1] ?? 0) - (r.loss[0] ?? 0)) / Math.abs(r.loss[0] ?? 1)).toBeLessThan(1e-5);
   });
 
+  test('unidirectional S4ND on 1-D and 3-D inputs (linear head, channels 2), L1 and MSE losses', async () => {
+    const seq: ModelSpec = {
+      input: { channels: 3, size: [12] },
+      layers: [
+        { type: 's4nd', d_state: 4, bidirectional: false, linear: true, channels: 2 },
+        { type: 'gelu' },
+        { type: 's4nd', d_state: 6, bidirectional: false },
+      ],
+      loss: { type: 'l1' },
+    };
+    const r1 = await compareOneStep(seq, 7);
+    const vol: ModelSpec = {
+      input: { channels: 2, size: [3, 4, 4] },
+      layers: [
+        { type: 'conv3d', out: 2, kernel: 1 },
+        { type: 's4nd', d_state: 4, bidirectional: false },
+      ],
+      loss: { type: 'mse' },
+    };
+    const r2 = await compareOneStep(vol, 8);
+    console.log(
+      `unidirectional 1-D / 3-D: worst grad NMSE ${r1.worst.toExponential(2)} / ${r2.worst.toExponential(2)}`,
+    );
+    for (const r of [r1, r2])
+      expect(Math.abs((r.loss[1] ?? 0) - (r.loss[0] ?? 0)) / Math.abs(r.loss[0] ?? 1)).toBeLessThan(1e-5);
+  });
+
   test('predict and evalLoss match the CPU engine (evaluation mode, other resolution with rate)', async () => {
     const rt = await testRuntime();
     const cpu = Model.create(TINY_CLASSIFIER, 9);
@@ -161,13 +188,13 @@ describe('GPU graph executor vs the CPU engine', () => {
     const cpu = Model.create(dplr, 1);
     await expect(GpuModel.fromCpu(rt, cpu)).rejects.toBeInstanceOf(GpuUnsupportedError);
     cpu.dispose();
-    const uni: ModelSpec = {
+    const nested: ModelSpec = {
       input: { channels: 2, size: [4, 4] },
-      layers: [{ type: 'residual', layers: [{ type: 's4nd', d_state: 4, bidirectional: false }] }],
+      layers: [{ type: 'residual', layers: [{ type: 's4nd', d_state: 4, mode: 'dplr' }] }],
       loss: { type: 'mse' },
     };
-    expect(gpuUnsupportedReason(validateSpec(uni).spec)).toBe(
-      'unsupported on webgpu: s4nd bidirectional=false (at layers[0].layers[0])',
+    expect(gpuUnsupportedReason(validateSpec(nested).spec)).toMatch(
+      /\(DPLR kernel generation, at layers\[0\]\.layers\[0\]\)$/,
     );
   });
 });

@@ -83,7 +83,6 @@ export function gpuUnsupportedReason(spec: NormalizedSpec): string | null {
       const at = `${where}[${i}]`;
       if (l.type === 's4nd') {
         if (l['mode'] === 'dplr') return `unsupported on webgpu: s4nd mode 'dplr' (DPLR kernel generation, at ${at})`;
-        if (l['bidirectional'] === false) return `unsupported on webgpu: s4nd bidirectional=false (at ${at})`;
       }
       if (l.layers) {
         const r = walk(l.layers, `${at}.layers`);
@@ -425,6 +424,9 @@ export class GpuModel {
     const lMax = (l['l_max'] as number[]).slice();
     const bandlimit = Number(l['bandlimit'] ?? 0);
     const linear = l['linear'] === true;
+    // Unidirectional layers run as bidirectional ones whose backward kernel rows are zero (C padded with C zero rows):
+    // the same causal convolution. Their C gradient is the first half of the padded one.
+    const bidirectional = l['bidirectional'] !== false;
     const dParam = this.param(`${prefix}D`);
     const axes = lMax.map((_, a) => {
       const k = `${prefix}kernel.${a}.`;
@@ -465,7 +467,15 @@ export class GpuModel {
           's4nd FFT length',
           `L + Lk = ${Math.max(...p)} exceeds this device's single-workgroup FFT limit of ${maxP}`,
         );
-      const { y: ypre, saved } = s4ndForward(run.rt, run.b, cfg, x.t, axisValues, dParam.value);
+      const values = bidirectional
+        ? axisValues
+        : axisValues.map((av) => {
+            const cPad = run.rt.alloc([2 * c, h, n2, 2]); // (2C, H, N/2, 2): C, then zeros
+            run.b.zero(cPad);
+            run.b.copy(av.c, cPad, av.c.size);
+            return { ...av, c: cPad };
+          });
+      const { y: ypre, saved } = s4ndForward(run.rt, run.b, cfg, x.t, values, dParam.value);
       const s = prod(lengths);
       const ch = c * h;
       let yOut = ypre;
@@ -505,7 +515,7 @@ export class GpuModel {
             }); // (B, CH, S)
             dypre = geluBackward(run.rt, run.b, dz, ypre);
           }
-          const g = s4ndBackward(run.rt, run.b, cfg, saved, dypre, axisValues, dParam.value);
+          const g = s4ndBackward(run.rt, run.b, cfg, saved, dypre, values, dParam.value);
           accV(run, x, g.du);
           accumulate(run, dParam, g.dD);
           g.axes.forEach((ga, a) => {
@@ -515,7 +525,12 @@ export class GpuModel {
             accumulate(run, pa.aReal, ga.aReal);
             accumulate(run, pa.aImag, ga.aImag);
             accumulate(run, pa.b, ga.b);
-            accumulate(run, pa.c, ga.c);
+            if (bidirectional) accumulate(run, pa.c, ga.c);
+            else {
+              const gc = run.rt.alloc(pa.c.shape); // (C, H, N/2, 2): the forward rows
+              run.b.copy(ga.c, gc, gc.size);
+              accumulate(run, pa.c, gc);
+            }
           });
         });
       return out;
