@@ -157,6 +157,25 @@ describe('GPU graph executor vs the CPU engine', () => {
       expect(Math.abs((r.loss[1] ?? 0) - (r.loss[0] ?? 0)) / Math.abs(r.loss[0] ?? 1)).toBeLessThan(1e-5);
   });
 
+  test('a training step is one submission, reads back 8 bytes, and allocates nothing after warm-up', async () => {
+    const rt = await testRuntime();
+    const cpu = Model.create(TINY_CLASSIFIER, 4);
+    const gpu = await GpuModel.fromCpu(rt, cpu);
+    const b = batchOf(TINY_CLASSIFIER, 2, 4);
+    await gpu.trainStep(b, { lr: 1e-3 });
+    await gpu.trainStep(b, { lr: 1e-3 });
+    const before = { ...rt.stats };
+    await gpu.trainStep(b, { lr: 1e-3 });
+    expect(rt.stats.buffersCreated - before.buffersCreated).toBe(0);
+    expect(rt.stats.pipelinesCompiled - before.pipelinesCompiled).toBe(0);
+    expect(rt.stats.bytesRead - before.bytesRead).toBe(8);
+    // the step's batch + the readback's copy
+    expect(rt.stats.submits - before.submits).toBe(2);
+    expect(rt.stats.bindGroupsCreated - before.bindGroupsCreated).toBe(0);
+    cpu.dispose();
+    gpu.dispose();
+  });
+
   test('predict and evalLoss match the CPU engine (evaluation mode, other resolution with rate)', async () => {
     const rt = await testRuntime();
     const cpu = Model.create(TINY_CLASSIFIER, 9);
