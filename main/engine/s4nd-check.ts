@@ -1,5 +1,7 @@
-// `npm run s4nd:check -- [--conv fft|direct|auto] <case.json>...`: runs S4ND reference cases and prints one JSON line
-// per case; exits 1 if any case fails, 2 for bad usage or an unreadable/malformed/unsupported file.
+// `npm run s4nd:check -- [--conv fft|direct|auto] [--backend cpu|webgpu] <case.json>...`: runs S4ND reference cases
+// and prints one JSON line per case; exits 1 if any case fails, 2 for bad usage or an unreadable/malformed/unsupported
+// file. `--backend webgpu` runs them on the GPU (main/gpu/s4nd-check.ts; without a GPU set
+// VK_ICD_FILENAMES=$(node scripts/swiftshader.mjs)).
 import { readFile } from 'node:fs/promises';
 
 import { CaseError, checkCase, parseCase } from './s4nd-case.js';
@@ -8,6 +10,7 @@ import { loadS4ndNative } from './s4nd-native.js';
 
 async function main(argv: string[]): Promise<number> {
   let conv: S4ndConv = 'fft';
+  let backend: 'cpu' | 'webgpu' = 'cpu';
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
@@ -18,6 +21,13 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       conv = v;
+    } else if (a === '--backend') {
+      const v = argv[++i];
+      if (v !== 'cpu' && v !== 'webgpu') {
+        console.error(`s4nd:check: --backend must be 'cpu' or 'webgpu', got ${JSON.stringify(v)}`);
+        return 2;
+      }
+      backend = v;
     } else if (a.startsWith('--')) {
       console.error(`s4nd:check: unknown option '${a}' (usage: s4nd:check [--conv fft|direct|auto] <case.json>...)`);
       return 2;
@@ -29,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
     console.error('s4nd:check: no case files given (usage: s4nd:check [--conv fft|direct|auto] <case.json>...)');
     return 2;
   }
+  if (backend === 'webgpu') return (await import('../gpu/s4nd-check.js')).runCasesWebGpu(files, conv);
   const native = loadS4ndNative();
   let status = 0;
   for (const file of files) {

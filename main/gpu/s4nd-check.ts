@@ -1,13 +1,14 @@
 // `s4nd:check --backend webgpu`: the S4ND reference cases on the WebGPU backend. Prints one JSON line per case (the
-// CPU runner's format plus "backend" and "adapter"); returns 1 if a case fails, 2 for an unreadable/unsupported file
-// or when no WebGPU device is available (with the reason).
+// CPU runner's format plus "backend" and "adapter"); a case the GPU path cannot take (a DPLR kernels-only case) runs
+// on the CPU engine with "backend": "cpu" and the reason in "fallback". Returns 1 if a case fails, 2 for an
+// unreadable/malformed file or when no WebGPU device is available (with the reason).
 // Also runnable directly: node dist/main/gpu/s4nd-check.js <case.json>...
 // On a machine without a GPU, point Dawn at SwiftShader first: VK_ICD_FILENAMES=$(node scripts/swiftshader.mjs).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CaseError, parseCase } from '../engine/s4nd-case.js';
+import { CaseError, checkCase, parseCase } from '../engine/s4nd-case.js';
 import { loadS4ndNative, type S4ndConv } from '../engine/s4nd-native.js';
 import { acquireDevice } from './device.js';
 import { GpuRuntime } from './runtime.js';
@@ -42,9 +43,22 @@ export async function runCasesWebGpu(files: string[], conv: S4ndConv = 'fft'): P
         continue;
       }
       try {
-        const r = await checkCaseWebGpu(rt, native, parseCase(raw, conv));
-        console.log(JSON.stringify({ ...r, adapter }));
-        if (!r.ok) status = Math.max(status, 1);
+        const c = parseCase(raw, conv);
+        let line: object;
+        let ok: boolean;
+        try {
+          const r = await checkCaseWebGpu(rt, native, c);
+          line = { ...r, adapter };
+          ok = r.ok;
+        } catch (e) {
+          // A case the GPU path cannot take runs on the CPU engine, and the line says so.
+          if (!(e instanceof CaseError && e.message.startsWith('unsupported on webgpu'))) throw e;
+          const r = await checkCase(native, c);
+          line = { ...r, backend: 'cpu', fallback: e.message };
+          ok = r.ok;
+        }
+        console.log(JSON.stringify(line));
+        if (!ok) status = Math.max(status, 1);
       } catch (e) {
         const msg = e instanceof CaseError ? `malformed or unsupported case: ${e.message}` : (e as Error).message;
         console.log(JSON.stringify({ case: file, backend: 'webgpu', ok: false, error: msg }));
