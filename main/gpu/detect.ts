@@ -90,10 +90,8 @@ export function detectGpuInChild(script = here, timeoutMs = 30_000): Promise<Gpu
       () => finish(recommend([], false, `GPU detection did not finish within ${timeoutMs / 1000} s`)),
       timeoutMs,
     );
-    // Never keep the app (or a test worker) alive just for detection.
+    // The timeout alone never keeps the process alive; the child (which exits right after answering) does.
     timer.unref();
-    child.unref();
-    child.channel?.unref();
     child.on('message', (m) => finish(m as GpuDetection));
     child.on('error', (e) => finish(recommend([], false, `GPU detection could not start: ${e.message}`)));
     child.on('exit', (code, signal) =>

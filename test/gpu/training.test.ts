@@ -120,6 +120,36 @@ describe('training on WebGPU vs the CPU engine', () => {
     ref.dispose();
   });
 
+  test('device lost while a step is in flight: that step is redone on the CPU', async () => {
+    useSwiftShader();
+    const r = await acquireDevice();
+    if (!r.ok) throw new Error(r.reason);
+    const ref = Model.create(SPEC, 13);
+    const model = Model.create(SPEC, 13);
+    const trainer = await Trainer.create(model, {
+      backend: 'webgpu',
+      runtime: new GpuRuntime(r.context),
+      snapshotEvery: 2,
+    });
+    const used: string[] = [];
+    const lr: number[] = [];
+    const lt: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      lr.push((await ref.trainStep(batch(i), { lr: lrAt(i) })).loss);
+      const pending = trainer.trainStep(batch(i), { lr: lrAt(i) });
+      if (i === 2) r.context.destroy(); // the step's commands are submitted, its readback is not done
+      const s = await pending;
+      used.push(s.backend);
+      lt.push(s.loss);
+    }
+    expect(used).toEqual(['webgpu', 'webgpu', 'cpu']);
+    expect(trainer.status.reason).toMatch(/replaying 0 step\(s\): GPU device lost/);
+    expect(model.optimizerStep()).toBe(3);
+    expect(Math.max(...lr.map((l, i) => Math.abs((lt[i] ?? 0) - l) / l))).toBeLessThan(1e-5);
+    trainer.dispose();
+    ref.dispose();
+  });
+
   test('a model the GPU cannot run, or no device, stays on the CPU with the reason', async () => {
     const rt = await testRuntime();
     const dplr = Model.create(
