@@ -8,3 +8,4 @@ export type * from './media.js';
 export type * from './messages.js';
 export type * from './models.js';
 export type * from './project.js';
+export type * from './results.js';

@@ -6,9 +6,10 @@ import type { JobInfo, JobsApi } from './jobs.js';
 import type { MediaApi } from './media.js';
 import type { ModelsApi } from './models.js';
 import type { ProjectApi } from './project.js';
+import type { ResultsApi } from './results.js';
 
 /** All methods. Each domain declares its own map; this interface joins them. */
-export interface Api extends AppApi, JobsApi, MediaApi, ModelsApi, ProjectApi {}
+export interface Api extends AppApi, JobsApi, MediaApi, ModelsApi, ProjectApi, ResultsApi {}
 
 export type Method = keyof Api;
 export type Params<M extends Method> = Api[M]['params'];

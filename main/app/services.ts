@@ -15,6 +15,7 @@ import { jobHandlers } from './handlers/jobs.js';
 import { mediaHandlers } from './handlers/media.js';
 import { modelHandlers } from './handlers/models.js';
 import { projectHandlers } from './handlers/project.js';
+import { resultsHandlers } from './handlers/results.js';
 import { NetworkAudit } from './network-audit.js';
 import { built, packageVersion, ROOT } from './paths.js';
 import { SettingsStore } from './settings-store.js';
@@ -44,6 +45,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
 
   const engine = (): AppInfo['engine'] => ({ loaded: false, reason: 'the engine is loaded inside job processes' });
   const projects = new ProjectRegistry();
+  const models = new ModelManager({ userDir: path.join(options.dataDir, 'models') });
   // GPU detection in a child process, in the background; until the user picks a backend, follow its recommendation.
   const gpu = new GpuStatusService(
     () =>
@@ -77,7 +79,8 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     }),
     ...jobHandlers(jobs),
     ...mediaHandlers(),
-    ...modelHandlers(new ModelManager({ userDir: path.join(options.dataDir, 'models') })),
+    ...modelHandlers(models),
+    ...resultsHandlers(models),
     ...projectHandlers(projects, { dataDir: options.dataDir, samplesDir: path.join(ROOT, 'samples') }),
   });
 

@@ -5,6 +5,7 @@ import { jobsSchemas } from './jobs.js';
 import { mediaSchemas } from './media.js';
 import { modelsSchemas } from './models.js';
 import { projectSchemas } from './project.js';
+import { resultsSchemas } from './results.js';
 import type { ParamSchemas } from './types.js';
 
 export const paramSchemas: ParamSchemas<Api> = {
@@ -13,4 +14,5 @@ export const paramSchemas: ParamSchemas<Api> = {
   ...mediaSchemas,
   ...modelsSchemas,
   ...projectSchemas,
+  ...resultsSchemas,
 };

@@ -1,0 +1,135 @@
+// Results: evaluations of registered models on a project's data (classification metrics at several input sizes,
+// segmentation against reference masks, interpolation against held-out real frames), mask and video export, the
+// training runs kept in a project (so the Train view finds them after a restart) and renaming a model.
+// Type aliases (not interfaces) so every result is a JsonValue.
+import type { ModelCard, ResolutionMetrics, TrainStage } from './models.js';
+
+/** Which items to evaluate on: a split (items without one follow the training rule: ~19% val by content hash). */
+export type EvalSplit = 'train' | 'val' | 'test' | 'all';
+
+export type RunEpoch = {
+  stage: number;
+  size: number;
+  epoch: number;
+  trainLoss: number;
+  samplesPerSecond: number;
+  seconds: number;
+  validation: ResolutionMetrics[];
+};
+
+/** One training run folder (<project>/runs/<runId>/): its config and the state of its last checkpoint. */
+export type RunSummary = {
+  runId: string;
+  name: string | null;
+  task: ModelCard['task'];
+  architecture: string | null;
+  from: string | null;
+  schedule: TrainStage[];
+  batchSize: number | null;
+  step: number;
+  totalSteps: number;
+  stage: number;
+  epoch: number;
+  /** The run finished its schedule (or stopped early); false: it can be resumed from its last checkpoint. */
+  done: boolean;
+  /** A checkpoint exists to resume from. */
+  resumable: boolean;
+  seconds: number;
+  history: RunEpoch[];
+  /** Last modification of the run's state (ms since epoch). */
+  updatedAt: number;
+};
+
+export type ClassScores = { className: string; precision: number; recall: number; f1: number; support: number };
+
+export type ClassPrediction = {
+  itemId: number;
+  path: string;
+  trueClass: string;
+  top: { label: string; p: number }[];
+};
+
+export type SizePoint = {
+  size: number;
+  /** The model fed the image resampled to `size` (S4ND rate = base / size). */
+  accuracy: number;
+  /** Baseline: the image resampled to `size`, then resized back to the base size and fed at rate 1. */
+  baseline: number;
+};
+
+export type ClassifyEvaluation = {
+  model: string;
+  split: EvalSplit;
+  classes: string[];
+  /** Input size of the confusion matrix, per-class scores, predictions and mistakes (the model's base size). */
+  size: number;
+  items: number;
+  accuracy: number;
+  /** confusion[true][predicted] counts. */
+  confusion: number[][];
+  perClass: ClassScores[];
+  predictions: ClassPrediction[];
+  /** Wrong predictions, most confident first. */
+  mistakes: { itemId: number; path: string; trueClass: string; predicted: string; p: number }[];
+  bySize: SizePoint[];
+  seconds: number;
+};
+
+export type SegmentEvaluation = {
+  model: string;
+  itemId: number;
+  /** Axial slice index (volumes) or 0 (images). */
+  slice: number;
+  slices: number;
+  width: number;
+  height: number;
+  /** The model's input as 8-bit grey (rows top to bottom), base64. */
+  imageBase64: string;
+  /** Predicted class-index mask (0 background, 1..K), uint8 per pixel, base64. */
+  maskBase64: string;
+  classes: string[];
+  /** Dice and IoU per class against the project's reference mask of this image / slice; null when there is none. */
+  reference: { className: string; dice: number; iou: number }[] | null;
+};
+
+export type FrameScore = { index: number; psnr: number; ssim: number; blendPsnr: number; blendSsim: number };
+
+export type InterpolationEvaluation = {
+  model: string;
+  fps: number;
+  width: number;
+  height: number;
+  /** Held-out frames: every odd frame dropped, predicted from its neighbours and compared with the real one. */
+  frames: FrameScore[];
+  mean: { psnr: number; ssim: number; blendPsnr: number; blendSsim: number };
+  /** The selected pair (source frames `index - 1` and `index + 1`) as RGB (H, W, 3) base64. */
+  selected: { index: number; t: number; a: string; b: string; real: string | null; predicted: string };
+};
+
+export interface ResultsApi {
+  'results.runs': { params: { project: string }; result: RunSummary[] };
+  'results.classify': {
+    params: { project: string; model: string; split: EvalSplit; sizes: number[] };
+    result: ClassifyEvaluation;
+  };
+  'results.segment': {
+    params: { project: string; model: string; itemId: number; slice: number | null };
+    result: SegmentEvaluation;
+  };
+  /** The predicted mask of one item: PNG (images) or NIfTI (volumes), written into the folder `out`. */
+  'results.exportMask': {
+    params: { project: string; model: string; itemId: number; out: string };
+    result: { file: string; format: 'png' | 'nifti' };
+  };
+  'results.interpolate': {
+    params: { path: string; model: string; width: number; pairs: number; index: number; t: number };
+    result: InterpolationEvaluation;
+  };
+  /** Interpolates the first `maxFrames` frames (downscaled to `width`) at `factor` × the frame rate into out. */
+  'results.exportVideo': {
+    params: { path: string; model: string; factor: number; width: number; maxFrames: number; out: string };
+    result: { out: string; frames: number; fps: number };
+  };
+  /** Renames a user model (its card's name); shipped models are read-only. */
+  'results.renameModel': { params: { id: string; name: string }; result: ModelCard };
+}

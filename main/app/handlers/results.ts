@@ -1,0 +1,73 @@
+// Results handlers: evaluations run in the main process on the engine (the same engine the job processes use). They
+// are sized for interactive use (a split of a project, one image or slice, a downscaled clip); each loads the model,
+// runs, and disposes it.
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { ModelCard } from '../../../contract/models.js';
+import type { ResultsApi } from '../../../contract/results.js';
+import { Engine, type Model } from '../../engine/model.js';
+import type { Handler } from '../../ipc/router.js';
+import { AppError } from '../../ipc/app-error.js';
+import { evaluateClassifier } from '../../models/eval-classify.js';
+import { evaluateInterpolation, exportInterpolatedVideo } from '../../models/eval-interpolate.js';
+import { listRuns } from '../../models/eval-runs.js';
+import { evaluateSegmentation } from '../../models/eval-segment.js';
+import { segmentFile } from '../../models/infer.js';
+import { CARD, type ModelManager, type RegisteredModel } from '../../models/manager.js';
+import { writeFileAtomic } from '../../project/atomic.js';
+import { ProjectStore } from '../../project/store.js';
+
+export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi]: Handler<M> } {
+  let engine: Engine | null = null;
+  async function withModel<T>(id: string, fn: (model: Model, reg: RegisteredModel) => Promise<T>): Promise<T> {
+    engine ??= new Engine();
+    const reg = await manager.get(id);
+    const model = await engine.loadModel(reg.checkpoint);
+    try {
+      return await fn(model, reg);
+    } finally {
+      model.dispose();
+    }
+  }
+  function withStore<T>(project: string, fn: (store: ProjectStore) => Promise<T>): Promise<T> {
+    const store = ProjectStore.open(project, { create: false });
+    return fn(store).finally(() => store.close());
+  }
+  return {
+    'results.runs': async ({ project }) => listRuns(project),
+    'results.classify': ({ project, model, split, sizes }) =>
+      withModel(model, (m, reg) => withStore(project, (store) => evaluateClassifier(m, reg, store, split, sizes))),
+    'results.segment': ({ project, model, itemId, slice }) =>
+      withModel(model, (m, reg) => withStore(project, (store) => evaluateSegmentation(m, reg, store, itemId, slice))),
+    'results.exportMask': ({ project, model, itemId, out }) =>
+      withModel(model, (m, reg) =>
+        withStore(project, async (store) => {
+          const item = store.item(itemId);
+          const isDir = (await stat(item.path)).isDirectory();
+          const seg = await segmentFile(m, reg.card, item.path, { isDir });
+          await mkdir(out, { recursive: true });
+          const base = path.basename(item.path).replace(/\.(nii\.gz|nii|dcm|png|jpe?g|bmp|tiff?|webp)$/i, '');
+          const file = path.join(out, `${base || `item-${itemId}`}-mask.${seg.kind === 'png' ? 'png' : 'nii.gz'}`);
+          await writeFile(file, seg.bytes);
+          return { file, format: seg.kind };
+        }),
+      ),
+    'results.interpolate': ({ path: file, model, width, pairs, index, t }) =>
+      withModel(model, (m, reg) => evaluateInterpolation(m, reg, file, { width, pairs, index, t })),
+    'results.exportVideo': ({ path: file, model, factor, width, maxFrames, out }) =>
+      withModel(model, async (m, reg) => {
+        await mkdir(path.dirname(out), { recursive: true });
+        return exportInterpolatedVideo(m, reg, file, { factor, width, maxFrames, out });
+      }),
+    'results.renameModel': async ({ id, name }) => {
+      const reg = await manager.get(id);
+      if (reg.card.builtin) throw new AppError('conflict', `model '${id}' ships with the app and cannot be renamed`);
+      const file = path.join(reg.dir, CARD);
+      const card = JSON.parse(await readFile(file, 'utf8')) as ModelCard;
+      const next: ModelCard = { ...card, name: name.trim() };
+      await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
+      return (await manager.get(id)).card;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Segmentation results: a registered model's mask of one image or one axial volume slice (at its native size), and
+// per-class Dice / IoU against the project's reference mask of that image or slice when one exists.
+import type { SegmentEvaluation } from '../../contract/results.js';
+import type { Model } from '../engine/model.js';
+import { AppError } from '../ipc/app-error.js';
+import type { ProjectStore } from '../project/store.js';
+import { resample } from './dataset.js';
+import type { RegisteredModel } from './manager.js';
+import { axialSlice, loadImage, loadVolume, normalizeInPlace, volumeScale } from './media-input.js';
+import { rateFor } from './zoo.js';
+
+const fit = (n: number, m: number): number => Math.max(m, Math.round(n / m) * m);
+
+/** Class-index mask (0 background, k + 1 where class k's logit is the largest > 0, i.e. sigmoid > 0.5). */
+export function classMask(logits: Float32Array, k: number, per: number): Uint8Array {
+  const out = new Uint8Array(per);
+  for (let p = 0; p < per; p++) {
+    let best = 0,
+      bestV = 0;
+    for (let c = 0; c < k; c++) {
+      const v = logits[c * per + p] as number;
+      if (v > bestV) {
+        bestV = v;
+        best = c + 1;
+      }
+    }
+    out[p] = best;
+  }
+  return out;
+}
+
+/** Dice and IoU of class `c` between two class-index masks (1 / 1 when both are empty). */
+export function overlap(pred: Uint8Array, ref: Uint8Array, c: number): { dice: number; iou: number } {
+  let inter = 0,
+    a = 0,
+    b = 0;
+  for (let i = 0; i < pred.length; i++) {
+    const p = pred[i] === c,
+      r = ref[i] === c;
+    if (p) a++;
+    if (r) b++;
+    if (p && r) inter++;
+  }
+  if (a + b === 0) return { dice: 1, iou: 1 };
+  return { dice: (2 * inter) / (a + b), iou: inter / (a + b - inter) };
+}
+
+export async function evaluateSegmentation(
+  model: Model,
+  reg: RegisteredModel,
+  store: ProjectStore,
+  itemId: number,
+  slice: number | null,
+): Promise<SegmentEvaluation> {
+  const card = reg.card;
+  if (card.task !== 'segment') throw new AppError('bad_request', `model '${card.id}' is a ${card.task} model`);
+  if (card.input.dims !== 2 || card.input.channels !== 1)
+    throw new AppError('unsupported', 'the results view shows 2-D single-channel segmenters (slice by slice)');
+  const item = store.item(itemId);
+  let plane: Float32Array, w: number, h: number, slices: number, k0: number;
+  if (item.kind === 'image') {
+    const img = await loadImage(item.path, 1);
+    [plane, w, h, slices, k0] = [img.data, img.width, img.height, 1, 0];
+  } else if (item.kind === 'nifti' || item.kind === 'dicom') {
+    const { volume } = await loadVolume(item.path);
+    const [nx, ny, nz] = volume.dims as [number, number, number];
+    k0 = Math.min(nz - 1, Math.max(0, slice ?? Math.floor(nz / 2)));
+    [plane, w, h, slices] = [axialSlice(volume, k0, volumeScale(volume)), nx, ny, nz];
+  } else throw new AppError('unsupported', `item ${itemId} is a ${item.kind}: segment images and volumes`);
+  const m = card.input.multiple;
+  const to = [fit(h, m), fit(w, m)];
+  const x = normalizeInPlace(resample(plane, 1, [h, w], to), card.input.normalize);
+  const out = await model.predict(x, [1, 1, ...to], { rate: rateFor(card.input.size, to) });
+  const k = Math.max(1, card.classes.length);
+  const mask = classMask(resample(out.data, k, to, [h, w]), k, w * h);
+  const ref = store.mask(itemId, 2, k0);
+  const reference =
+    ref && ref.width === w && ref.height === h
+      ? card.classes.map((className, c) => ({ className, ...overlap(mask, ref.data, c + 1) }))
+      : null;
+  const grey = new Uint8Array(w * h);
+  for (let i = 0; i < grey.length; i++) grey[i] = Math.round(Math.min(1, Math.max(0, plane[i] as number)) * 255);
+  return {
+    model: card.id,
+    itemId,
+    slice: k0,
+    slices,
+    width: w,
+    height: h,
+    imageBase64: Buffer.from(grey).toString('base64'),
+    maskBase64: Buffer.from(mask).toString('base64'),
+    classes: card.classes,
+    reference,
+  };
+}
