@@ -70,9 +70,16 @@ double Dot(const double* a, const double* b, int n) {
 // ------------------------------------------------------------------------------------------------------------------
 // S4D (ZOH). Per (h, n): z = exp(dt A), f = (z - 1)/A, W[r] = mask C[r] B f, k[r, l] = 2 Re sum_n W[r] z^l.
 
+// Channels per parallel chunk: small kernels (e.g. 2-D 32x32 images: H * N/2 * Lk * rows ~ 1e5 terms, well under a
+// millisecond) run on the calling thread, which saves the pool's wake-up barrier.
+std::size_t S4dGrain(const AxisKernelSpec& s) {
+  const std::size_t work = static_cast<std::size_t>(s.H) * (s.N / 2) * s.Lk * s.rows;
+  return work < (std::size_t{1} << 18) ? static_cast<std::size_t>(s.H) : 1;
+}
+
 void S4dForward(const AxisKernelSpec& s, const AxisKernelParams& p, double* k) {
   const int H = s.H, Nh = s.N / 2, R = s.rows, Lk = s.Lk;
-  ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
+  ParallelFor(H, S4dGrain(s), [&](std::size_t h0, std::size_t h1) {
     double* pr = TlsBuffer<double>(1, 2 * static_cast<std::size_t>(Lk));
     double* pi = pr + Lk;
     for (std::size_t h = h0; h < h1; ++h) {
@@ -101,7 +108,7 @@ void S4dBackward(const AxisKernelSpec& s, const AxisKernelParams& p, const doubl
   // Shared-parameter partials per h, reduced serially afterwards: (H, Nh) for A_real, A_imag, B.
   double* part = TlsBuffer<double>(0, static_cast<std::size_t>(H) * Nh * 4);
   std::memset(part, 0, sizeof(double) * H * Nh * 4);
-  ParallelFor(H, 1, [&](std::size_t h0, std::size_t h1) {
+  ParallelFor(H, S4dGrain(s), [&](std::size_t h0, std::size_t h1) {
     // Per thread: powers (re, im), then per row g[l] = 2 dk[l] and lg[m] = 2 (m+1) dk[m+1] (so E1 pairs with z^m).
     double* pr = TlsBuffer<double>(1, 2 * static_cast<std::size_t>(Lk));
     double* pi = pr + Lk;
