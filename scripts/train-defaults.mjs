@@ -304,8 +304,8 @@ if (want('interp')) {
       out.push({ planes: rgbPlanes(f.data, f.width, f.height), w: f.width, h: f.height });
     return out;
   };
-  // Training crops: 64x64 windows of frame triplets (t, t+1, t+2) from vtest frames 0-599, at native scale.
-  const src = await frames(VTEST, 0, 600);
+  // Training crops: 64x64 windows of frame triplets (t, t+1, t+2) from vtest frames 0-599, at native scale. Frames
+  // are streamed (three in memory at a time).
   const r = rng(3);
   const crop = (pl, w, h, x0, y0) => {
     const out = new Float32Array(3 * tile * tile);
@@ -316,21 +316,45 @@ if (want('interp')) {
     return out;
   };
   const samples = [];
-  for (let t = 0; t + 2 < src.length; t += 1) {
-    const { w, h } = src[t];
-    for (let k = 0; k < 4; k++) {
+  const vinfo = await probeVideo(VTEST);
+  const win = [];
+  for await (const f of readFrames(VTEST, vinfo, { start: 0, count: 600 })) {
+    win.push(rgbPlanes(f.data, f.width, f.height));
+    if (win.length > 3) win.shift();
+    if (win.length < 3) continue;
+    const w = f.width,
+      h = f.height;
+    // Motion-weighted crops: of 12 random windows keep the 3 where frames t and t+2 differ most, plus 1 random
+    // window (static background teaches nothing beyond blending).
+    const cands = [];
+    for (let k = 0; k < 12; k++) {
       const x0 = Math.floor(r() * (w - tile)),
         y0 = Math.floor(r() * (h - tile));
-      const a = crop(src[t].planes, w, h, x0, y0),
-        b = crop(src[t + 1].planes, w, h, x0, y0),
-        c = crop(src[t + 2].planes, w, h, x0, y0);
+      let motion = 0;
+      for (let y = 0; y < tile; y += 4)
+        for (let x = 0; x < tile; x += 4) {
+          const i = (y0 + y) * w + x0 + x;
+          motion += Math.abs(win[0][i] - win[2][i]) + Math.abs(win[0][h * w + i] - win[2][h * w + i]);
+        }
+      cands.push({ x0, y0, motion });
+    }
+    const picked = [
+      ...cands
+        .slice(0, 11)
+        .sort((p, q) => q.motion - p.motion)
+        .slice(0, 3),
+      cands[11],
+    ];
+    for (const { x0, y0 } of picked) {
+      const a = crop(win[0], w, h, x0, y0),
+        b = crop(win[1], w, h, x0, y0),
+        c = crop(win[2], w, h, x0, y0);
       const input = new Float32Array(6 * tile * tile);
       input.set(a, 0);
       input.set(c, a.length);
       samples.push({ input, channels: 6, size: [tile, tile], target: b, targetChannels: 3 });
     }
   }
-  src.length = 0;
   const valSet = samples.filter((_, i) => i % 20 === 0);
   const trainSet = samples.filter((_, i) => i % 20 !== 0);
   const schedule = [
@@ -340,6 +364,7 @@ if (want('interp')) {
   const seed = 3;
   const entry = ZOO['s4nd-interpolator'];
   const model = engine.createModel(entry.build({ channels: 6, size: [tile, tile], outputs: 3, width: 16 }), seed);
+  entry.init(model); // starts as linear blending
   const t0 = Date.now();
   const { state, runDir } = await trainSamples(model, trainSet, valSet, {
     task: 'interpolate',
@@ -363,7 +388,7 @@ if (want('interp')) {
     trainingResolutions: [32, 64],
     params: model.paramCount(),
     lineage: lineage(
-      'vtest.avi frames 0-599 (Debian opencv-doc), 64x64 crops of frame triplets',
+      'vtest.avi frames 0-599 (Debian opencv-doc), motion-weighted 64x64 crops of frame triplets',
       trainSet,
       valSet.length,
       schedule,

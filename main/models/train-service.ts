@@ -111,6 +111,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
       pm.dispose();
     } else {
       model = engine.createModel(entry.build({ channels: data.channels, size: dimsBase, outputs }), seed);
+      entry.init?.(model);
     }
     try {
       const config: TrainConfig = {

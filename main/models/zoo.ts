@@ -1,6 +1,7 @@
 // The model zoo: spec builders for every architecture the app trains. Each returns an engine ModelSpec
 // (see main/engine/spec.ts); `size` is the training (base) resolution, which fixes S4ND's l_max. At run time an
 // S4ND model takes other sizes with rate = base size / input size; the Conv2D baselines have no such notion.
+import type { Model } from '../engine/model.js';
 import type { LayerSpec, ModelSpec } from '../engine/spec.js';
 
 export type ZooTask = 'classify' | 'segment' | 'interpolate';
@@ -44,6 +45,28 @@ export interface ZooEntry {
   lr: number;
   description: string;
   build(o: ZooOptions): ModelSpec;
+  /** Adjusts a freshly created model's initial parameters (see blendInit). */
+  init?(model: Model): void;
+}
+
+/**
+ * Interpolators start as linear blending: the last 1×1 conv reads [features, frame a, frame b]; its weights are set
+ * to 0.5 on each frame's matching channel and 0 on the features, so the untrained model outputs (a + b) / 2 (exact
+ * in normalised units too, as both frames share the normalisation) and training learns a correction from there.
+ */
+export function blendInit(model: Model): void {
+  const last = model.spec.layers.length - 1;
+  const name = `layers.${last}.weight`;
+  const w = model.getParam(name); // (3, F + 6, 1, 1)
+  const inC = w.length / 3;
+  const feats = inC - 6;
+  w.fill(0);
+  for (let c = 0; c < 3; c++) {
+    w[c * inC + feats + c] = 0.5;
+    w[c * inC + feats + 3 + c] = 0.5;
+  }
+  model.setParam(name, w);
+  model.setParam(`layers.${last}.bias`, new Float32Array(3));
 }
 
 const s4ndBlock = (dState: number): LayerSpec => ({
@@ -268,6 +291,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
       loss: { type: 'l1' },
       optimizer: { weight_decay: 0, clip_grad_norm: 5 },
     }),
+    init: blendInit,
   },
   'conv-interpolator': {
     architecture: 'conv-interpolator',
@@ -297,6 +321,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
         optimizer: { weight_decay: 0, clip_grad_norm: 5 },
       };
     },
+    init: blendInit,
   },
 };
 

@@ -20,6 +20,7 @@ async function trainFew(
 ): Promise<{ before: number; after: number; params: number }> {
   const first = train[0] as Sample;
   const model = engine.createModel(ZOO[arch].build({ channels: first.channels, size: first.size, outputs }), 3);
+  ZOO[arch].init?.(model);
   const heldBatch = makeBatch(held, null, rng(0));
   const before = await model.evalLoss(heldBatch);
   const B = 16;
@@ -124,4 +125,22 @@ describe('model zoo on real data (loss on held-out data falls)', () => {
       expect(r.after).toBeLessThan(r.before * 0.97); // at least 3% lower after a few steps
     });
   }
+});
+
+describe('interpolator initialisation', () => {
+  it('an untrained interpolator outputs the linear blend of its two frames (blendInit)', async () => {
+    const [sample] = await videoTriplets(VTEST, 1, 24, 100);
+    const s = sample as Sample;
+    const model = engine.createModel(ZOO['s4nd-interpolator'].build({ channels: 6, size: [24, 24], outputs: 3 }), 9);
+    ZOO['s4nd-interpolator'].init?.(model);
+    const out = await model.predict(s.input, [1, 6, 24, 24]);
+    const per = 3 * 24 * 24;
+    let maxErr = 0;
+    for (let i = 0; i < per; i++) {
+      const blend = ((s.input[i] as number) + (s.input[per + i] as number)) / 2;
+      maxErr = Math.max(maxErr, Math.abs((out.data[i] as number) - blend));
+    }
+    expect(maxErr).toBeLessThan(1e-5); // float32 sums of 0.5-weighted terms
+    model.dispose();
+  });
 });
