@@ -150,6 +150,31 @@ describe('training on WebGPU vs the CPU engine', () => {
     ref.dispose();
   });
 
+  test('an input size the GPU cannot take (FFT beyond the device limit) moves training to the CPU', async () => {
+    const rt = await testRuntime();
+    const seq: ModelSpec = {
+      input: { channels: 1, size: [16] },
+      layers: [{ type: 's4nd', d_state: 2 }, { type: 'global_avg_pool' }, { type: 'linear', out: 2 }],
+    };
+    const model = Model.create(seq, 3);
+    const t = await Trainer.create(model, { backend: 'webgpu', runtime: rt });
+    const small = await t.trainStep(
+      { x: new Float32Array(16).fill(0.5), shape: [1, 1, 16], targets: Float32Array.of(1) },
+      { lr: 1e-3 },
+    );
+    expect(small.backend).toBe('webgpu');
+    // 1-D length 1500 at rate 1/100: Lk = min(L, l_max / rate) = 1500, FFT length 3000 > 2048 (SwiftShader's limit)
+    const long = await t.trainStep(
+      { x: new Float32Array(1500).fill(0.5), shape: [1, 1, 1500], targets: Float32Array.of(0) },
+      { lr: 1e-3, rate: 0.01 },
+    );
+    expect(long.backend).toBe('cpu');
+    expect(long.step).toBe(2);
+    expect(t.status.reason).toMatch(/replaying 1 step\(s\): unsupported on webgpu: s4nd FFT length/);
+    t.dispose();
+    model.dispose();
+  });
+
   test('a model the GPU cannot run, or no device, stays on the CPU with the reason', async () => {
     const rt = await testRuntime();
     const dplr = Model.create(

@@ -99,7 +99,10 @@ export class Trainer {
       if (this.log.length >= this.snapshotEvery) await this.snapshot();
       return { ...r, backend: 'webgpu' };
     } catch (e) {
-      if (!(e instanceof GpuDeviceLostError || e instanceof GpuCommandError)) throw e;
+      // Device loss, a WebGPU error, or an input the GPU cannot take (e.g. an FFT longer than the device allows at this
+      // size): nothing of this step was applied; the CPU takes over from the last snapshot.
+      if (!(e instanceof GpuDeviceLostError || e instanceof GpuCommandError || e instanceof GpuUnsupportedError))
+        throw e;
       await this.fallBack(e.message);
       return { ...(await this.model.trainStep(batch, opts)), backend: 'cpu' };
     }
@@ -149,7 +152,7 @@ export class Trainer {
     for (const s of replay) await this.model.trainStep(s.batch, s.opts);
     this.status.backend = 'cpu';
     this.status.adapter = null;
-    this.status.reason = `the GPU failed during training and the CPU took over after replaying ${replay.length} step(s): ${why}`;
+    this.status.reason = `the GPU could not continue and the CPU took over after replaying ${replay.length} step(s): ${why}`;
   }
 
   dispose(): void {
