@@ -42,12 +42,16 @@ async function runJob(params: TrainParams, dataDir: string, io: CliIO): Promise<
     const finished = await new Promise<JobInfo>((resolve) => {
       let id = '';
       let lastAt = 0;
+      let lastEpoch = '';
       host.on('job', (job) => {
         if (id !== '' && job.id !== id) return;
         const now = Date.now();
-        if (job.state === 'running' && now - lastAt > 1000) {
+        const m = job.progress.metrics;
+        // One line a second, and always the first line of each epoch.
+        const epochKey = m ? `${m.stage}/${m.epoch}` : '';
+        if (job.state === 'running' && (now - lastAt > 1000 || (m !== undefined && epochKey !== lastEpoch))) {
           lastAt = now;
-          const m = job.progress.metrics;
+          lastEpoch = epochKey;
           const val = m
             ? Object.entries(m.validation)
                 .map(
