@@ -1,5 +1,5 @@
 // Projects: a folder holding a SQLite database of media items, labels, masks, splits, models, runs and history.
-import type { MediaKind } from './media.js';
+import type { MediaInfo, MediaKind } from './media.js';
 
 export type Split = 'train' | 'val' | 'test';
 
@@ -103,6 +103,8 @@ export interface ProjectApi {
     params: { dir: string; filter: ItemFilter; offset: number; limit: number };
     result: { total: number; items: LibraryItem[] };
   };
+  /** One item with its whole-item class and the media info probed at import. */
+  'project.item': { params: { dir: string; itemId: number }; result: LibraryItem & { info: MediaInfo } };
   /** Ids of every item matching a filter (select all). */
   'project.itemIds': { params: { dir: string; filter: ItemFilter }; result: number[] };
   /** The demo project: its folder in the app's data folder and the shipped sample paths to import into it. */

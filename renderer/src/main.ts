@@ -4,6 +4,7 @@ import { createApp } from 'vue';
 import App from './App.vue';
 import { createAppRouter } from './router.js';
 import './styles/base.css';
+import './styles/workbench.css';
 import { BRIDGE, createBridge } from './transport/bridge.js';
 
 // Browser mode: the access token has done its job (the server set a session cookie); keep it out of the address

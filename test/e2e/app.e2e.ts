@@ -10,8 +10,8 @@ import { launchChromium, makeImageFolder, SHOTS, startApp, type RunningApp } fro
 
 const IMAGES = 500;
 const VIEWS = [
-  { label: 'Library', digit: '1', text: 'Create thumbnails for a folder' },
-  { label: 'Label', digit: '2', text: 'Nothing to label yet' },
+  { label: 'Library', digit: '1', text: 'Open a project' },
+  { label: 'Label', digit: '2', text: 'No project open' },
   { label: 'Train', digit: '3', text: 'No training runs' },
   { label: 'Results', digit: '4', text: 'No results yet' },
   { label: 'Models', digit: '5', text: 'No models yet' },

@@ -24,6 +24,12 @@ export function projectHandlers(
     'project.open': async ({ dir }) => projects.get(dir).summary(),
     'project.items': async ({ dir, offset, limit }) => projects.get(dir).items(offset, limit),
     'project.query': async ({ dir, filter, offset, limit }) => projects.get(dir).query(filter, offset, limit),
+    'project.item': async ({ dir, itemId }) => {
+      const store = projects.get(dir);
+      const item = store.item(itemId);
+      const whole = store.labelsOf(itemId).find((l) => l.frameStart === null);
+      return { ...item, className: whole?.className ?? null, info: store.itemInfo(itemId) };
+    },
     'project.itemIds': async ({ dir, filter }) => projects.get(dir).queryIds(filter),
     'project.demo': async () => ({
       dir: path.join(deps.dataDir, 'projects', 'demo'),

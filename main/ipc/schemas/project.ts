@@ -28,6 +28,7 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
   'project.query': z
     .object({ dir: absolutePath, filter, offset: z.number().int().min(0), limit: z.number().int().min(1).max(10_000) })
     .strict(),
+  'project.item': z.object({ dir: absolutePath, itemId }).strict(),
   'project.itemIds': z.object({ dir: absolutePath, filter }).strict(),
   'project.demo': noParams,
   'project.setLabels': z

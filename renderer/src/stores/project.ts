@@ -1,0 +1,152 @@
+// The open project: its folder (remembered across launches in localStorage), its summary, and every labeling edit.
+// Each edit is one store transaction in main (autosaved); `revision` counts edits, undos and imports so views refetch.
+import { defineStore } from 'pinia';
+import { computed, ref, watch } from 'vue';
+
+import type { ItemFilter, MaskData, ProjectSummary, ReviewState } from '../../../contract/index.js';
+import { useBridge } from '../composables/useBridge.js';
+import { errorMessage } from '../transport/call-error.js';
+import { useJobsStore } from './jobs.js';
+
+export type ProjectState = 'idle' | 'running' | 'error';
+
+const KEY = 'ssm.project.dir';
+
+export const ALL_ITEMS: ItemFilter = { status: 'all', className: null, split: null, kind: 'all', search: '' };
+
+export const useProjectStore = defineStore('project', () => {
+  const bridge = useBridge();
+  const jobs = useJobsStore();
+  const dir = ref<string | null>(localStorage.getItem(KEY));
+  const summary = ref<ProjectSummary | null>(null);
+  const state = ref<ProjectState>('idle');
+  const error = ref<string | null>(null);
+  /** Bumped after every change to items, labels, masks or reviews (edit, undo, redo, finished import). */
+  const revision = ref(0);
+  /** The import job started for this project, if any (its progress shows in the job tray). */
+  const importJobId = ref<string | null>(null);
+
+  /** Class names in key order: keys 1–9 then 0 pick the first ten. */
+  const classes = computed(() => summary.value?.classes ?? []);
+
+  async function run<T>(task: () => Promise<T>): Promise<T | undefined> {
+    state.value = 'running';
+    error.value = null;
+    try {
+      const r = await task();
+      state.value = 'idle';
+      return r;
+    } catch (err) {
+      error.value = errorMessage(err);
+      state.value = 'error';
+      return undefined;
+    }
+  }
+
+  function applySummary(s: ProjectSummary): void {
+    summary.value = s;
+    revision.value += 1;
+  }
+
+  async function open(folder: string): Promise<boolean> {
+    const s = await run(() => bridge.call('project.open', { dir: folder }));
+    if (s === undefined) return false;
+    dir.value = s.dir;
+    localStorage.setItem(KEY, s.dir);
+    applySummary(s);
+    return true;
+  }
+
+  /** Reopens the remembered project (after a reload); forgets it when it cannot be opened. */
+  let restoring: Promise<void> | null = null;
+  function restore(): Promise<void> {
+    if (dir.value === null || summary.value !== null) return Promise.resolve();
+    const d = dir.value;
+    restoring ??= (async () => {
+      if (!(await open(d))) {
+        dir.value = null;
+        localStorage.removeItem(KEY);
+      }
+      restoring = null;
+    })();
+    return restoring;
+  }
+
+  function close(): void {
+    dir.value = null;
+    summary.value = null;
+    localStorage.removeItem(KEY);
+  }
+
+  async function importPaths(paths: string[]): Promise<string | undefined> {
+    const project = dir.value;
+    if (project === null) return undefined;
+    return run(async () => {
+      const id = await jobs.start({ kind: 'import', params: { project, paths } });
+      importJobId.value = id;
+      return id;
+    });
+  }
+
+  /** Creates the demo project in the data folder and imports the shipped samples into it as a job. */
+  async function openDemo(): Promise<void> {
+    const demo = await run(() => bridge.call('project.demo', {}));
+    if (demo === undefined) return;
+    if (!(await open(demo.dir))) return;
+    if ((summary.value?.items ?? 0) === 0) await importPaths(demo.paths);
+  }
+
+  // A finished import changes the items: refresh.
+  watch(
+    () => (importJobId.value === null ? null : jobs.byId[importJobId.value]?.state),
+    (s) => {
+      if (s === 'done' || s === 'failed' || s === 'cancelled') void refresh();
+    },
+  );
+
+  async function refresh(): Promise<void> {
+    const d = dir.value;
+    if (d === null) return;
+    const s = await run(() => bridge.call('project.open', { dir: d }));
+    if (s !== undefined) applySummary(s);
+  }
+
+  async function edit(task: (d: string) => Promise<ProjectSummary>): Promise<boolean> {
+    const d = dir.value;
+    if (d === null) return false;
+    const s = await run(() => task(d));
+    if (s === undefined) return false;
+    applySummary(s);
+    return true;
+  }
+
+  const setLabels = (itemIds: number[], className: string | null): Promise<boolean> =>
+    edit((d) => bridge.call('project.setLabels', { dir: d, itemIds, className }));
+  const setMask = (itemId: number, axis: number, slice: number, mask: MaskData | null): Promise<boolean> =>
+    edit((d) => bridge.call('project.setMask', { dir: d, itemId, axis, slice, mask }));
+  const setReview = (itemId: number, axis: number, slice: number, s: ReviewState | null): Promise<boolean> =>
+    edit((d) => bridge.call('project.setReview', { dir: d, itemId, axis, slice, state: s }));
+  const undo = (): Promise<boolean> => edit((d) => bridge.call('project.undo', { dir: d }));
+  const redo = (): Promise<boolean> => edit((d) => bridge.call('project.redo', { dir: d }));
+
+  return {
+    dir,
+    summary,
+    state,
+    error,
+    revision,
+    importJobId,
+    classes,
+    open,
+    restore,
+    close,
+    openDemo,
+    importPaths,
+    refresh,
+    setLabels,
+    setMask,
+    setReview,
+    undo,
+    redo,
+  };
+});
