@@ -73,6 +73,10 @@ async function stroke(dx = 120): Promise<void> {
 const maskPixels = async (): Promise<number> =>
   Number(((await page.getByTestId('mask-pixels').innerText()).match(/([\d,]+) pixels/)?.[1] ?? '0').replace(/,/g, ''));
 
+async function thumbnailsLoaded(): Promise<void> {
+  await expect.poll(() => grid().locator('.library-tile__loading').count(), { timeout: 20_000 }).toBe(0);
+}
+
 async function saved(): Promise<void> {
   await page.getByText('All changes saved').waitFor();
 }
@@ -112,6 +116,8 @@ describe('projects, library, viewers and labeling', () => {
     await page.getByText(`${DEMO_ITEMS} items · 40 labels`).waitFor();
     await tile('camera.png').locator('img').waitFor();
     await tile('t10k-00018.png').getByText('bag').waitFor();
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await thumbnailsLoaded();
     await shot('library-light', true);
   });
 
@@ -142,6 +148,21 @@ describe('projects, library, viewers and labeling', () => {
     await expect.poll(count).toBe('1 item');
     await tile('chelsea.png').waitFor();
     await resetFilters();
+  });
+
+  it('explains a drop of files that arrive without a path, and imports typed paths instead', async () => {
+    await page.locator('form.library-import').evaluate((form) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array([137, 80, 78, 71])], 'scan-001.png', { type: 'image/png' }));
+      form.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      form.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.getByText('Dropped 1 file (scan-001.png).', { exact: false }).waitFor();
+    await page.getByText('type or paste their folder path above and press Import', { exact: false }).waitFor();
+    await page.getByLabel('Import files or folders').fill('relative/folder');
+    await page.getByText('Use full paths: relative/folder').waitFor();
+    expect(await page.getByRole('button', { name: 'Import', exact: true }).isDisabled()).toBe(true);
+    await page.getByLabel('Import files or folders').fill('');
   });
 
   it('selects with click, shift-click, ctrl-click and select all; bulk-assigns a class with a number key', async () => {
@@ -227,8 +248,41 @@ describe('projects, library, viewers and labeling', () => {
     await expect.poll(maskPixels).toBeLessThan(painted);
     await page.keyboard.press('Control+z');
     await expect.poll(maskPixels).toBe(painted);
+    // Fill: the unpainted region around the stroke becomes the mask class; undo takes it back.
+    await page.keyboard.press('l');
+    await page.mouse.click(box.x + box.width / 2, box.y + 30);
+    await expect.poll(maskPixels).toBeGreaterThan(200_000);
+    await saved();
+    await page.keyboard.press('Control+z');
+    await expect.poll(maskPixels).toBe(painted);
+    await page.keyboard.press('b');
+    await page.keyboard.press(']');
+    await page.getByText('Size 10px').waitFor();
+    await page.getByLabel('Mask opacity').fill('0.7');
+    await page.getByText('Opacity 70%').waitFor();
+
+    // Review state and class edits are undoable too, in the same history.
     await page.keyboard.press('a');
     await expect.poll(() => page.getByTestId('review-state').innerText()).toBe('Accepted');
+    await saved();
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.getByTestId('review-state').innerText()).toBe('Not reviewed');
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(() => page.getByTestId('review-state').innerText()).toBe('Accepted');
+    await page.keyboard.press('5');
+    const pressed = (name: string): Promise<string | null> =>
+      page.getByRole('button', { name: new RegExp(`^Label this item: ${name} `) }).getAttribute('aria-pressed');
+    await expect.poll(() => pressed('pullover')).toBe('true');
+    await saved();
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => pressed('coat')).toBe('true');
+    await saved();
+    await page.getByRole('button', { name: 'Redo' }).click();
+    await expect.poll(() => pressed('pullover')).toBe('true');
+    await saved();
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await expect.poll(() => pressed('coat')).toBe('true');
+    await saved();
     await shot('viewer-image-light', true);
   });
 
@@ -365,6 +419,8 @@ describe('projects, library, viewers and labeling', () => {
     await page.getByLabel('Search by name').fill('');
     await expect.poll(count).toBe(`${DEMO_ITEMS + 1} items`);
     await tile('camera.png').locator('img').waitFor();
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+    await thumbnailsLoaded();
     await shot('library-dark', true);
     await openItem('camera.png');
     await expect.poll(maskPixels).toBeGreaterThan(500);
