@@ -686,35 +686,13 @@ void RealInverseNd(const std::vector<int>& dims, const Cx<T>* in, T* out) {
   for (std::size_t r = 0; r < rows; ++r) plan.Inverse(tmp.data() + r * bins, out + r * last);
 }
 
-template <typename T>
-void ConvolveLine(const RealPlan<T>& plan, const T* x, int L_in, const Cx<T>* kspec, bool conj_kernel, T scale, T* y,
-                  int L_out, T* scratch) {
-  const int P = plan.size(), nb = plan.bins();
-  T* pad = scratch;
-  Cx<T>* spec = reinterpret_cast<Cx<T>*>(scratch + P);
-  for (int i = 0; i < L_in; ++i) pad[i] = x[i];
-  for (int i = L_in; i < P; ++i) pad[i] = 0;
-  plan.Forward(pad, spec);
-  if (conj_kernel) {
-    for (int k = 0; k < nb; ++k) {
-      const Cx<T> a = spec[k], b = kspec[k];
-      spec[k] = Cx<T>{a.re * b.re + a.im * b.im, a.im * b.re - a.re * b.im};
-    }
-  } else {
-    for (int k = 0; k < nb; ++k) spec[k] = Mul(spec[k], kspec[k]);
-  }
-  plan.Inverse(spec, pad);
-  for (int i = 0; i < L_out; ++i) y[i] = scale * pad[i];
-}
-
 #define SSM_FFT_INSTANTIATE(T)                                               \
   template class ComplexPlan<T>;                                             \
   template class RealPlan<T>;                                                \
   template const ComplexPlan<T>& GetComplexPlan<T>(int);                     \
   template const RealPlan<T>& GetRealPlan<T>(int);                           \
   template void RealForwardNd<T>(const std::vector<int>&, const T*, Cx<T>*); \
-  template void RealInverseNd<T>(const std::vector<int>&, const Cx<T>*, T*); \
-  template void ConvolveLine<T>(const RealPlan<T>&, const T*, int, const Cx<T>*, bool, T, T*, int, T*);
+  template void RealInverseNd<T>(const std::vector<int>&, const Cx<T>*, T*);
 
 SSM_FFT_INSTANTIATE(float)
 SSM_FFT_INSTANTIATE(double)

@@ -81,12 +81,7 @@ void RealForwardNd(const std::vector<int>& dims, const T* in, Cx<T>* out);
 template <typename T>
 void RealInverseNd(const std::vector<int>& dims, const Cx<T>* in, T* out);
 
-// Fused 1-D linear convolution of one line through a real FFT of length P = plan.size():
-//   y[i] = scale * IFFT(FFT(pad(x)) * kspec')[i],  i < L_out,   x has L_in samples (zero-padded to P),
-// kspec' = kspec (conj_kernel = false, convolution) or conj(kspec) (correlation / transposed convolution).
-// scratch: P + 2 * bins elements of T. y may alias x.
-template <typename T>
-void ConvolveLine(const RealPlan<T>& plan, const T* x, int L_in, const Cx<T>* kspec, bool conj_kernel, T scale, T* y,
-                  int L_out, T* scratch);
+// The fused per-line convolution (transform, multiply by the kernel spectrum, inverse, slice) used by the S4ND layer
+// lives with the layer's convolution (s4nd/s4nd_conv.cc: FftSlab / FftBackwardSlab), next to its data layout.
 
 }  // namespace ssm::fft
