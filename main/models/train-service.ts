@@ -12,7 +12,7 @@ import type { ModelSpec } from '../engine/spec.js';
 import { AppError } from '../ipc/app-error.js';
 import { ProjectStore } from '../project/store.js';
 import { datasetHash, type Augment } from './dataset.js';
-import { ModelManager } from './manager.js';
+import type { ModelManager } from './manager.js';
 import { loadProjectData } from './project-data.js';
 import { evaluate, initialState, readTrainState, train, type TrainConfig } from './train.js';
 import { DEFAULT_ARCHITECTURE, zooEntry } from './zoo.js';
