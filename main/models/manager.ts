@@ -13,8 +13,7 @@ import type { ModelCard, ModelTask, OnnxInfo } from '../../contract/models.js';
 import { ROOT } from '../app/paths.js';
 import { Engine, type Model } from '../engine/model.js';
 import { AppError } from '../ipc/app-error.js';
-import { exportOnnx, OnnxExportError, readExportState } from '../onnx/export.js';
-import { checkParity, type ParityInput } from '../onnx/parity.js';
+import type { ParityInput } from '../onnx/parity.js';
 import { writeDirAtomic } from '../project/atomic.js';
 import { rng } from './dataset.js';
 
@@ -165,6 +164,9 @@ export class ModelManager {
     dir: string,
     multiple: number,
   ): Promise<OnnxInfo | null> {
+    // Loaded on first export: onnxruntime-node is a native module the main process never needs for listing models.
+    const { exportOnnx, OnnxExportError, readExportState } = await import('../onnx/export.js');
+    const { checkParity } = await import('../onnx/parity.js');
     let bytes: Uint8Array;
     try {
       bytes = exportOnnx(model, { state: await readExportState(checkpoint), producer: 'ssm-studio' });
