@@ -1,0 +1,231 @@
+// The Train, Results and Models workflows on the shipped demo data, driven like a user: train a small classifier
+// with a two-stage progressive-resizing schedule and watch its charts grow, pause it, reload the page mid-run and find
+// it, resume it from its checkpoint to the end; train a tiny interpolator; evaluate classification (metrics, top-k,
+// accuracy vs resolution), segmentation (overlay, contours, export) and interpolation (side by side, slider,
+// difference, PSNR per frame, export); then the model cards: rename, export, delete, import, compare.
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { launchChromium, ROOT, SHOTS, startApp, type RunningApp } from './harness.js';
+
+const COMMITTED = path.join(ROOT, 'test', 'e2e', 'screenshots');
+
+let app: RunningApp;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+let classifierId = '';
+let interpolatorId = '';
+
+async function shot(name: string, keep = false): Promise<void> {
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  if (keep) await copyFile(file, path.join(COMMITTED, `${name}.png`));
+}
+
+async function nav(name: 'Train' | 'Results' | 'Models'): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
+  await page.locator('main h1', { hasText: name }).waitFor();
+}
+
+const points = async (chart: Locator): Promise<number> => Number(await chart.getAttribute('data-points'));
+const status = async (): Promise<string> => (await page.getByTestId('run-status').innerText()).toLowerCase();
+
+async function setStage(i: number, size: number, epochs: number): Promise<void> {
+  await page.getByLabel(`Stage ${i} resolution`).fill(String(size));
+  await page.getByLabel(`Stage ${i} resolution`).dispatchEvent('change');
+  await page.getByLabel(`Stage ${i} epochs`).fill(String(epochs));
+  await page.getByLabel(`Stage ${i} epochs`).dispatchEvent('change');
+}
+
+beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
+  await mkdir(COMMITTED, { recursive: true });
+  app = await startApp();
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  const code = await app?.stop();
+  if (app) await rm(app.tmp, { recursive: true, force: true });
+  expect(code, `the app did not stop cleanly:\n${app?.output()}`).toBe(0);
+});
+
+describe('train, results and models workflows', () => {
+  it('trains with a two-stage schedule: live charts grow, pause, reload, resume to a registered model', async () => {
+    await page.goto(app.url);
+    await page.getByRole('button', { name: 'Open the demo project' }).click();
+    await page.getByText('Imported 47 items.').waitFor({ timeout: 60_000 });
+
+    await nav('Train');
+    await page.getByRole('heading', { name: 'New run' }).waitFor();
+    // Long enough to pause mid-run on 2 cores (~3 ms per step at these sizes): 150 epochs of 8 steps.
+    await setStage(1, 14, 100);
+    await setStage(2, 28, 50);
+    await page.getByLabel('Batch size').fill('4');
+    await page.getByLabel('Patience').fill('1000');
+    await page.getByLabel('Run name').fill('demo classifier');
+    await page.getByRole('button', { name: 'Start training' }).click();
+
+    const loss = page.getByTestId('chart-loss');
+    await expect.poll(() => points(loss), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+    const before = await points(loss);
+    await expect.poll(() => points(loss), { timeout: 30_000 }).toBeGreaterThan(before);
+    expect(await points(page.getByTestId('chart-throughput'))).toBeGreaterThan(0);
+    await expect.poll(() => points(page.getByTestId('chart-validation')), { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.getByTestId('run-eta').waitFor();
+    await shot('train-running');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(status, { timeout: 30_000 }).toBe('paused');
+    const pausedAt = await points(loss);
+
+    // A reload mid-run: the run is listed from the project's run folder, with its curve and its checkpoint.
+    await page.reload();
+    await page.locator('main h1', { hasText: 'Train' }).waitFor();
+    await page.getByTestId('run-row').filter({ hasText: 'demo classifier' }).waitFor();
+    await expect.poll(status).toBe('paused');
+    expect(await points(page.getByTestId('chart-loss'))).toBe(pausedAt);
+    const steps = await page.getByTestId('run-steps').innerText();
+    expect(steps).toMatch(/^step \d+\/\d+$/);
+
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(status, { timeout: 10_000 }).toMatch(/queued|running/);
+    await expect.poll(status, { timeout: 120_000 }).toBe('done');
+    await page.getByTestId('run-model').waitFor();
+    classifierId = ((await page.getByTestId('run-model').locator('strong').innerText()) ?? '').trim();
+    expect(classifierId).toMatch(/^[a-z0-9]/);
+    expect(await points(page.getByTestId('chart-loss'))).toBeGreaterThan(pausedAt);
+    expect(await points(page.getByTestId('chart-validation'))).toBe(150); // one point per epoch
+    // With a measured run, the schedule editor predicts each stage and the time saved against full resolution.
+    await expect.poll(() => page.getByTestId('schedule-summary').innerText()).toMatch(/saves .+\(\d+%\)/);
+    expect(await page.getByTestId('stage-time').first().innerText()).not.toBe('—');
+    await shot('train-view', true);
+  });
+
+  it('trains a tiny frame interpolator on the demo video', async () => {
+    await page.getByLabel('Task').selectOption('interpolate');
+    await setStage(1, 8, 1);
+    await setStage(2, 16, 1);
+    await page.getByLabel('Patience').fill('3');
+    await page.getByLabel('Run name').fill('demo interpolator');
+    await page.getByRole('button', { name: 'Start training' }).click();
+    await expect.poll(status, { timeout: 10_000 }).toMatch(/queued|running/);
+    await expect.poll(status, { timeout: 120_000 }).toBe('done');
+    interpolatorId = (await page.getByTestId('run-model').locator('strong').innerText()).trim();
+  });
+
+  it('classification results: metrics, top-k, confusion matrix, mistakes, accuracy vs resolution', async () => {
+    await nav('Results');
+    await page.getByLabel('Model').selectOption('fashion-mnist-s4nd');
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    await expect
+      .poll(() => page.getByTestId('classify-summary').innerText(), { timeout: 60_000 })
+      .toMatch(/accuracy on 40 images/);
+    expect(await page.getByRole('table', { name: 'Confusion matrix' }).locator('tbody tr').count()).toBe(10);
+    expect(
+      await page.getByRole('table', { name: 'Per-class precision, recall and F1' }).locator('tbody tr').count(),
+    ).toBe(10);
+    expect(await points(page.getByTestId('chart-resolution'))).toBe(5);
+    expect(await page.getByTestId('topk').locator('.results-bar').count()).toBe(5);
+    await shot('results-classify', true);
+    // Picking a mistake shows its top-k.
+    const mistakes = page.getByRole('list', { name: 'Worst mistakes' }).getByRole('button');
+    if ((await mistakes.count()) > 0) {
+      await mistakes.first().click();
+      await expect.poll(() => page.getByTestId('topk').innerText()).toMatch(/true class/);
+    }
+  });
+
+  it('segmentation results: overlay with opacity and contours on a volume slice, mask export', async () => {
+    await page.getByRole('tab', { name: 'Segmentation' }).click();
+    await page.getByLabel('Item to segment').selectOption({ label: 'anatomical.nii (nifti)' });
+    await page.getByRole('button', { name: 'Segment' }).click();
+    await expect
+      .poll(() => page.getByTestId('segment-summary').innerText(), { timeout: 60_000 })
+      .toMatch(/labelled brain/);
+    await page.getByLabel('Overlay opacity').fill('0.7');
+    await page.getByText('Contours only').click();
+    await page.getByTestId('segment-reference').waitFor();
+    await page.getByRole('button', { name: /Export mask \(NIfTI\)/ }).click();
+    const done = await page.getByTestId('mask-exported').innerText({ timeout: 60_000 });
+    const file = /to (\/.+\.nii\.gz)$/.exec(done)?.[1] ?? '';
+    expect((await stat(file)).size).toBeGreaterThan(100);
+    await page.getByText('Contours only').click();
+    await shot('results-segment', true);
+  });
+
+  it('interpolation results: held-out PSNR/SSIM, side by side, slider, difference, export', async () => {
+    await page.getByRole('tab', { name: 'Interpolation' }).click();
+    await page.getByLabel('Model').selectOption(interpolatorId);
+    await page.getByLabel('Evaluation width').fill('64');
+    await page.getByRole('button', { name: 'Interpolate' }).click();
+    await expect
+      .poll(() => page.getByTestId('interp-summary').innerText(), { timeout: 90_000 })
+      .toMatch(/6 held-out frames at 64×\d+: mean PSNR \d+\.\d+ dB/);
+    expect(await points(page.getByTestId('chart-interp'))).toBe(6);
+    await page.getByTestId('interp-side').waitFor();
+    await page.getByText('Slider', { exact: true }).click();
+    await page.getByTestId('interp-slider').waitFor();
+    await page.getByLabel('Wipe position').fill('30');
+    await page.getByText('Difference heatmap').click();
+    await page.getByTestId('interp-diff').locator('canvas').waitFor();
+    await page.getByLabel('Target fps').fill('3');
+    await page.getByLabel('Target fps').dispatchEvent('change');
+    await page.getByText(/the interpolator makes ×2, ×4 or ×8/).waitFor();
+    await page.getByLabel('Target fps').fill('');
+    await page.getByLabel('Target fps').dispatchEvent('change');
+    await page.getByLabel('Source frames').fill('4');
+    await page.getByRole('button', { name: 'Export video' }).click();
+    const done = await page.getByTestId('video-exported').innerText({ timeout: 90_000 });
+    expect(done).toMatch(/^Wrote 7 frames/); // 4 frames ×2: 3 new frames between them
+    await page.getByText('Side by side').click();
+    await shot('results-interpolate', true);
+  });
+
+  it('models: cards, rename, export, delete, import, compare', async () => {
+    await nav('Models');
+    const list = page.getByRole('list', { name: 'Models' });
+    await list.getByRole('button', { name: /demo classifier/ }).click();
+    const card = page.getByTestId('model-card');
+    await expect.poll(() => card.getByTestId('card-lineage').innerText()).toMatch(/14px×100 → 28px×50/);
+    expect(await card.getByTestId('card-resolutions').innerText()).toBe('14px, 28px');
+    await page.getByLabel('New name').fill('Demo classifier (renamed)');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await list.getByRole('button', { name: /Demo classifier \(renamed\)/ }).waitFor();
+    const exportDir = path.join(app.tmp, 'exported-model');
+    await page.getByLabel('Export folder').fill(exportDir);
+    await page.getByRole('button', { name: 'Export (ONNX + card)' }).click();
+    await page.getByText(`to ${exportDir}`).waitFor();
+    expect((await stat(path.join(exportDir, 'model.onnx'))).size).toBeGreaterThan(1000);
+    await page.getByRole('button', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: 'Confirm delete' }).click();
+    await page.getByText(`Deleted ${classifierId}`).waitFor();
+    expect(await list.getByRole('button', { name: /renamed/ }).count()).toBe(0);
+    await page.getByLabel('Model folder to import').fill(exportDir);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByText(/Imported “Demo classifier \(renamed\)”/).waitFor({ timeout: 60_000 });
+    await list.getByRole('button', { name: /renamed/ }).waitFor();
+
+    await page.getByLabel('Model A').selectOption('fashion-mnist-s4nd');
+    const imported = await page.getByLabel('Model B').locator('option', { hasText: 'renamed' }).getAttribute('value');
+    await page.getByLabel('Model B').selectOption(imported ?? '');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await expect
+      .poll(() => page.getByTestId('compare-summary').innerText(), { timeout: 60_000 })
+      .toMatch(/Same all split, 40 images: A \d+\.\d% vs B \d+\.\d%/);
+    await shot('models-view', true);
+    expect(problems).toEqual([]);
+  });
+});
