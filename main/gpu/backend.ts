@@ -7,7 +7,7 @@ export interface GpuOpInfo {
   /** Op name as the engine graph will call it. */
   name: string;
   /** main/gpu/ops/<module>.ts */
-  module: 'basic' | 'matmul' | 'fft' | 's4nd' | 'nn';
+  module: 'basic' | 'matmul' | 'fft' | 's4nd' | 'nn' | 'dplr';
   backward: boolean;
   notes?: string;
 }
@@ -72,15 +72,15 @@ export const GPU_OPS: readonly GpuOpInfo[] = [
   { name: 'conv_transpose2d', module: 'nn', backward: true, notes: 'adjoint conv: W^T x + col2im; bias per channel' },
   {
     name: 'dplr_kernel',
-    module: 's4nd',
-    backward: false,
-    notes: 'not on the GPU: generate on CPU and upload the kernel',
+    module: 'dplr',
+    backward: true,
+    notes: 'ops/dplr.ts: generating function at the M-th roots of unity from C~ (the C -> C~ setup stays on the CPU)',
   },
 ];
 
 /** True when the op runs on the GPU (forward; and backward too when `needBackward`). */
 export function gpuSupports(name: string, needBackward = false): boolean {
   const op = GPU_OPS.find((o) => o.name === name);
-  if (!op || op.name === 'dplr_kernel') return false;
+  if (!op) return false;
   return !needBackward || op.backward;
 }

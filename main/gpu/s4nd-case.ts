@@ -2,10 +2,10 @@
 // `npm run s4nd:check -- --backend webgpu`. Same measure and tolerances as the CPU runner (max|ours - ref| / max|ref|
 // against the official float32 outputs: OUTPUT_TOL for y and kernels, GRAD_TOL for gradients).
 //
-// S4D (ZOH) layers and kernel cases run entirely on the GPU: kernel generation, the bidirectional FFT convolution, the
-// D skip and the linear=false head (GELU -> Linear -> GLU), forward and backward. DPLR kernel generation has no WGSL
-// kernel: its kernels come from the CPU engine, are uploaded, the convolution/head/backward run on the GPU, and the
-// kernel gradient dk is taken back to the CPU's DPLR backward (the result says so in `notes`).
+// Everything runs on the GPU: S4D (ZOH) and DPLR kernel generation (ops/dplr.ts, from C~ when the case gives
+// l_kernel), the bidirectional FFT convolution, the D skip and the linear=false head (GELU -> Linear -> GLU), forward
+// and backward. A DPLR case without l_kernel (C not yet rewritten to C~, a float64 CPU step) takes its kernels from
+// the CPU engine and returns dk to the CPU's DPLR backward (the result says so in `notes`).
 import { CaseError, GRAD_TOL, OUTPUT_TOL, packParams, type CheckResult, type S4ndCase } from '../engine/s4nd-case.js';
 import type { S4ndNative } from '../engine/s4nd-native.js';
 import { gelu, geluBackward, glu, gluBackward, reduceAxis } from './ops/basic.js';
@@ -21,6 +21,14 @@ import {
   s4ndSizes,
 } from './ops/s4nd.js';
 import type { GpuRuntime, GpuTensor } from './runtime.js';
+import {
+  type DplrAxisGrads,
+  type DplrAxisParams,
+  type DplrKernelShape,
+  dplrKernel,
+  dplrKernelBackward,
+} from './ops/dplr.js';
+import { pyRound } from './ops/s4nd.js';
 
 export interface WebGpuCheckResult extends CheckResult {
   backend: 'webgpu';
@@ -59,9 +67,12 @@ export async function checkCaseWebGpu(rt: GpuRuntime, native: S4ndNative, c: S4n
 async function runCase(rt: GpuRuntime, native: S4ndNative, c: S4ndCase): Promise<WebGpuCheckResult> {
   if (!c.spec.bidirectional) throw new CaseError('unsupported on webgpu: bidirectional=false');
   const dplr = c.spec.mode === 'dplr';
-  if (dplr && c.kind === 'kernels')
-    throw new CaseError('unsupported on webgpu: DPLR kernel generation (a kernels-only DPLR case is all CPU)');
   const { params, lKernel } = packParams(native, c);
+  // DPLR kernels are generated on the GPU from C~ when the case gives l_kernel (C already rewritten); otherwise the
+  // CPU engine generates them (the C -> C~ setup is a float64 CPU step).
+  const gpuDplr = dplr && lKernel.length >= c.axes && lKernel.every((v) => v > 0);
+  if (dplr && !gpuDplr && c.kind === 'kernels')
+    throw new CaseError('unsupported on webgpu: DPLR kernel generation without l_kernel (C -> C~ setup is CPU-only)');
   const layout = native.paramLayout(c.spec);
   const slice = (name: string): { data: Float32Array; shape: number[] } => {
     const p = layout.find((q) => q.name === name);
@@ -107,22 +118,51 @@ async function runCase(rt: GpuRuntime, native: S4ndNative, c: S4ndCase): Promise
   const putAxis = async (a: number, g: S4dAxisGrads): Promise<void> => {
     for (const [ours, theirs] of AXIS_FIELDS) await put(`kernel.${a}.${theirs}`, g[ours]);
   };
+  const dplrParams = (a: number): DplrAxisParams => ({ ...axisParams(a), p: upload(`kernel.${a}.P`) });
+  const putDplr = async (a: number, g: DplrAxisGrads): Promise<void> => {
+    await putAxis(a, g);
+    await put(`kernel.${a}.P`, g.p);
+  };
+  const dplrShape = (a: number, lkA: number): DplrKernelShape => {
+    const m = pyRound((lKernel[a] ?? 0) / c.rate);
+    if (m < lkA) throw new CaseError(`unsupported on webgpu: DPLR C~ growth (M = ${m} < Lk = ${lkA})`);
+    return { rows: 2 * C, h: H, n2, m, lk: lkA, rate: c.rate, bandlimit };
+  };
   const bandlimit = c.spec.bandlimit > 0 ? c.spec.bandlimit : null;
 
   if (c.kind === 'kernels') {
     for (let a = 0; a < c.axes; a++) {
       const gk = c.inputs[`Gk.${a}`];
       if (!gk) throw new CaseError(`missing inputs.Gk.${a}`);
-      const shape = { rows: 2 * C, h: H, n2, lk: gk.shape[2] ?? 1, rate: c.rate, bandlimit };
-      const prm = axisParams(a);
+      const lkA = gk.shape[2] ?? 1;
       const dk = rt.upload(Float32Array.from(gk.data), gk.shape);
-      const r = rt.run((b) => ({ k: s4dKernel(rt, b, shape, prm), g: s4dKernelBackward(rt, b, shape, prm, dk) }));
       const ref = c.outputs32[`kernel.${a}`];
       if (ref === undefined || typeof ref === 'number') throw new CaseError(`missing outputs.float32.kernel.${a}`);
-      record(`kernel.${a}`, maxRel(await rt.read(r.k), ref.data), OUTPUT_TOL);
-      await putAxis(a, r.g);
+      if (gpuDplr) {
+        const shape = dplrShape(a, lkA);
+        const prm = dplrParams(a);
+        const r = rt.run((b) => ({ k: dplrKernel(rt, b, shape, prm), g: dplrKernelBackward(rt, b, shape, prm, dk) }));
+        record(`kernel.${a}`, maxRel(await rt.read(r.k), ref.data), OUTPUT_TOL);
+        await putDplr(a, r.g);
+      } else {
+        const shape = { rows: 2 * C, h: H, n2, lk: lkA, rate: c.rate, bandlimit };
+        const prm = axisParams(a);
+        const r = rt.run((b) => ({ k: s4dKernel(rt, b, shape, prm), g: s4dKernelBackward(rt, b, shape, prm, dk) }));
+        record(`kernel.${a}`, maxRel(await rt.read(r.k), ref.data), OUTPUT_TOL);
+        await putAxis(a, r.g);
+      }
     }
     gradOf();
+    if (gpuDplr) {
+      return {
+        case: c.name,
+        ok,
+        max_rel: rel,
+        backend: 'webgpu',
+        notes:
+          'DPLR kernels and gradients on the GPU; the derived float64 intermediates (A_full, Abar, ...) are CPU-only and not checked here',
+      };
+    }
     return { case: c.name, ok, max_rel: rel, backend: 'webgpu' };
   }
 
@@ -138,7 +178,9 @@ async function runCase(rt: GpuRuntime, native: S4ndNative, c: S4ndCase): Promise
   const D = upload('D');
   const axes = dplr ? [] : lengths.map((_, a) => axisParams(a));
   let kernels: GpuTensor[] | undefined;
-  if (dplr) {
+  const dplrPrm = gpuDplr ? lengths.map((_, a) => dplrParams(a)) : [];
+  const dplrShapes = gpuDplr ? lengths.map((_, a) => dplrShape(a, lk[a] ?? 1)) : [];
+  if (dplr && !gpuDplr) {
     const k = await native.kernels(
       c.spec,
       params,
@@ -153,6 +195,7 @@ async function runCase(rt: GpuRuntime, native: S4ndNative, c: S4ndCase): Promise
   const s = lengths.reduce((x, y) => x * y, 1);
   const ch = C * H;
   const out = rt.run((b) => {
+    if (gpuDplr) kernels = dplrShapes.map((sh, a) => dplrKernel(rt, b, sh, dplrPrm[a] as DplrAxisParams));
     const f = s4ndForward(rt, b, cfg, u, axes, D, kernels);
     let y = f.y;
     let dypre = G;
@@ -181,7 +224,12 @@ async function runCase(rt: GpuRuntime, native: S4ndNative, c: S4ndCase): Promise
       dypre = geluBackward(rt, b, dz, f.y);
     }
     const g = s4ndBackward(rt, b, cfg, f.saved, dypre, axes, D);
-    return { y, g, dW, dBias };
+    const gd = gpuDplr
+      ? g.dk.map((dk, a) =>
+          dplrKernelBackward(rt, b, dplrShapes[a] as DplrKernelShape, dplrPrm[a] as DplrAxisParams, dk),
+        )
+      : [];
+    return { y, g, dW, dBias, gd };
   });
   const yRef = c.outputs32['y'];
   if (yRef === undefined || typeof yRef === 'number') throw new CaseError('missing outputs.float32.y');
@@ -193,7 +241,13 @@ async function runCase(rt: GpuRuntime, native: S4ndNative, c: S4ndCase): Promise
   if (out.dW) await put('output_linear.0.weight', out.dW);
   if (out.dBias) await put('output_linear.0.bias', out.dBias);
   let notes: string | undefined;
-  if (dplr) {
+  if (gpuDplr) {
+    for (let a = 0; a < out.gd.length; a++) {
+      const ga = out.gd[a];
+      if (ga) await putDplr(a, ga);
+    }
+    notes = 'DPLR: kernels generated on the GPU from C~ (generating function at the M-th roots of unity), fwd and bwd';
+  } else if (dplr) {
     const dk = await Promise.all(out.g.dk.map(async (t) => Float64Array.from(await rt.read(t))));
     const back = await native.kernels(c.spec, params, lKernel, c.rate, lk, dk);
     for (const p of layout)

@@ -165,7 +165,8 @@ struct P { n: u32 }
 
   test('the backend declares its op list', () => {
     expect(gpuSupports('s4nd_conv')).toBe(true);
-    expect(gpuSupports('dplr_kernel')).toBe(false);
+    expect(gpuSupports('dplr_kernel', true)).toBe(true);
+    expect(gpuSupports('no_such_op')).toBe(false);
     for (const op of GPU_OPS) expect(op.backward === true || op.backward === false).toBe(true);
   });
 });

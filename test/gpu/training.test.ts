@@ -180,13 +180,13 @@ describe('training on WebGPU vs the CPU engine', () => {
     const dplr = Model.create(
       {
         input: { channels: 2, size: [4, 4] },
-        layers: [{ type: 's4nd', d_state: 4, mode: 'dplr' }, { type: 'global_avg_pool' }],
+        layers: [{ type: 's4nd', d_state: 4, mode: 'dplr', bidirectional: false }, { type: 'global_avg_pool' }],
       },
       1,
     );
     const t = await Trainer.create(dplr, { backend: 'webgpu', runtime: rt });
     expect(t.status).toMatchObject({ backend: 'cpu', requested: 'webgpu' });
-    expect(t.status.reason).toMatch(/^unsupported on webgpu: s4nd mode 'dplr'/);
+    expect(t.status.reason).toMatch(/^unsupported on webgpu: s4nd mode 'dplr' with bidirectional=false/);
     const s = await t.trainStep(
       { x: new Float32Array(32), shape: [1, 2, 4, 4], targets: Float32Array.of(1) },
       { lr: 1e-3 },

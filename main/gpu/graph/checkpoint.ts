@@ -11,6 +11,8 @@ export interface TrainingState {
   /** By name: parameters `layers.…`, moments `optim.exp_avg.<name>`, `optim.exp_avg_sq.<name>`. */
   tensors: Map<string, Float32Array>;
   step: number;
+  /** Non-trainable integer state (S4ND DPLR `<layer>.l_kernel` per axis), from the checkpoint's `state` metadata. */
+  state: Record<string, number[]>;
 }
 
 interface Parsed {
@@ -60,7 +62,14 @@ export async function readTrainingState(model: Model): Promise<TrainingState> {
       tensors.set(e.name, f);
     }
     const meta = (p.header['__metadata__'] ?? {}) as Record<string, string>;
-    return { tensors, step: Number(meta['optimizer.step'] ?? '0') };
+    let state: Record<string, number[]> = {};
+    try {
+      const parsed: unknown = JSON.parse(meta['state'] ?? '{}');
+      if (typeof parsed === 'object' && parsed !== null) state = parsed as Record<string, number[]>;
+    } catch {
+      state = {};
+    }
+    return { tensors, step: Number(meta['optimizer.step'] ?? '0'), state };
   });
 }
 

@@ -58,7 +58,8 @@ import {
   upsample,
   upsampleBackward,
 } from '../ops/nn.js';
-import { type S4dAxisParams, type S4ndConfig, s4ndBackward, s4ndForward, s4ndSizes } from '../ops/s4nd.js';
+import { type S4dAxisParams, type S4ndConfig, pyRound, s4ndBackward, s4ndForward, s4ndSizes } from '../ops/s4nd.js';
+import { type DplrAxisParams, dplrKernel, dplrKernelBackward } from '../ops/dplr.js';
 import { maxFftLength } from '../ops/fft.js';
 import type { Batch, GpuRuntime, GpuTensor } from '../runtime.js';
 import { readTrainingState, writeTrainingState, type TrainingState } from './checkpoint.js';
@@ -81,9 +82,8 @@ export function gpuUnsupportedReason(spec: NormalizedSpec): string | null {
       const l = layers[i];
       if (!l) continue;
       const at = `${where}[${i}]`;
-      if (l.type === 's4nd') {
-        if (l['mode'] === 'dplr') return `unsupported on webgpu: s4nd mode 'dplr' (DPLR kernel generation, at ${at})`;
-      }
+      if (l.type === 's4nd' && l['mode'] === 'dplr' && l['bidirectional'] === false)
+        return `unsupported on webgpu: s4nd mode 'dplr' with bidirectional=false (at ${at})`;
       if (l.layers) {
         const r = walk(l.layers, `${at}.layers`);
         if (r) return r;
@@ -148,6 +148,7 @@ export class GpuModel {
   private readonly params = new Map<string, GParam>();
   private readonly root: Fn;
   private step: number;
+  private readonly lKernel: Record<string, number[]>;
   private disposed = false;
 
   private constructor(
@@ -158,6 +159,7 @@ export class GpuModel {
     groups: Map<string, { shape: number[]; group: Group }>,
   ) {
     this.step = state.step;
+    this.lKernel = state.state;
     for (const [name, info] of groups) {
       const value = state.tensors.get(name);
       const m = state.tensors.get(`optim.exp_avg.${name}`);
@@ -188,7 +190,16 @@ export class GpuModel {
       const g = p.group === 'ssm' || p.group === 'no_decay' ? p.group : 'decay';
       groups.set(p.name, { shape: p.shape, group: g });
     }
-    const state = await readTrainingState(model);
+    let state = await readTrainingState(model);
+    // A DPLR layer rewrites C -> C~ on its first forward (CPU engine, float64, not part of autograd). If it has not
+    // happened yet, let the CPU do it now (one forward at the training size; the rewrite does not depend on the input
+    // or the rate) so both backends continue from the same C~.
+    const fresh = Object.entries(state.state).some(([k, v]) => k.endsWith('l_kernel') && v.some((x) => x === 0));
+    if (fresh) {
+      const shape = [1, model.spec.input.channels, ...model.spec.input.size];
+      await model.predict(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+      state = await readTrainingState(model);
+    }
     return new GpuModel(rt, model.spec, model.seed, state, groups);
   }
 
@@ -428,6 +439,9 @@ export class GpuModel {
     // the same causal convolution. Their C gradient is the first half of the padded one.
     const bidirectional = l['bidirectional'] !== false;
     const dParam = this.param(`${prefix}D`);
+    const dplr = l['mode'] === 'dplr';
+    const lKernel = this.lKernel[`${prefix}l_kernel`] ?? [];
+    const pParams = dplr ? lMax.map((_, a) => this.param(`${prefix}kernel.${a}.P`)) : [];
     const axes = lMax.map((_, a) => {
       const k = `${prefix}kernel.${a}.`;
       return {
@@ -467,6 +481,32 @@ export class GpuModel {
           's4nd FFT length',
           `L + Lk = ${Math.max(...p)} exceeds this device's single-workgroup FFT limit of ${maxP}`,
         );
+      // DPLR: kernels generated on the GPU (ops/dplr.ts) and given to the convolution; their gradient comes back as dk.
+      const { lk } = s4ndSizes(cfg);
+      const dplrShapes = dplr
+        ? lMax.map((_, a) => {
+            const lkA = lk[a] ?? 1;
+            const lkern = lKernel[a] ?? 0;
+            const m = pyRound(lkern / run.rate);
+            if (lkern <= 0 || pyRound(run.rate * lkA) > lkern || m < lkA || m > maxP)
+              throw new GpuUnsupportedError(
+                's4nd dplr kernel length',
+                `l_kernel ${lkern}, rate ${run.rate}, Lk ${lkA}: the CPU engine would grow C~ here, or M = ${m} is out of range`,
+              );
+            return { rows: 2 * c, h, n2, m, lk: lkA, rate: run.rate, bandlimit: cfg.bandlimit };
+          })
+        : [];
+      const dplrValues: DplrAxisParams[] = axes.map((a, i) => ({
+        invDt: a.invDt.value,
+        aReal: a.aReal.value,
+        aImag: a.aImag.value,
+        b: a.b.value,
+        p: pParams[i]?.value ?? a.b.value,
+        c: a.c.value,
+      }));
+      const kernels = dplr
+        ? dplrShapes.map((sh, a) => dplrKernel(run.rt, run.b, sh, dplrValues[a] as DplrAxisParams))
+        : undefined;
       const values = bidirectional
         ? axisValues
         : axisValues.map((av) => {
@@ -475,7 +515,7 @@ export class GpuModel {
             run.b.copy(av.c, cPad, av.c.size);
             return { ...av, c: cPad };
           });
-      const { y: ypre, saved } = s4ndForward(run.rt, run.b, cfg, x.t, values, dParam.value);
+      const { y: ypre, saved } = s4ndForward(run.rt, run.b, cfg, x.t, dplr ? [] : values, dParam.value, kernels);
       const s = prod(lengths);
       const ch = c * h;
       let yOut = ypre;
@@ -515,7 +555,22 @@ export class GpuModel {
             }); // (B, CH, S)
             dypre = geluBackward(run.rt, run.b, dz, ypre);
           }
-          const g = s4ndBackward(run.rt, run.b, cfg, saved, dypre, values, dParam.value);
+          const g = s4ndBackward(run.rt, run.b, cfg, saved, dypre, dplr ? [] : values, dParam.value);
+          if (dplr) {
+            g.dk.forEach((dk, a) => {
+              const sh = dplrShapes[a];
+              const pa = axes[a];
+              const pp = pParams[a];
+              if (!sh || !pa || !pp) return;
+              const gd = dplrKernelBackward(run.rt, run.b, sh, dplrValues[a] as DplrAxisParams, dk);
+              accumulate(run, pa.invDt, gd.invDt);
+              accumulate(run, pa.aReal, gd.aReal);
+              accumulate(run, pa.aImag, gd.aImag);
+              accumulate(run, pa.b, gd.b);
+              accumulate(run, pp, gd.p);
+              accumulate(run, pa.c, gd.c);
+            });
+          }
           accV(run, x, g.du);
           accumulate(run, dParam, g.dD);
           g.axes.forEach((ga, a) => {
@@ -756,7 +811,7 @@ export class GpuModel {
       tensors.set(`optim.exp_avg.${p.name}`, await this.rt.read(p.m));
       tensors.set(`optim.exp_avg_sq.${p.name}`, await this.rt.read(p.v));
     }
-    return { tensors, step: this.step };
+    return { tensors, step: this.step, state: this.lKernel };
   }
 
   /** Copies the GPU training state into a CPU model of the same spec (e.g. before saving a checkpoint). */
