@@ -8,6 +8,7 @@ namespace ssm {
 
 namespace {
 thread_local bool tls_in_pool = false;
+thread_local int tls_worker_index = 0;
 std::mutex g_pool_mu;
 std::unique_ptr<ThreadPool> g_pool;
 }  // namespace
@@ -25,33 +26,40 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::worker_loop(int /*index*/) {
+void ThreadPool::worker_loop(int index) {
   tls_in_pool = true;
+  tls_worker_index = index;
   unsigned seen = 0;
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    std::unique_lock<std::mutex> lock(mu_);
     cv_work_.wait(lock, [&] { return stop_ || generation_ != seen; });
     if (stop_) return;
     seen = generation_;
-    for (;;) {
-      if (next_ >= n_) break;
-      const std::size_t b = next_;
-      const std::size_t e = std::min(n_, b + chunk_);
-      next_ = e;
-      const auto* task = task_;
-      lock.unlock();
-      try {
-        (*task)(b, e);
-      } catch (...) {
-        lock.lock();
-        // Keep the first error for the caller and stop handing out chunks.
-        if (!error_) error_ = std::current_exception();
-        next_ = n_;
-        continue;
-      }
-      lock.lock();
+    run_chunks(lock);
+  }
+}
+
+void ThreadPool::run_chunks(std::unique_lock<std::mutex>& lock) {
+  while (next_ < n_) {
+    const std::size_t b = next_;
+    const std::size_t e = std::min(n_, b + chunk_);
+    next_ = e;
+    ++active_;
+    const auto* task = task_;
+    lock.unlock();
+    std::exception_ptr err;
+    try {
+      (*task)(b, e);
+    } catch (...) {
+      err = std::current_exception();
     }
-    if (--pending_ == 0) cv_done_.notify_all();
+    lock.lock();
+    if (err) {
+      // Keep the first error for the caller and stop handing out chunks.
+      if (!error_) error_ = err;
+      next_ = n_;
+    }
+    if (--active_ == 0 && next_ >= n_) cv_done_.notify_all();
   }
 }
 
@@ -70,37 +78,27 @@ void ThreadPool::parallel_for(std::size_t n, std::size_t grain,
   n_ = n;
   chunk_ = (n + parts - 1) / parts;
   next_ = 0;
-  pending_ = threads_;  // workers + this thread
+  active_ = 0;
+  error_ = nullptr;
   ++generation_;
   cv_work_.notify_all();
   tls_in_pool = true;
-  error_ = nullptr;
-  for (;;) {
-    if (next_ >= n_) break;
-    const std::size_t b = next_;
-    const std::size_t e = std::min(n_, b + chunk_);
-    next_ = e;
-    lock.unlock();
-    try {
-      fn(b, e);
-    } catch (...) {
-      lock.lock();
-      if (!error_) error_ = std::current_exception();
-      next_ = n_;
-      continue;
-    }
-    lock.lock();
-  }
+  run_chunks(lock);
   tls_in_pool = false;
-  // Wait for every worker even on error: they may still be running `fn`, which lives in the caller's frame.
-  if (--pending_ != 0) cv_done_.wait(lock, [&] { return pending_ == 0; });
+  // Every chunk has been handed out; wait only for chunks still running (they use `fn`, which lives in the caller's
+  // frame). Workers that have not woken up yet are not waited for: they will find no chunk left.
+  cv_done_.wait(lock, [&] { return active_ == 0; });
   task_ = nullptr;
+  n_ = 0;
+  next_ = 0;
   if (error_) {
     std::exception_ptr err = error_;
     error_ = nullptr;
     std::rethrow_exception(err);
   }
 }
+
+int CurrentWorkerIndex() { return tls_worker_index; }
 
 int DefaultThreads() {
   if (const char* env = std::getenv("SSM_THREADS")) {

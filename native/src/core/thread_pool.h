@@ -29,6 +29,8 @@ class ThreadPool {
 
  private:
   void worker_loop(int index);
+  // Runs chunks of the current task until none is left. Called with mu_ held (through lock); returns with it held.
+  void run_chunks(std::unique_lock<std::mutex>& lock);
 
   int threads_;
   std::vector<std::thread> workers_;
@@ -39,7 +41,7 @@ class ThreadPool {
   std::size_t n_ = 0;
   std::size_t chunk_ = 0;
   std::size_t next_ = 0;
-  int pending_ = 0;
+  int active_ = 0;  // chunks being run right now
   unsigned generation_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;  // first exception thrown by a chunk of the current parallel_for
@@ -49,6 +51,9 @@ class ThreadPool {
 // The process-wide pool. Thread count: SetThreads(n) if called before first use, else env SSM_THREADS, else the
 // machine's hardware concurrency.
 ThreadPool& GlobalPool();
+// Index of the calling thread within the pool running it: 0 for the thread that called parallel_for (or any thread
+// outside a pool), 1..threads-1 for the pool's workers. Lets a loop use one scratch buffer per thread.
+int CurrentWorkerIndex();
 // Replaces the global pool (not while a parallel_for runs). n <= 0 means "machine default".
 void SetThreads(int n);
 int DefaultThreads();

@@ -122,13 +122,14 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
   const float* wp = w->value.data();
   const float* bp = b ? b->value.data() : nullptr;
   float* yp = y.data();
+  WorkerScratch cols(g.CK() * g.L());  // (C*k, L) per thread
   ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
-    Tensor col(Shape{g.CK(), g.L()});  // (C*k, L), one per task
+    float* col = cols.get();
     for (int64_t bi = b0; bi < b1; ++bi) {
       t.CheckCancelled();  // per image: long convolutions stay cancellable
-      Im2Col(g, xp + bi * g.C * g.in_sp(), col.data());
+      Im2Col(g, xp + bi * g.C * g.in_sp(), col);
       float* yb = yp + bi * g.O * g.L();  // (O, L) = W (O, CK) . col (CK, L)
-      Gemm(false, false, g.O, g.L(), g.CK(), wp, g.CK(), col.data(), g.L(), yb, g.L(), 0.0f);
+      Gemm(false, false, g.O, g.L(), g.CK(), wp, g.CK(), col, g.L(), yb, g.L(), 0.0f);
       if (bp) {
         for (int64_t o = 0; o < g.O; ++o)
           for (int64_t l = 0; l < g.L(); ++l) yb[o * g.L() + l] += bp[o];
@@ -143,13 +144,14 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
       const float* wp = w->value.data();
       if (x->requires_grad) {
         float* gx = t.Grad(x).data();
+        WorkerScratch dcols(g.CK() * g.L());  // (C*k, L) per thread
         ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
-          Tensor dcol(Shape{g.CK(), g.L()});
+          float* dcol = dcols.get();
           for (int64_t bi = b0; bi < b1; ++bi) {
             t.CheckCancelled();  // per image: long convolutions stay cancellable
             // dcol (CK, L) = W^T (CK, O) . gy[b] (O, L)
-            Gemm(true, false, g.CK(), g.L(), g.O, wp, g.CK(), gy + bi * g.O * g.L(), g.L(), dcol.data(), g.L(), 0.0f);
-            Col2ImAdd(g, dcol.data(), gx + bi * g.C * g.in_sp());
+            Gemm(true, false, g.CK(), g.L(), g.O, wp, g.CK(), gy + bi * g.O * g.L(), g.L(), dcol, g.L(), 0.0f);
+            Col2ImAdd(g, dcol, gx + bi * g.C * g.in_sp());
           }
         });
       }
@@ -158,17 +160,18 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
         const int64_t wn = g.O * g.CK();
         Tensor partial(Shape{chunks, wn + g.O});  // per chunk: dW (O, CK) then db (O)
         partial.zero();
+        WorkerScratch cols(g.CK() * g.L());  // (C*k, L) per thread
         ParallelFor(chunks, 1, [&](int64_t c0, int64_t c1) {
-          Tensor col(Shape{g.CK(), g.L()});
+          float* col = cols.get();
           for (int64_t c = c0; c < c1; ++c) {
             float* pw = partial.data() + c * (wn + g.O);
             for (int64_t bi = c * g.B / chunks; bi < (c + 1) * g.B / chunks; ++bi) {
               t.CheckCancelled();
               const float* gyb = gy + bi * g.O * g.L();
               if (w->requires_grad) {
-                Im2Col(g, xp + bi * g.C * g.in_sp(), col.data());
+                Im2Col(g, xp + bi * g.C * g.in_sp(), col);
                 // dW (O, CK) += gy[b] (O, L) . col^T (L, CK)
-                Gemm(false, true, g.O, g.CK(), g.L(), gyb, g.L(), col.data(), g.L(), pw, g.CK(), 1.0f);
+                Gemm(false, true, g.O, g.CK(), g.L(), gyb, g.L(), col, g.L(), pw, g.CK(), 1.0f);
               }
               for (int64_t o = 0; o < g.O; ++o) {
                 float s = 0.0f;
@@ -236,14 +239,15 @@ Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
   const float* wp = w->value.data();
   const float* bp = b ? b->value.data() : nullptr;
   float* yp = y.data();
+  WorkerScratch cols(CK * L);  // (O*k*k, H*W) per thread
   ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
-    Tensor col(Shape{CK, L});  // (O*k*k, H*W)
+    float* col = cols.get();
     for (int64_t bi = b0; bi < b1; ++bi) {
       t.CheckCancelled();  // per image: long convolutions stay cancellable
       // col (O*k*k, L) = W^T (O*k*k, C) . x[b] (C, L)
-      Gemm(true, false, CK, L, C, wp, CK, xp + bi * C * L, L, col.data(), L, 0.0f);
+      Gemm(true, false, CK, L, C, wp, CK, xp + bi * C * L, L, col, L, 0.0f);
       float* yb = yp + bi * O * Ho * Wo;
-      Col2ImAdd(g, col.data(), yb);
+      Col2ImAdd(g, col, yb);
       if (bp) {
         for (int64_t o = 0; o < O; ++o)
           for (int64_t i = 0; i < Ho * Wo; ++i) yb[o * Ho * Wo + i] += bp[o];
@@ -258,13 +262,14 @@ Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
       const float* wp = w->value.data();
       if (x->requires_grad) {
         float* gx = t.Grad(x).data();
+        WorkerScratch cols(CK * L);  // per thread
         ParallelFor(g.B, 1, [&](int64_t b0, int64_t b1) {
-          Tensor col(Shape{CK, L});
+          float* col = cols.get();
           for (int64_t bi = b0; bi < b1; ++bi) {
             t.CheckCancelled();  // per image: long convolutions stay cancellable
-            Im2Col(g, gy + bi * O * Ho * Wo, col.data());
+            Im2Col(g, gy + bi * O * Ho * Wo, col);
             // dx[b] (C, L) += W (C, O*k*k) . col (O*k*k, L)
-            Gemm(false, false, C, L, CK, wp, CK, col.data(), L, gx + bi * C * L, L, 1.0f);
+            Gemm(false, false, C, L, CK, wp, CK, col, L, gx + bi * C * L, L, 1.0f);
           }
         });
       }
@@ -273,17 +278,18 @@ Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
         const int64_t wn = C * CK;
         Tensor partial(Shape{chunks, wn + O});  // per chunk: dW (C, O*k*k) then db (O)
         partial.zero();
+        WorkerScratch cols(CK * L);  // per thread
         ParallelFor(chunks, 1, [&](int64_t c0, int64_t c1) {
-          Tensor col(Shape{CK, L});
+          float* col = cols.get();
           for (int64_t c = c0; c < c1; ++c) {
             float* pw = partial.data() + c * (wn + O);
             for (int64_t bi = c * g.B / chunks; bi < (c + 1) * g.B / chunks; ++bi) {
               t.CheckCancelled();
               const float* gyb = gy + bi * O * Ho * Wo;
               if (w->requires_grad) {
-                Im2Col(g, gyb, col.data());
+                Im2Col(g, gyb, col);
                 // dW (C, O*k*k) += x[b] (C, L) . col^T (L, O*k*k)
-                Gemm(false, true, C, CK, L, xp + bi * C * L, L, col.data(), L, pw, CK, 1.0f);
+                Gemm(false, true, C, CK, L, xp + bi * C * L, L, col, L, pw, CK, 1.0f);
               }
               for (int64_t o = 0; o < O; ++o) {
                 float s = 0.0f;

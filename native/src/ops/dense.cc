@@ -11,6 +11,11 @@ void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int
       [&](std::size_t b, std::size_t e) { fn(static_cast<int64_t>(b), static_cast<int64_t>(e)); });
 }
 
+WorkerScratch::WorkerScratch(int64_t per_worker)
+    : per_worker_(per_worker), buf_(Shape{GlobalPool().threads(), per_worker}) {}
+
+float* WorkerScratch::get() { return buf_.data() + CurrentWorkerIndex() * per_worker_; }
+
 Var* Linear(Tape& t, Var* x, Var* w, Var* b) {
   const Shape& xs = x->value.shape();
   const Shape& ws = w->value.shape();

@@ -53,10 +53,10 @@ Var* LayerNorm(Tape& t, Var* x, Var* gamma, Var* beta, bool channels_first, floa
       const float* rstd = stats.data() + outer * inner;
       if (x->requires_grad) {
         float* gx = t.Grad(x).data();
+        WorkerScratch accs(2 * inner);  // per thread: mean(dxhat), mean(dxhat * xhat) per vector
         ParallelFor(outer, 1, [&](int64_t o0, int64_t o1) {
-          Tensor acc(Shape{2, inner});  // mean(dxhat), mean(dxhat * xhat) per vector
-          float* a1 = acc.data();
-          float* a2 = acc.data() + inner;
+          float* a1 = accs.get();
+          float* a2 = a1 + inner;
           for (int64_t o = o0; o < o1; ++o) {
             const float* xo = xp + o * C * inner;
             const float* go = gy + o * C * inner;

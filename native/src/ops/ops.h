@@ -68,4 +68,17 @@ Var* MseLoss(Tape& t, Var* pred, const Tensor& targets);
 // Runs fn(begin, end) over [0, n) on the global pool in chunks of at least `grain` elements.
 void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
+// One scratch buffer of `per_worker` floats for each pool thread, taken from the tensor pool once per call (not per
+// ParallelFor task), so how many buffers a step needs does not depend on how many threads happened to join a loop.
+class WorkerScratch {
+ public:
+  explicit WorkerScratch(int64_t per_worker);
+  // The calling thread's buffer (valid inside a ParallelFor body of the same call).
+  float* get();
+
+ private:
+  int64_t per_worker_;
+  Tensor buf_;  // (threads, per_worker)
+};
+
 }  // namespace ssm::ops
