@@ -1,5 +1,5 @@
 // `s4nd:check --backend webgpu`: the S4ND reference cases on the WebGPU backend. Prints one JSON line per case (the
-// CPU runner's format plus "backend" and "adapter"); a case the GPU path cannot take (a DPLR kernels-only case) runs
+X;
 // on the CPU engine with "backend": "cpu" and the reason in "fallback". Returns 1 if a case fails, 2 for an
 // unreadable/malformed file or when no WebGPU device is available (with the reason).
 // Also runnable directly: node dist/main/gpu/s4nd-check.js <case.json>...
