@@ -6,7 +6,9 @@ import { parseCase, type S4ndCase, type Tensor } from '../../main/engine/s4nd-ca
 import { validateSpec, type NormalizedSpec } from '../../main/engine/spec.js';
 import type { ExportSource } from '../../main/onnx/export.js';
 
-export const REFERENCE_DIR = '/work/shared/reference/s4nd';
+import { S4ND_REFERENCE_DIR as REFERENCE_DIR } from '../s4nd-reference-dir.js';
+
+export { REFERENCE_DIR };
 
 export function loadCase(file: string): S4ndCase {
   return parseCase(JSON.parse(readFileSync(path.join(REFERENCE_DIR, file), 'utf8')));

@@ -3,7 +3,7 @@
 import { loadS4ndNative, type S4ndSpec } from '../../main/engine/s4nd-native.js';
 
 export const native = loadS4ndNative();
-export const REF_DIR = '/work/shared/reference/s4nd';
+export { S4ND_REFERENCE_DIR as REF_DIR } from '../s4nd-reference-dir.js';
 
 /** mulberry32: deterministic uniform [0, 1). */
 export function rng(seed: number): () => number {
