@@ -1,6 +1,6 @@
 // `s4nd:check --backend webgpu`: the S4ND reference cases on the WebGPU backend. Prints one JSON line per case (the
-X;
-// on the CPU engine with "backend": "cpu" and the reason in "fallback". Returns 1 if a case fails, 2 for an
+// CPU runner's format plus "backend" and "adapter"); a case the GPU path cannot take (a DPLR case without l_kernel)
+// runs on the CPU engine with "backend": "cpu" and the reason in "fallback". Returns 1 if a case fails, 2 for an
 // unreadable/malformed file or when no WebGPU device is available (with the reason).
 // Also runnable directly: node dist/main/gpu/s4nd-check.js <case.json>...
 // On a machine without a GPU, point Dawn at SwiftShader first: VK_ICD_FILENAMES=$(node scripts/swiftshader.mjs).
