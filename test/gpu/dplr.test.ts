@@ -10,8 +10,9 @@ import { packParams, parseCase, roundHalfEven } from '../../main/engine/s4nd-cas
 import { loadS4ndNative } from '../../main/engine/s4nd-native.js';
 import { dplrKernel, dplrKernelBackward } from '../../main/gpu/ops/dplr.js';
 import { relMax, seeded, testRuntime } from './gpu-test-device.js';
+import { S4ND_REFERENCE_DIR } from '../s4nd-reference-dir.js';
 
-const REF_DIR = process.env['SSM_S4ND_REFERENCE_DIR'] ?? '/work/shared/reference/s4nd';
+const REF_DIR = S4ND_REFERENCE_DIR;
 const measured: string[] = [];
 afterAll(() => console.log(`GPU DPLR kernels vs CPU engine (max rel):\n  ${measured.join('\n  ')}`));
 

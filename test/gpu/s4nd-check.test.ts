@@ -9,8 +9,9 @@ import { GRAD_TOL, OUTPUT_TOL, parseCase } from '../../main/engine/s4nd-case.js'
 import { loadS4ndNative } from '../../main/engine/s4nd-native.js';
 import { checkCaseWebGpu } from '../../main/gpu/s4nd-case.js';
 import { testRuntime } from './gpu-test-device.js';
+import { S4ND_REFERENCE_DIR } from '../s4nd-reference-dir.js';
 
-const REF_DIR = process.env['SSM_S4ND_REFERENCE_DIR'] ?? '/work/shared/reference/s4nd';
+const REF_DIR = S4ND_REFERENCE_DIR;
 const CASES = [
   'case1_s4d_2d_16x16.json',
   'case2a_s4d_2d_8x8_rate2.json',

@@ -19,8 +19,9 @@ import {
   s4ndSizes,
 } from '../../main/gpu/ops/s4nd.js';
 import { relMax, testRuntime } from './gpu-test-device.js';
+import { S4ND_REFERENCE_DIR } from '../s4nd-reference-dir.js';
 
-const REF_DIR = process.env['SSM_S4ND_REFERENCE_DIR'] ?? '/work/shared/reference/s4nd';
+const REF_DIR = S4ND_REFERENCE_DIR;
 
 interface RefTensor {
   shape: number[];
