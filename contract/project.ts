@@ -97,6 +97,8 @@ export type ExportFormat = 'labels-csv' | 'labels-json' | 'imagefolder' | 'masks
 
 export interface ProjectApi {
   'project.open': { params: { dir: string }; result: ProjectSummary };
+  /** Project folders opened before, most recent first (kept in the app's data folder, so they survive restarts). */
+  'project.recent': { params: Record<string, never>; result: string[] };
   'project.items': { params: { dir: string; offset: number; limit: number }; result: ProjectItem[] };
   /** Items matching a filter, a page at a time, with the number matching in all. */
   'project.query': {

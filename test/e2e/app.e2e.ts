@@ -12,9 +12,9 @@ const IMAGES = 500;
 const VIEWS = [
   { label: 'Library', digit: '1', text: 'Open a project' },
   { label: 'Label', digit: '2', text: 'No project open' },
-  { label: 'Train', digit: '3', text: 'No training runs' },
-  { label: 'Results', digit: '4', text: 'No results yet' },
-  { label: 'Models', digit: '5', text: 'No models yet' },
+  { label: 'Train', digit: '3', text: 'No project open' },
+  { label: 'Results', digit: '4', text: 'No project open' },
+  { label: 'Models', digit: '5', text: 'Registered models' },
   { label: 'Settings', digit: '6', text: 'Offline' },
 ] as const;
 

@@ -481,6 +481,11 @@ describe('projects, library, viewers and labeling', () => {
     await expect.poll(count).toBe('10000 items · 10000 selected');
     await shot('library-10k-light');
     await page.keyboard.press('Escape');
+
+    // The demo project is one click away in the recent list (main keeps it, so it survives restarts too).
+    await page.getByRole('button', { name: 'Switch project' }).click();
+    await page.getByRole('button', { name: /data\/projects\/demo$/ }).click();
+    await expect.poll(count).toBe(`${DEMO_ITEMS + 1} items`);
   });
 
   it('logged no errors, warnings or CSP violations in the page', () => {

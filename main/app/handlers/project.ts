@@ -1,8 +1,10 @@
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ProjectApi } from '../../../contract/project.js';
 import { AppError } from '../../ipc/app-error.js';
 import type { Handler } from '../../ipc/router.js';
+import { writeFileAtomic } from '../../project/atomic.js';
 import { exportProject } from '../../project/export.js';
 import type { ProjectRegistry } from '../../project/registry.js';
 
@@ -15,13 +17,31 @@ export interface ProjectHandlerDeps {
 
 /** Sample folders imported into the demo project: each as its own root, so the Fashion-MNIST classes become labels. */
 const DEMO_PATHS = ['images/fashion-mnist', 'images/photos', 'video', 'medical'];
+const RECENT_MAX = 10;
+
+async function readRecent(file: string): Promise<string[]> {
+  try {
+    const list: unknown = JSON.parse(await readFile(file, 'utf8'));
+    return Array.isArray(list) ? list.filter((d): d is string => typeof d === 'string').slice(0, RECENT_MAX) : [];
+  } catch {
+    return []; // none yet, or unreadable: start a new list
+  }
+}
 
 export function projectHandlers(
   projects: ProjectRegistry,
   deps: ProjectHandlerDeps,
 ): { [M in keyof ProjectApi]: Handler<M> } {
+  const recentFile = path.join(deps.dataDir, 'recent-projects.json');
   return {
-    'project.open': async ({ dir }) => projects.get(dir).summary(),
+    'project.open': async ({ dir }) => {
+      const summary = projects.get(dir).summary();
+      const recent = [summary.dir, ...(await readRecent(recentFile)).filter((d) => d !== summary.dir)];
+      await mkdir(deps.dataDir, { recursive: true });
+      await writeFileAtomic(recentFile, JSON.stringify(recent.slice(0, RECENT_MAX)));
+      return summary;
+    },
+    'project.recent': async () => readRecent(recentFile),
     'project.items': async ({ dir, offset, limit }) => projects.get(dir).items(offset, limit),
     'project.query': async ({ dir, filter, offset, limit }) => projects.get(dir).query(filter, offset, limit),
     'project.item': async ({ dir, itemId }) => {

@@ -31,6 +31,7 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
   'project.item': z.object({ dir: absolutePath, itemId }).strict(),
   'project.itemIds': z.object({ dir: absolutePath, filter }).strict(),
   'project.demo': noParams,
+  'project.recent': noParams,
   'project.setLabels': z
     .object({
       dir: absolutePath,

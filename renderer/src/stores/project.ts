@@ -1,4 +1,5 @@
-// The open project: its folder (remembered across launches in localStorage), its summary, and every labeling edit.
+// The open project: its folder (main keeps the recently opened ones, so the last one reopens after a restart), its
+// summary, and every labeling edit.
 // Each edit is one store transaction in main (autosaved); `revision` counts edits, undos and imports so views refetch.
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
@@ -10,14 +11,14 @@ import { useJobsStore } from './jobs.js';
 
 export type ProjectState = 'idle' | 'running' | 'error';
 
-const KEY = 'ssm.project.dir';
-
 export const ALL_ITEMS: ItemFilter = { status: 'all', className: null, split: null, kind: 'all', search: '' };
 
 export const useProjectStore = defineStore('project', () => {
   const bridge = useBridge();
   const jobs = useJobsStore();
-  const dir = ref<string | null>(localStorage.getItem(KEY));
+  const dir = ref<string | null>(null);
+  /** Project folders opened before, most recent first. */
+  const recent = ref<string[]>([]);
   const summary = ref<ProjectSummary | null>(null);
   const state = ref<ProjectState>('idle');
   const error = ref<string | null>(null);
@@ -52,22 +53,23 @@ export const useProjectStore = defineStore('project', () => {
     const s = await run(() => bridge.call('project.open', { dir: folder }));
     if (s === undefined) return false;
     dir.value = s.dir;
-    localStorage.setItem(KEY, s.dir);
+    recent.value = [s.dir, ...recent.value.filter((d) => d !== s.dir)];
     applySummary(s);
     return true;
   }
 
-  /** Reopens the remembered project (after a reload); forgets it when it cannot be opened. */
+  /** Reopens the most recently opened project (after a reload or restart), once per app start. */
   let restoring: Promise<void> | null = null;
   function restore(): Promise<void> {
-    if (dir.value === null || summary.value !== null) return Promise.resolve();
-    const d = dir.value;
     restoring ??= (async () => {
-      if (!(await open(d))) {
-        dir.value = null;
-        localStorage.removeItem(KEY);
+      try {
+        recent.value = await bridge.call('project.recent', {});
+      } catch {
+        restoring = null; // not connected yet: the next view that asks tries again
+        return;
       }
-      restoring = null;
+      const last = recent.value[0];
+      if (last !== undefined && summary.value === null && dir.value === null) await open(last);
     })();
     return restoring;
   }
@@ -75,7 +77,8 @@ export const useProjectStore = defineStore('project', () => {
   function close(): void {
     dir.value = null;
     summary.value = null;
-    localStorage.removeItem(KEY);
+    error.value = null;
+    state.value = 'idle';
   }
 
   async function importPaths(paths: string[]): Promise<string | undefined> {
@@ -131,6 +134,7 @@ export const useProjectStore = defineStore('project', () => {
 
   return {
     dir,
+    recent,
     summary,
     state,
     error,
