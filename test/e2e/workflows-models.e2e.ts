@@ -21,9 +21,16 @@ const problems: string[] = [];
 let classifierId = '';
 let interpolatorId = '';
 
+/** A screenshot of the view with the job tray folded and a tall window, so the whole view shows. */
 async function shot(name: string, keep = false): Promise<void> {
   const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  const toggle = page.locator('.job-tray button[aria-expanded="true"]');
+  if ((await toggle.count()) > 0) await toggle.first().click();
+  await page.setViewportSize({ width: 1360, height: 1500 });
+  await page.evaluate(() => document.querySelector('.app-frame__main')?.scrollTo(0, 0));
+  await page.waitForTimeout(300); // charts follow the new width
+  await page.screenshot({ path: file });
+  await page.setViewportSize({ width: 1360, height: 900 });
   if (keep) await copyFile(file, path.join(COMMITTED, `${name}.png`));
 }
 
