@@ -106,6 +106,20 @@ export type InterpolationEvaluation = {
   selected: { index: number; t: number; a: string; b: string; real: string | null; predicted: string };
 };
 
+/** A timed probe of a few training steps at one size (the schedule editor's throughput before a run exists). */
+export type ProbeResult = {
+  architecture: string;
+  size: number;
+  batchSize: number;
+  steps: number;
+  seconds: number;
+  samplesPerSecond: number;
+  /** Training samples of the task in the project (its train split). */
+  trainSamples: number;
+  /** Predicted seconds of one epoch at `size`: whole batches of trainSamples at samplesPerSecond. */
+  secondsPerEpoch: number;
+};
+
 export interface ResultsApi {
   'results.runs': { params: { project: string }; result: RunSummary[] };
   'results.classify': {
@@ -129,6 +143,18 @@ export interface ResultsApi {
   'results.exportVideo': {
     params: { path: string; model: string; factor: number; width: number; maxFrames: number; out: string };
     result: { out: string; frames: number; fps: number };
+  };
+  /** Times a few training steps of an architecture (or the model to fine-tune) at `size` on random data. */
+  'results.probe': {
+    params: {
+      project: string;
+      task: ModelCard['task'];
+      architecture: string | null;
+      from: string | null;
+      size: number;
+      batchSize: number;
+    };
+    result: ProbeResult;
   };
   /** Renames a user model (its card's name); shipped models are read-only. */
   'results.renameModel': { params: { id: string; name: string }; result: ModelCard };

@@ -82,6 +82,12 @@ describe('train, results and models workflows', () => {
     await setStage(2, 28, 50);
     await page.getByLabel('Batch size').fill('4');
     await page.getByLabel('Patience').fill('1000');
+    // Before any run, a timed probe (a few real training steps at 28px) predicts each stage and the time saved.
+    await expect
+      .poll(() => page.getByTestId('schedule-summary').innerText(), { timeout: 30_000 })
+      .toMatch(/saves .+\(\d+%\)\. Measured: timed probe: 3 training steps of 4 at 28px/);
+    const stageTimes = await page.getByTestId('stage-time').allInnerTexts();
+    expect(stageTimes.every((t) => /^\d+(\.\d)? (ms|s)$|min/.test(t))).toBe(true);
     await page.getByLabel('Run name').fill('demo classifier');
     await page.getByRole('button', { name: 'Start training' }).click();
 

@@ -106,6 +106,24 @@ describe('results handlers', () => {
     await expect(h['results.renameModel']({ id: 'fashion-mnist-s4nd', name: 'x' }, ctx)).rejects.toThrow(/ships/);
   });
 
+  it('probe: timed training steps and the train-split size give a predicted epoch time', async () => {
+    const r = await h['results.probe'](
+      { project, task: 'classify', architecture: null, from: null, size: 16, batchSize: 4 },
+      ctx,
+    );
+    expect(r.architecture).toBe('s4nd-isotropic');
+    // The 40 labelled demo images without a split: ~19% validate by content hash, the rest train.
+    expect(r.trainSamples).toBeGreaterThan(20);
+    expect(r.trainSamples).toBeLessThan(40);
+    expect(r.samplesPerSecond).toBeGreaterThan(0);
+    expect(r.secondsPerEpoch).toBeCloseTo((Math.floor(r.trainSamples / 4) * 4) / r.samplesPerSecond, 9);
+    const ft = await h['results.probe'](
+      { project, task: 'classify', architecture: null, from: 'fashion-mnist-s4nd', size: 28, batchSize: 4 },
+      ctx,
+    );
+    expect(ft.architecture).toBe('s4nd-isotropic');
+  });
+
   it('runs: an empty list for a project without runs', async () => {
     expect(await h['results.runs']({ project }, ctx)).toEqual([]);
   });

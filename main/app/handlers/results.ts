@@ -11,6 +11,7 @@ import type { Handler } from '../../ipc/router.js';
 import { AppError } from '../../ipc/app-error.js';
 import { evaluateClassifier } from '../../models/eval-classify.js';
 import { evaluateInterpolation, exportInterpolatedVideo } from '../../models/eval-interpolate.js';
+import { probeTraining } from '../../models/eval-probe.js';
 import { listRuns } from '../../models/eval-runs.js';
 import { evaluateSegmentation } from '../../models/eval-segment.js';
 import { segmentFile } from '../../models/infer.js';
@@ -60,6 +61,13 @@ export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi
         await mkdir(path.dirname(out), { recursive: true });
         return exportInterpolatedVideo(m, reg, file, { factor, width, maxFrames, out });
       }),
+    'results.probe': ({ project, task, architecture, from, size, batchSize }) => {
+      engine ??= new Engine();
+      const e = engine;
+      return withStore(project, (store) =>
+        probeTraining(e, manager, store, { task, architecture, from, size, batchSize }),
+      );
+    },
     'results.renameModel': async ({ id, name }) => {
       const reg = await manager.get(id);
       if (reg.card.builtin) throw new AppError('conflict', `model '${id}' ships with the app and cannot be renamed`);

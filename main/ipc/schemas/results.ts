@@ -48,5 +48,15 @@ export const resultsSchemas: ParamSchemas<ResultsApi> = {
       out: absolutePath,
     })
     .strict(),
+  'results.probe': z
+    .object({
+      project: absolutePath,
+      task: z.enum(['classify', 'segment', 'interpolate']),
+      architecture: z.string().min(1).max(64).nullable(),
+      from: modelId.nullable(),
+      size: z.number().int().min(4).max(512),
+      batchSize: z.number().int().min(1).max(256),
+    })
+    .strict(),
   'results.renameModel': z.object({ id: modelId, name: z.string().trim().min(1).max(200) }).strict(),
 };
