@@ -10,7 +10,9 @@ const modelId = z
   .max(128)
   .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a model id (lower-case letters, digits, ".", "_", "-")');
 
-const stage = z.object({ size: z.number().int().min(4).max(4096), epochs: z.number().int().min(1).max(10_000) }).strict();
+const stage = z
+  .object({ size: z.number().int().min(4).max(4096), epochs: z.number().int().min(1).max(10_000) })
+  .strict();
 
 /** Params of the `train` job. */
 export const trainParams = z
@@ -24,7 +26,12 @@ export const trainParams = z
     name: z.string().min(1).max(200).optional(),
     batchSize: z.number().int().min(1).max(4096).optional(),
     lr: z.number().positive().max(1).optional(),
-    seed: z.number().int().min(0).max(2 ** 31).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31)
+      .optional(),
     validationSizes: z.array(z.number().int().min(4).max(4096)).min(1).max(8).optional(),
     patience: z.number().int().min(1).max(1000).optional(),
     augment: z
