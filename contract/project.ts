@@ -1,5 +1,6 @@
 // Projects: a folder holding a SQLite database of media items, labels, masks, splits, models, runs and history.
 import type { MediaInfo, MediaKind } from './media.js';
+import type { Suggestion } from './models.js';
 
 export type Split = 'train' | 'val' | 'test';
 
@@ -93,6 +94,9 @@ export interface SliceReview {
   state: ReviewState;
 }
 
+/** A model's prediction for an item, saved by an `infer` job under <project>/suggestions/<model>.json. */
+export type ItemSuggestion = Suggestion & { model: string };
+
 export type ExportFormat = 'labels-csv' | 'labels-json' | 'imagefolder' | 'masks-png' | 'masks-nifti' | 'coco';
 
 export interface ProjectApi {
@@ -112,6 +116,8 @@ export interface ProjectApi {
   /** The demo project: its folder in the app's data folder and the shipped sample paths to import into it. */
   'project.demo': { params: Record<string, never>; result: { dir: string; paths: string[] } };
   'project.labels': { params: { dir: string; itemId: number }; result: Label[] };
+  /** Model suggestions for an item from the project's saved inference results (none until an infer job ran). */
+  'project.suggestions': { params: { dir: string; itemId: number }; result: ItemSuggestion[] };
   /** One class (or null: none) on the whole of many items; one undoable edit. */
   'project.setLabels': {
     params: { dir: string; itemIds: number[]; className: string | null };

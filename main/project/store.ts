@@ -167,9 +167,17 @@ export class ProjectStore {
     );
   }
 
-  /** Items matching `filter` (ordered by id), a page at a time, each with its whole-item class. */
-  query(filter: ItemFilter, offset = 0, limit = 200): { total: number; items: LibraryItem[] } {
-    const { where, args } = filterSql(filter);
+  /**
+   * Items matching `filter` (ordered by id), a page at a time, each with its whole-item class. Model predictions
+   * live outside the database (inference writes them under suggestions/): `predicted` names the items that have one.
+   */
+  query(
+    filter: ItemFilter,
+    offset = 0,
+    limit = 200,
+    predicted: readonly number[] = [],
+  ): { total: number; items: LibraryItem[] } {
+    const { where, args } = filterSql(filter, predicted);
     const total = this.db
       .prepare(`SELECT count(*) FROM items i LEFT JOIN splits s ON s.item_id = i.id ${where}`)
       .pluck()
@@ -186,8 +194,8 @@ export class ProjectStore {
   }
 
   /** Ids of every item matching `filter`, ordered by id. */
-  queryIds(filter: ItemFilter): number[] {
-    const { where, args } = filterSql(filter);
+  queryIds(filter: ItemFilter, predicted: readonly number[] = []): number[] {
+    const { where, args } = filterSql(filter, predicted);
     return this.db
       .prepare(`SELECT i.id FROM items i LEFT JOIN splits s ON s.item_id = i.id ${where} ORDER BY i.id`)
       .pluck()
@@ -529,15 +537,17 @@ function reviewKey(itemId: number, axis: number, slice: number): string {
 }
 
 /** WHERE clause (over items i LEFT JOIN splits s) and its arguments for a library filter. */
-function filterSql(f: ItemFilter): { where: string; args: unknown[] } {
+function filterSql(f: ItemFilter, predicted: readonly number[]): { where: string; args: unknown[] } {
   const conds: string[] = [];
   const args: unknown[] = [];
   const labelled =
     '(EXISTS (SELECT 1 FROM labels l WHERE l.item_id = i.id) OR EXISTS (SELECT 1 FROM masks m WHERE m.item_id = i.id))';
   if (f.status === 'labeled') conds.push(labelled);
   else if (f.status === 'unlabeled') conds.push(`NOT ${labelled}`);
-  // The store holds no model predictions yet (inference results are not stored in the project): nothing matches.
-  else if (f.status === 'predicted') conds.push('0');
+  else if (f.status === 'predicted') {
+    conds.push('i.id IN (SELECT value FROM json_each(?))');
+    args.push(JSON.stringify(predicted));
+  }
   if (f.className !== null) {
     conds.push(
       'EXISTS (SELECT 1 FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.item_id = i.id AND c.name = ?)',

@@ -39,6 +39,7 @@ export const SHORTCUTS: readonly ShortcutGroup[] = [
       { keys: [['1'], ['…'], ['9'], ['0']], action: 'Assign class 1–10 to this item' },
       { keys: [['Shift', '1…0']], action: 'Pick the mask class' },
       { keys: [['n'], ['p']], action: 'Next / previous item' },
+      { keys: [['s']], action: 'Accept the top model suggestion' },
       { keys: [['h'], ['b'], ['e'], ['l']], action: 'Pan, brush, eraser, fill' },
       { keys: [['['], [']']], action: 'Smaller / bigger brush' },
       { keys: [['a'], ['w']], action: 'Mark this image or slice accepted / needing work' },

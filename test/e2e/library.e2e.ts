@@ -372,6 +372,31 @@ describe('projects, library, viewers and labeling', () => {
     await page.getByText(`${DEMO_ITEMS} items · 44 labels · 2 masks`).waitFor();
   });
 
+  it('runs the shipped classifier on an item, shows its suggestions with confidence and accepts one with "s"', async () => {
+    await openItem('t10k-00018.png');
+    await page.getByTestId('suggestions').waitFor();
+    await page.keyboard.press('3'); // coat, so that accepting the suggestion visibly changes it
+    await saved();
+    await page.getByRole('button', { name: 'Suggest a class with the classifier' }).click();
+    const first = page.getByTestId('suggestion').locator('li').first();
+    await first.waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('suggestion').locator('li').count()).toBe(3);
+    expect(await first.innerText()).toMatch(/^\S.*\s\d{1,3}\.\d%$/);
+    const topClass = (await first.locator('.label-suggest__name').innerText()).trim();
+    expect(topClass).toBe('bag'); // the model's "Bag", matched to the project's class
+    await shot('label-suggestions-light');
+    await page.keyboard.press('s');
+    await expect
+      .poll(() => page.getByRole('button', { name: /^Label this item: bag / }).getAttribute('aria-pressed'))
+      .toBe('true');
+    await saved();
+    await library();
+    await page.getByLabel('Label status').selectOption('predicted');
+    await expect.poll(count).toBe('1 item');
+    await tile('t10k-00018.png').waitFor();
+    await page.getByLabel('Label status').selectOption('all');
+  });
+
   it('reads 16-bit images at full depth and windows them', async () => {
     const dir = path.join(app.tmp, 'deep');
     await mkdir(dir, { recursive: true });

@@ -1,5 +1,5 @@
 // The library, labeling and media methods the renderer uses, through the app's router (validation included).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import sharp from 'sharp';
@@ -115,6 +115,29 @@ describe('router: library and labeling methods', () => {
     const s = await services.router.invoke('project.undo', { dir: project }, ctx);
     expect(s.canRedo).toBe(true);
     expect(await services.router.invoke('project.reviews', { dir: project, itemId: id }, ctx)).toEqual([]);
+  });
+
+  it('reads saved model suggestions per item and filters the predicted items', async () => {
+    const [a, b] = ids as [number, number];
+    expect(await services.router.invoke('project.suggestions', { dir: project, itemId: a }, ctx)).toEqual([]);
+    mkdirSync(path.join(project, 'suggestions'), { recursive: true });
+    const top = [{ index: 1, label: 'Leaf', p: 0.75 }];
+    writeFileSync(path.join(project, 'suggestions', 'm1.json'), JSON.stringify([{ itemId: b, kind: 'class', top }]));
+    writeFileSync(path.join(project, 'suggestions', 'broken.json'), '[{"itemId": ');
+    expect(await services.router.invoke('project.suggestions', { dir: project, itemId: b }, ctx)).toEqual([
+      { itemId: b, kind: 'class', top, model: 'm1' },
+    ]);
+    const predicted = { ...ALL, status: 'predicted' as const };
+    expect(await services.router.invoke('project.itemIds', { dir: project, filter: predicted }, ctx)).toEqual([b]);
+    const page = await services.router.invoke(
+      'project.query',
+      { dir: project, filter: predicted, offset: 0, limit: 5 },
+      ctx,
+    );
+    expect(page.total).toBe(1);
+    await expect(services.router.invoke('project.suggestions', { dir: project, itemId: 999 }, ctx)).rejects.toThrow(
+      /no item with id 999/,
+    );
   });
 
   it('reads 16-bit samples at full depth with media.pixels, and names the demo project and samples', async () => {

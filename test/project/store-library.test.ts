@@ -53,6 +53,8 @@ describe('ProjectStore library queries', () => {
     expect(store.query({ ...ALL, status: 'labeled' }).items[0]?.className).toBe('cat');
     expect(store.query({ ...ALL, status: 'unlabeled' }).total).toBe(4);
     expect(store.query({ ...ALL, status: 'predicted' }).total).toBe(0);
+    expect(store.query({ ...ALL, status: 'predicted' }, 0, 10, [2, 5, 99]).items.map((i) => i.id)).toEqual([2, 5]);
+    expect(store.queryIds({ ...ALL, status: 'predicted', kind: 'image' }, [2, 5])).toEqual([2]);
     expect(store.query({ ...ALL, className: 'cat' }).total).toBe(2);
     expect(store.query({ ...ALL, split: 'train' }).items.map((i) => i.id)).toEqual([1]);
     expect(store.query({ ...ALL, split: 'none' }).total).toBe(5);

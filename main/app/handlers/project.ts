@@ -1,7 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { ProjectApi } from '../../../contract/project.js';
+import type { Suggestion } from '../../../contract/models.js';
+import type { ItemSuggestion, ProjectApi } from '../../../contract/project.js';
 import { AppError } from '../../ipc/app-error.js';
 import type { Handler } from '../../ipc/router.js';
 import { writeFileAtomic } from '../../project/atomic.js';
@@ -28,6 +29,30 @@ async function readRecent(file: string): Promise<string[]> {
   }
 }
 
+/** Every saved suggestion of a project: <project>/suggestions/<model>.json, written by infer jobs. */
+async function readSuggestions(dir: string): Promise<ItemSuggestion[]> {
+  const folder = path.join(dir, 'suggestions');
+  const names = await readdir(folder).catch(() => [] as string[]);
+  const out: ItemSuggestion[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    const model = name.slice(0, -'.json'.length);
+    try {
+      const list: unknown = JSON.parse(await readFile(path.join(folder, name), 'utf8'));
+      if (!Array.isArray(list)) continue;
+      for (const s of list as Suggestion[]) {
+        if (typeof s === 'object' && s !== null && Number.isInteger(s.itemId)) out.push({ ...s, model });
+      }
+    } catch {
+      continue; // a file being written or damaged: its suggestions are not shown
+    }
+  }
+  return out;
+}
+
+async function predictedIds(dir: string): Promise<number[]> {
+  return [...new Set((await readSuggestions(dir)).map((s) => s.itemId))];
+}
+
 export function projectHandlers(
   projects: ProjectRegistry,
   deps: ProjectHandlerDeps,
@@ -43,14 +68,20 @@ export function projectHandlers(
     },
     'project.recent': async () => readRecent(recentFile),
     'project.items': async ({ dir, offset, limit }) => projects.get(dir).items(offset, limit),
-    'project.query': async ({ dir, filter, offset, limit }) => projects.get(dir).query(filter, offset, limit),
+    'project.query': async ({ dir, filter, offset, limit }) =>
+      projects.get(dir).query(filter, offset, limit, filter.status === 'predicted' ? await predictedIds(dir) : []),
     'project.item': async ({ dir, itemId }) => {
       const store = projects.get(dir);
       const item = store.item(itemId);
       const whole = store.labelsOf(itemId).find((l) => l.frameStart === null);
       return { ...item, className: whole?.className ?? null, info: store.itemInfo(itemId) };
     },
-    'project.itemIds': async ({ dir, filter }) => projects.get(dir).queryIds(filter),
+    'project.itemIds': async ({ dir, filter }) =>
+      projects.get(dir).queryIds(filter, filter.status === 'predicted' ? await predictedIds(dir) : []),
+    'project.suggestions': async ({ dir, itemId }) => {
+      projects.get(dir).item(itemId);
+      return (await readSuggestions(dir)).filter((s) => s.itemId === itemId);
+    },
     'project.demo': async () => ({
       dir: path.join(deps.dataDir, 'projects', 'demo'),
       paths: DEMO_PATHS.map((p) => path.join(deps.samplesDir, p)),

@@ -56,6 +56,7 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
   'project.setReview': z
     .object({ dir: absolutePath, itemId, axis, slice, state: z.enum(['accepted', 'needs_work']).nullable() })
     .strict(),
+  'project.suggestions': z.object({ dir: absolutePath, itemId }).strict(),
   'project.labels': z.object({ dir: absolutePath, itemId }).strict(),
   'project.setLabel': z
     .object({
