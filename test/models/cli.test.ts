@@ -10,12 +10,11 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { InferResult, ModelCard, Suggestion } from '../../contract/index.js';
+import type { InferResult, JobInfo, ModelCard, Suggestion } from '../../contract/index.js';
 import { ROOT } from '../../main/app/paths.js';
 import { readNifti } from '../../main/media/nifti.js';
 import { probeVideo } from '../../main/media/video.js';
-import { ModelManager } from '../../main/models/manager.js';
-import { runInference } from '../../main/models/infer-service.js';
+import { JobHost } from '../../main/jobs/job-host.js';
 import { readIdx, fashionMnistDir } from '../engine/fashion-mnist.js';
 import { CH2, CH2BET, ensurePackage, FASHION_CLASSES, TREE } from './data.js';
 import { fashionProject } from './project-fixture.js';
@@ -109,6 +108,17 @@ describe('ssm-studio model commands', () => {
     expect(dice).toBeGreaterThan(0.85);
   });
 
+  it('segment a DICOM series folder -> NIfTI mask with the series dimensions', async () => {
+    const series = path.join(ROOT, 'samples', 'medical', 'mr-series');
+    const out = path.join(tmp, 'mr-mask.nii.gz');
+    const r = cli('segment', series, '-o', out, '--json');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as { kind: string; width: number; height: number; slices: number };
+    const mask = await readNifti(out);
+    expect(s.kind).toBe('nifti');
+    expect(mask.header.dims).toEqual([s.width, s.height, s.slices]);
+  });
+
   it('segment a PNG slice -> PNG mask of the same size', async () => {
     const vol = (await readNifti(CH2)).volume;
     const [nx, ny] = vol.dims;
@@ -165,11 +175,18 @@ describe('ssm-studio model commands', () => {
     const c = cli('classify', images[0]?.file as string, '--model', res.modelId, '--json');
     expect(c.code).toBe(0);
     expect((JSON.parse(c.stdout) as { top: unknown[] }).top.length).toBe(3);
-    const manager = new ModelManager({ userDir: path.join(dataDir, 'models') });
-    const inf: InferResult = await runInference(
-      { project, task: 'classify', model: res.modelId },
-      { signal: new AbortController().signal, progress: () => undefined, manager },
-    );
+    // The infer job (its own process, as in the app) saves the predictions as suggestions in the project.
+    const host = new JobHost({ cacheDir: path.join(tmp, 'cache'), dataDir });
+    const job = host.start({ kind: 'infer', params: { project, task: 'classify', model: res.modelId } });
+    const finished = await new Promise<JobInfo>((resolve) => {
+      const on = (j: JobInfo): void => {
+        if (j.id === job.id && j.finishedAt !== null) resolve(j);
+      };
+      host.on('job', on);
+    });
+    await host.dispose();
+    expect(finished.state).toBe('done');
+    const inf = finished.result as InferResult;
     const sugg = JSON.parse(readFileSync(inf.file, 'utf8')) as Suggestion[];
     expect(sugg.length).toBe(120);
     expect(sugg[0]?.kind).toBe('class');
