@@ -35,7 +35,7 @@ function titleOf(job: JobStartParams): string {
     case 'import':
       return `Import ${job.params.paths.length === 1 ? job.params.paths[0] : `${job.params.paths.length} paths`}`;
     case 'train':
-      return `${job.params.runId && !job.params.from ? 'Train (resume)' : 'Train'} ${job.params.task} on ${job.params.project} (${job.params.schedule.map((s) => `${s.size}px×${s.epochs}`).join(', ')})`;
+      return `Train ${job.params.task} on ${job.params.project} (${job.params.schedule.map((s) => `${s.size}px×${s.epochs}`).join(', ')})${job.params.runId ? `, run ${job.params.runId}` : ''}`;
     case 'infer':
       return `${job.params.task === 'classify' ? 'Classify' : 'Segment'} ${job.params.project}`;
   }
