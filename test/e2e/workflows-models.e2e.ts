@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { ProjectStore } from '../../main/project/store.js';
 import { launchChromium, ROOT, SHOTS, startApp, type RunningApp } from './harness.js';
 
 const COMMITTED = path.join(ROOT, 'test', 'e2e', 'screenshots');
@@ -77,9 +78,9 @@ describe('train, results and models workflows', () => {
 
     await nav('Train');
     await page.getByRole('heading', { name: 'New run' }).waitFor();
-    // Long enough to pause mid-run on 2 cores (~3 ms per step at these sizes): 150 epochs of 8 steps.
+    // Long enough to pause mid-run on 2 cores (~3 ms per step at these sizes): 180 epochs of 8 steps.
     await setStage(1, 14, 100);
-    await setStage(2, 28, 50);
+    await setStage(2, 28, 80);
     await page.getByLabel('Batch size').fill('4');
     await page.getByLabel('Patience').fill('1000');
     // Before any run, a timed probe (a few real training steps at 28px) predicts each stage and the time saved.
@@ -120,7 +121,7 @@ describe('train, results and models workflows', () => {
     classifierId = ((await page.getByTestId('run-model').locator('strong').innerText()) ?? '').trim();
     expect(classifierId).toMatch(/^[a-z0-9]/);
     expect(await points(page.getByTestId('chart-loss'))).toBeGreaterThan(pausedAt);
-    expect(await points(page.getByTestId('chart-validation'))).toBe(150); // one point per epoch
+    expect(await points(page.getByTestId('chart-validation'))).toBe(180); // one point per epoch
     // With a measured run, the schedule editor predicts each stage and the time saved against full resolution.
     await expect.poll(() => page.getByTestId('schedule-summary').innerText()).toMatch(/saves .+\(\d+%\)/);
     expect(await page.getByTestId('stage-time').first().innerText()).not.toBe('—');
@@ -134,7 +135,8 @@ describe('train, results and models workflows', () => {
     await page.getByLabel('Patience').fill('3');
     await page.getByLabel('Run name').fill('demo interpolator');
     await page.getByRole('button', { name: 'Start training' }).click();
-    await expect.poll(status, { timeout: 10_000 }).toMatch(/queued|running/);
+    // This run is short (it may finish between two polls): wait for its panel, then for the end.
+    await page.getByRole('heading', { name: 'demo interpolator' }).waitFor({ timeout: 30_000 });
     await expect.poll(status, { timeout: 120_000 }).toBe('done');
     interpolatorId = (await page.getByTestId('run-model').locator('strong').innerText()).trim();
   });
@@ -176,6 +178,28 @@ describe('train, results and models workflows', () => {
     const file = /to (\/.+\.nii\.gz)$/.exec(done)?.[1] ?? '';
     expect((await stat(file)).size).toBeGreaterThan(100);
     await page.getByText('Contours only').click();
+
+    // A reference mask for this slice (a rectangle, as if painted in Label): Dice and IoU appear against it.
+    const summary = await page.getByTestId('segment-summary').innerText();
+    const [, w, h, k] = /^(\d+)×(\d+), slice (\d+) of/.exec(summary) ?? [];
+    const store = ProjectStore.open(path.join(app.tmp, 'data', 'projects', 'demo'), { create: false });
+    try {
+      const item = store.items(0, 100).find((i) => i.path.endsWith('anatomical.nii'));
+      const width = Number(w),
+        height = Number(h);
+      const data = new Uint8Array(width * height);
+      for (let y = 5; y < height - 5; y++) for (let x = 4; x < width - 4; x++) data[y * width + x] = 1;
+      store.setMask(item?.id ?? 0, 2, Number(k), { width, height, data });
+    } finally {
+      store.close();
+    }
+    await page.getByRole('button', { name: 'Segment' }).click();
+    const table = page.getByRole('table', { name: 'Dice and IoU against the reference mask' });
+    await table.waitFor({ timeout: 60_000 });
+    const [dice, iou] = (await table.locator('tbody tr').first().locator('td').allInnerTexts()).slice(1).map(Number);
+    expect(dice).toBeGreaterThan(0);
+    expect(dice).toBeLessThanOrEqual(1);
+    expect(iou).toBeCloseTo((dice ?? 0) / (2 - (dice ?? 0)), 2); // IoU = Dice / (2 − Dice), both to 3 decimals
     await shot('results-segment', true);
   });
 
@@ -203,7 +227,15 @@ describe('train, results and models workflows', () => {
     await page.getByRole('button', { name: 'Export video' }).click();
     const done = await page.getByTestId('video-exported').innerText({ timeout: 90_000 });
     expect(done).toMatch(/^Wrote 7 frames/); // 4 frames ×2: 3 new frames between them
+    // Any timestep: t = 0.25 by recursive midpoints; no real frame exists there, so no difference view.
     await page.getByText('Side by side').click();
+    await page.getByLabel('Timestep').fill('0.25');
+    await page.getByRole('button', { name: 'Interpolate' }).click();
+    await page.getByText('Predicted, t = 0.25').waitFor({ timeout: 60_000 });
+    expect(await page.getByText('Real frame 1').count()).toBe(0);
+    await page.getByLabel('Timestep').fill('0.5');
+    await page.getByRole('button', { name: 'Interpolate' }).click();
+    await page.getByText('Real frame 1').waitFor({ timeout: 60_000 });
     await shot('results-interpolate', true);
   });
 
@@ -212,7 +244,7 @@ describe('train, results and models workflows', () => {
     const list = page.getByRole('list', { name: 'Models' });
     await list.getByRole('button', { name: /demo classifier/ }).click();
     const card = page.getByTestId('model-card');
-    await expect.poll(() => card.getByTestId('card-lineage').innerText()).toMatch(/14px×100 → 28px×50/);
+    await expect.poll(() => card.getByTestId('card-lineage').innerText()).toMatch(/14px×100 → 28px×80/);
     expect(await card.getByTestId('card-resolutions').innerText()).toBe('14px, 28px');
     await page.getByLabel('New name').fill('Demo classifier (renamed)');
     await page.getByRole('button', { name: 'Rename' }).click();
