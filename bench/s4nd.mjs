@@ -1,4 +1,4 @@
-// `npm run bench -- s4nd [--threads 2] [--conv auto|fft|direct] [--iters 15] [--warmup 3] [--shapes 2d,1d,3d]`
+// `npm run bench -- s4nd [--backend cpu|webgpu] [--threads 2] [--conv auto|fft|direct] [--iters 15] [--warmup 3] [--shapes 2d,1d,3d]`
 // S4ND layer (S4D, bidirectional, channels 1, linear, l_max = input size), loss = sum(y * G) with gradients for the
 // input and all parameters. Timings are taken in C++ around Forward / Forward+Backward (medians over --iters runs after
 // --warmup runs); each shape runs in its own process so peak_rss_mb is per shape. Also prints baselines measured in
@@ -51,6 +51,15 @@ function child(payload) {
 }
 
 export async function main(args) {
+  // `--backend webgpu` runs the WebGPU benchmark (same shapes and JSON); `--backend cpu` (default) runs this one.
+  const b = args.indexOf('--backend');
+  if (b >= 0) {
+    const backend = args[b + 1];
+    const rest = [...args.slice(0, b), ...args.slice(b + 2)];
+    if (backend === 'webgpu') return (await import('./s4nd-webgpu.mjs')).main(rest);
+    if (backend !== 'cpu') throw new Error(`bench: --backend must be cpu or webgpu, not '${backend ?? ''}'`);
+    args = rest;
+  }
   const opts = parseOptions(args, { threads: 2, conv: 'auto', iters: 15, warmup: 3, shapes: '2d,1d,3d', H: 64, N: 64 });
   if (!['auto', 'fft', 'direct'].includes(opts.conv)) throw new Error(`bench: --conv must be auto, fft or direct`);
   const script = fileURLToPath(import.meta.url);
