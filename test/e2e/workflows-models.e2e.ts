@@ -1,8 +1,9 @@
 // The Train, Results and Models workflows on the shipped demo data, driven like a user: train a small classifier
-// with a two-stage progressive-resizing schedule and watch its charts grow, pause it, reload the page mid-run and find
-// it, resume it from its checkpoint to the end; train a tiny interpolator; evaluate classification (metrics, top-k,
-// accuracy vs resolution), segmentation (overlay, contours, export) and interpolation (side by side, slider,
-// difference, PSNR per frame, export); then the model cards: rename, export, delete, import, compare.
+// with a two-stage progressive-resizing schedule and watch its charts grow; pause it, reload the page and find it,
+// resume it, quit and restart the app mid-run and resume it from its last checkpoint to the end; train a tiny
+// interpolator; evaluate classification (metrics, top-k, accuracy vs resolution), segmentation (overlay, contours,
+// Dice/IoU, export) and interpolation (side by side, slider, difference, PSNR per frame, any timestep, export); then
+// the model cards: rename, export, delete, import, compare.
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -20,6 +21,10 @@ let context: BrowserContext;
 let page: Page;
 const problems: string[] = [];
 let classifierId = '';
+/** Data folders of app instances the test restarted. */
+const oldTmps: string[] = [];
+/** The demo project's folder (in the first app instance's data folder; the restarted app opens it by path). */
+let projectDir = '';
 let interpolatorId = '';
 
 /** A screenshot of the view with the job tray folded and a tall window, so the whole view shows. */
@@ -66,12 +71,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   const code = await app?.stop();
-  if (app) await rm(app.tmp, { recursive: true, force: true });
+  for (const dir of [...oldTmps, app?.tmp]) if (dir) await rm(dir, { recursive: true, force: true });
   expect(code, `the app did not stop cleanly:\n${app?.output()}`).toBe(0);
 });
 
 describe('train, results and models workflows', () => {
-  it('trains with a two-stage schedule: live charts grow, pause, reload, resume to a registered model', async () => {
+  it('trains with a two-stage schedule: live charts grow; pause, reload, resume, app restart mid-run, resume to the end', async () => {
     await page.goto(app.url);
     await page.getByRole('button', { name: 'Open the demo project' }).click();
     await page.getByText('Imported 47 items.').waitFor({ timeout: 60_000 });
@@ -105,7 +110,7 @@ describe('train, results and models workflows', () => {
     await expect.poll(status, { timeout: 30_000 }).toBe('paused');
     const pausedAt = await points(loss);
 
-    // A reload mid-run: the run is listed from the project's run folder, with its curve and its checkpoint.
+    // A reload while paused: the run is listed from the project's run folder, with its curve and its checkpoint.
     await page.reload();
     await page.locator('main h1', { hasText: 'Train' }).waitFor();
     await page.getByTestId('run-row').filter({ hasText: 'demo classifier' }).waitFor();
@@ -116,11 +121,33 @@ describe('train, results and models workflows', () => {
 
     await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(status, { timeout: 10_000 }).toMatch(/queued|running/);
+    await expect.poll(() => points(page.getByTestId('chart-loss')), { timeout: 30_000 }).toBeGreaterThan(pausedAt + 2);
+
+    // Quit the app mid-run and start it again: the run is found in the project folder at its last checkpoint.
+    projectDir = path.join(app.tmp, 'data', 'projects', 'demo');
+    expect(await app.stop(), `the app did not stop cleanly:\n${app.output()}`).toBe(0);
+    oldTmps.push(app.tmp);
+    app = await startApp();
+    await page.goto(app.url);
+    // The old page's socket failed when its app quit: expected, not a problem of the new instance.
+    problems.splice(0, problems.length);
+    await page.getByLabel('Project folder').fill(projectDir);
+    await page.getByRole('button', { name: 'Create or open' }).click();
+    await page
+      .getByText(/47 items/)
+      .first()
+      .waitFor();
+    await nav('Train');
+    await page.getByTestId('run-row').filter({ hasText: 'demo classifier' }).waitFor();
+    await expect.poll(status).toBe('paused');
+    const [, resumedStep] = /^step (\d+)\//.exec(await page.getByTestId('run-steps').innerText()) ?? [];
+    expect(Number(resumedStep)).toBeGreaterThan(0);
+    expect(await points(page.getByTestId('chart-validation'))).toBeGreaterThan(0); // the run's epoch history
+    await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(status, { timeout: 120_000 }).toBe('done');
     await page.getByTestId('run-model').waitFor();
     classifierId = ((await page.getByTestId('run-model').locator('strong').innerText()) ?? '').trim();
     expect(classifierId).toMatch(/^[a-z0-9]/);
-    expect(await points(page.getByTestId('chart-loss'))).toBeGreaterThan(pausedAt);
     expect(await points(page.getByTestId('chart-validation'))).toBe(180); // one point per epoch
     // With a measured run, the schedule editor predicts each stage and the time saved against full resolution.
     await expect.poll(() => page.getByTestId('schedule-summary').innerText()).toMatch(/saves .+\(\d+%\)/);
@@ -182,7 +209,7 @@ describe('train, results and models workflows', () => {
     // A reference mask for this slice (a rectangle, as if painted in Label): Dice and IoU appear against it.
     const summary = await page.getByTestId('segment-summary').innerText();
     const [, w, h, k] = /^(\d+)×(\d+), slice (\d+) of/.exec(summary) ?? [];
-    const store = ProjectStore.open(path.join(app.tmp, 'data', 'projects', 'demo'), { create: false });
+    const store = ProjectStore.open(projectDir, { create: false });
     try {
       const item = store.items(0, 100).find((i) => i.path.endsWith('anatomical.nii'));
       const width = Number(w),
