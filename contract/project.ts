@@ -116,6 +116,11 @@ export interface ProjectApi {
   /** The demo project: its folder in the app's data folder and the shipped sample paths to import into it. */
   'project.demo': { params: Record<string, never>; result: { dir: string; paths: string[] } };
   'project.labels': { params: { dir: string; itemId: number }; result: Label[] };
+  /**
+   * Writes one dropped file's bytes into <project>/imported/ (a new name if taken) and returns its path, for an
+   * import job. For drops without a filesystem path (browser mode); at most 2.5 MiB per file over the WebSocket.
+   */
+  'project.upload': { params: { dir: string; name: string; dataBase64: string }; result: { path: string } };
   /** Model suggestions for an item from the project's saved inference results (none until an infer job ran). */
   'project.suggestions': { params: { dir: string; itemId: number }; result: ItemSuggestion[] };
   /** One class (or null: none) on the whole of many items; one undoable edit. */

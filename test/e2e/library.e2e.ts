@@ -150,21 +150,6 @@ describe('projects, library, viewers and labeling', () => {
     await resetFilters();
   });
 
-  it('explains a drop of files that arrive without a path, and imports typed paths instead', async () => {
-    await page.locator('form.library-import').evaluate((form) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([new Uint8Array([137, 80, 78, 71])], 'scan-001.png', { type: 'image/png' }));
-      form.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-      form.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    });
-    await page.getByText('Dropped 1 file (scan-001.png).', { exact: false }).waitFor();
-    await page.getByText('type or paste their folder path above and press Import', { exact: false }).waitFor();
-    await page.getByLabel('Import files or folders').fill('relative/folder');
-    await page.getByText('Use full paths: relative/folder').waitFor();
-    expect(await page.getByRole('button', { name: 'Import', exact: true }).isDisabled()).toBe(true);
-    await page.getByLabel('Import files or folders').fill('');
-  });
-
   it('selects with click, shift-click, ctrl-click and select all; bulk-assigns a class with a number key', async () => {
     await tiles().nth(0).click();
     await expect.poll(count).toBe(`${DEMO_ITEMS} items · 1 selected`);
@@ -423,6 +408,37 @@ describe('projects, library, viewers and labeling', () => {
     await shot('viewer-image16-light');
   });
 
+  it('imports dropped files by copying their bytes into the project, and says which ones it cannot take', async () => {
+    const png = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c83' } })
+      .png()
+      .toBuffer();
+    await library();
+    await page.locator('form.library-import').evaluate(
+      (form, bytes) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(bytes)], 'dropped-orange.png', { type: 'image/png' }));
+        dt.items.add(new File([new Uint8Array(3 * 1024 * 1024)], 'too-big.png', { type: 'image/png' }));
+        form.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        form.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      },
+      [...png],
+    );
+    await page.getByText("Copied 1 dropped file into the project's imported folder; importing.").waitFor();
+    await page.getByText('Not imported: too-big.png (3.0 MiB, over 2.5 MiB: import its folder by path).').waitFor();
+    await page.getByText('Imported 1 item.').waitFor({ timeout: 30_000 });
+    await page.getByLabel('Search by name').fill('dropped-orange');
+    await expect.poll(count).toBe('1 item');
+    expect(await tile('dropped-orange.png').getAttribute('title')).toMatch(
+      /\/projects\/demo\/imported\/dropped-orange\.png$/,
+    );
+    await page.getByLabel('Search by name').fill('');
+    await page.getByLabel('Import files or folders').fill('relative/folder');
+    await page.getByText('Use full paths: relative/folder').waitFor();
+    expect(await page.getByRole('button', { name: 'Import', exact: true }).isDisabled()).toBe(true);
+    await page.getByLabel('Import files or folders').fill('');
+    await page.getByLabel('Import files or folders').blur();
+  });
+
   it('lists every shortcut in the help overlay and looks right in the dark theme', async () => {
     await page.keyboard.press('?');
     const dialog = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
@@ -442,7 +458,7 @@ describe('projects, library, viewers and labeling', () => {
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
     await library();
     await page.getByLabel('Search by name').fill('');
-    await expect.poll(count).toBe(`${DEMO_ITEMS + 1} items`);
+    await expect.poll(count).toBe(`${DEMO_ITEMS + 2} items`);
     await tile('camera.png').locator('img').waitFor();
     await page.getByRole('button', { name: 'Clear finished' }).click();
     await thumbnailsLoaded();
@@ -510,7 +526,7 @@ describe('projects, library, viewers and labeling', () => {
     // The demo project is one click away in the recent list (main keeps it, so it survives restarts too).
     await page.getByRole('button', { name: 'Switch project' }).click();
     await page.getByRole('button', { name: /data\/projects\/demo$/ }).click();
-    await expect.poll(count).toBe(`${DEMO_ITEMS + 1} items`);
+    await expect.poll(count).toBe(`${DEMO_ITEMS + 2} items`);
   });
 
   it('logged no errors, warnings or CSP violations in the page', () => {

@@ -140,6 +140,24 @@ describe('router: library and labeling methods', () => {
     );
   });
 
+  it('writes uploaded bytes into imported/ without overwriting, and only under media file names', async () => {
+    const dataBase64 = Buffer.from('not really a png').toString('base64');
+    const first = await services.router.invoke(
+      'project.upload',
+      { dir: project, name: '../../x.png', dataBase64 },
+      ctx,
+    );
+    expect(first.path).toBe(path.join(project, 'imported', 'x.png'));
+    const second = await services.router.invoke('project.upload', { dir: project, name: 'x.png', dataBase64 }, ctx);
+    expect(second.path).toBe(path.join(project, 'imported', 'x-2.png'));
+    await expect(
+      services.router.invoke('project.upload', { dir: project, name: 'run.sh', dataBase64 }, ctx),
+    ).rejects.toThrow(/not a media file name/);
+    await expect(
+      services.router.invoke('project.upload', { dir: project, name: '.hidden.png', dataBase64 }, ctx),
+    ).rejects.toThrow(/not a media file name/);
+  });
+
   it('reads 16-bit samples at full depth with media.pixels, and names the demo project and samples', async () => {
     const px = await services.router.invoke('media.pixels', { path: path.join(dir, 'deep.png'), frame: 0 }, ctx);
     expect(px).toMatchObject({ width: 6, height: 4, channels: 1, bitDepth: 16 });

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Suggestion } from '../../../contract/models.js';
@@ -6,6 +6,7 @@ import type { ItemSuggestion, ProjectApi } from '../../../contract/project.js';
 import { AppError } from '../../ipc/app-error.js';
 import type { Handler } from '../../ipc/router.js';
 import { writeFileAtomic } from '../../project/atomic.js';
+import { hasMediaExtension } from '../../media/sniff.js';
 import { exportProject } from '../../project/export.js';
 import type { ProjectRegistry } from '../../project/registry.js';
 
@@ -49,6 +50,28 @@ async function readSuggestions(dir: string): Promise<ItemSuggestion[]> {
   return out;
 }
 
+/** Uploaded bytes into <dir>/imported/<name>, never overwriting: "scan.png" becomes "scan-2.png" when taken. */
+async function writeUpload(dir: string, name: string, bytes: Buffer): Promise<string> {
+  const base = path.basename(name).replace(/[^\w.\- ]+/g, '_');
+  if (base === '' || base.startsWith('.') || !hasMediaExtension(base)) {
+    throw new AppError('unsupported', `not a media file name SSM Studio imports: ${name}`, 'params.name');
+  }
+  const folder = path.join(dir, 'imported');
+  await mkdir(folder, { recursive: true });
+  const ext = path.extname(base);
+  const stem = base.slice(0, base.length - ext.length);
+  for (let n = 1; n < 10_000; n += 1) {
+    const file = path.join(folder, n === 1 ? base : `${stem}-${n}${ext}`);
+    try {
+      await writeFile(file, bytes, { flag: 'wx' });
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new AppError('conflict', `too many files named ${base} in ${folder}`);
+}
+
 async function predictedIds(dir: string): Promise<number[]> {
   return [...new Set((await readSuggestions(dir)).map((s) => s.itemId))];
 }
@@ -78,6 +101,10 @@ export function projectHandlers(
     },
     'project.itemIds': async ({ dir, filter }) =>
       projects.get(dir).queryIds(filter, filter.status === 'predicted' ? await predictedIds(dir) : []),
+    'project.upload': async ({ dir, name, dataBase64 }) => {
+      projects.get(dir);
+      return { path: await writeUpload(dir, name, Buffer.from(dataBase64, 'base64')) };
+    },
     'project.suggestions': async ({ dir, itemId }) => {
       projects.get(dir).item(itemId);
       return (await readSuggestions(dir)).filter((s) => s.itemId === itemId);

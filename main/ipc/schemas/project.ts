@@ -56,6 +56,14 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
   'project.setReview': z
     .object({ dir: absolutePath, itemId, axis, slice, state: z.enum(['accepted', 'needs_work']).nullable() })
     .strict(),
+  'project.upload': z
+    .object({
+      dir: absolutePath,
+      name: z.string().min(1).max(255),
+      // 2.5 MiB of bytes as base64, inside the 4 MiB WebSocket message limit.
+      dataBase64: z.string().max(3_500_000),
+    })
+    .strict(),
   'project.suggestions': z.object({ dir: absolutePath, itemId }).strict(),
   'project.labels': z.object({ dir: absolutePath, itemId }).strict(),
   'project.setLabel': z
