@@ -53,6 +53,8 @@ export const SHORTCUTS: readonly ShortcutGroup[] = [
       { keys: [[','], ['.']], action: 'Previous / next frame (also ← →)' },
       { keys: [['↑'], ['↓']], action: 'Next / previous slice' },
       { keys: [['z'], ['y'], ['x']], action: 'Axial, coronal, sagittal slices' },
+      { keys: [['i'], ['o']], action: 'Mark the first / last frame of a range (then 1–0 labels the range)' },
+      { keys: [['Esc']], action: 'Clear the marked frame range' },
     ],
   },
 ];

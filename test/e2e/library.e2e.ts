@@ -286,6 +286,20 @@ describe('projects, library, viewers and labeling', () => {
     await expect
       .poll(() => page.getByRole('button', { name: 'Label this item: dress (key 4)' }).getAttribute('aria-pressed'))
       .toBe('true');
+    // A frame range: mark in at frame 26, out at frame 30, then a class key labels just those frames.
+    await page.keyboard.press('i');
+    for (let k = 0; k < 4; k += 1) await page.keyboard.press('.');
+    await expect.poll(() => time.innerText()).toBe('00:00:02.900 · frame 30 / 40');
+    await page.keyboard.press('o');
+    await expect
+      .poll(() => page.getByTestId('frame-range').innerText())
+      .toBe('Frames 26–30: class keys label this range');
+    await page.keyboard.press('6');
+    await page.getByRole('list', { name: 'Labelled frame ranges' }).getByText('Frames 26–30: sandal').waitFor();
+    await page.keyboard.press('Escape');
+    await expect
+      .poll(() => page.getByTestId('frame-range').innerText())
+      .toBe('No range marked: class keys label the whole video');
     await page.getByRole('button', { name: 'Play (Space)' }).click();
     await expect.poll(() => time.innerText(), { timeout: 15_000 }).toMatch(/frame (2[89]|3\d|40|[1-9]) \/ 40/);
     await page.getByRole('button', { name: 'Pause (Space)' }).click();
@@ -354,7 +368,7 @@ describe('projects, library, viewers and labeling', () => {
     await expect.poll(maskPixels).toBeGreaterThan(5);
     await expect.poll(() => page.getByTestId('review-state').innerText()).toBe('Needs work');
     await library();
-    await page.getByText(`${DEMO_ITEMS} items · 44 labels · 2 masks`).waitFor();
+    await page.getByText(`${DEMO_ITEMS} items · 45 labels · 2 masks`).waitFor();
   });
 
   it('runs the shipped classifier on an item, shows its suggestions with confidence and accepts one with "s"', async () => {

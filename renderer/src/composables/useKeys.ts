@@ -22,6 +22,9 @@ export function classIndexOfKey(e: KeyboardEvent): number | null {
 export function useKeys(handler: (e: KeyboardEvent) => boolean): void {
   function onKey(e: KeyboardEvent): void {
     if (e.defaultPrevented || isTyping(e.target)) return;
+    // Space and Enter on a focused button or link activate it; a shortcut must not act a second time.
+    if ((e.key === ' ' || e.key === 'Enter') && e.target instanceof HTMLElement && e.target.closest('button, a'))
+      return;
     if (document.querySelector('[aria-modal="true"]')) return;
     if (handler(e)) e.preventDefault();
   }

@@ -125,6 +125,14 @@ export const useProjectStore = defineStore('project', () => {
 
   const setLabels = (itemIds: number[], className: string | null): Promise<boolean> =>
     edit((d) => bridge.call('project.setLabels', { dir: d, itemIds, className }));
+  /** A class on an inclusive frame range of a video (null: removes that range's label). */
+  const setFrameLabel = (
+    itemId: number,
+    className: string | null,
+    frameStart: number,
+    frameEnd: number,
+  ): Promise<boolean> =>
+    edit((d) => bridge.call('project.setLabel', { dir: d, itemId, className, frameStart, frameEnd }));
   const setMask = (itemId: number, axis: number, slice: number, mask: MaskData | null): Promise<boolean> =>
     edit((d) => bridge.call('project.setMask', { dir: d, itemId, axis, slice, mask }));
   const setReview = (itemId: number, axis: number, slice: number, s: ReviewState | null): Promise<boolean> =>
@@ -148,6 +156,7 @@ export const useProjectStore = defineStore('project', () => {
     importPaths,
     refresh,
     setLabels,
+    setFrameLabel,
     setMask,
     setReview,
     undo,
