@@ -41,12 +41,41 @@ export type ModelLineage = {
   date: string;
   steps: number;
   trainSeconds: number;
+  /** Set when the model was imported as a plain ONNX file rather than trained here. */
+  imported?: { file: string; sha256: string };
+};
+
+/** Which runtime ran a model: the app's own engine or onnxruntime (CPU EP). */
+export type RuntimeKind = 'engine' | 'onnx';
+
+/** Runtime selection: 'auto' measures both once per model, size bucket and machine and caches the faster. */
+export type RuntimeMode = 'auto' | RuntimeKind;
+
+/**
+ * How a third-party ONNX model's tensors map onto the app's (B, C, size...) float32 convention. Only on imported
+ * models (they have no engine checkpoint and always run on onnxruntime).
+ */
+export type OnnxIoMapping = {
+  /** Graph input fed the normalised image. */
+  input: string;
+  /** Graph output read as class scores (classify: (B, K)) or per-pixel scores (segment). */
+  output: string;
+  /** Tensor layout of the input (and of a segmenter's output). */
+  layout: 'nchw' | 'nhwc';
+  /** Whether the output holds logits or probabilities (softmax / sigmoid already applied). */
+  scores: 'logits' | 'probabilities';
+  /** Segment: the output has K + 1 channels, channel 0 being background (else K per-class scores). */
+  background: boolean;
+  /** Spatial input size the graph fixes ([H, W]), or null when its spatial dims are dynamic. */
+  fixedSize: number[] | null;
 };
 
 export type OnnxInfo = {
   file: string;
-  /** Parity check result: max relative error per checked resolution. */
+  /** Parity check result: max relative error per checked resolution (empty for imported models: no engine). */
   parity: { size: number[]; maxRel: number; ok: boolean }[];
+  /** Input/output mapping of an imported third-party ONNX model. */
+  io?: OnnxIoMapping;
 };
 
 export type ModelCard = {
@@ -118,7 +147,30 @@ export type Suggestion =
   | { itemId: number; kind: 'class'; top: { index: number; label: string; p: number }[] }
   | { itemId: number; kind: 'mask'; axis: number; slices: number; file: string; foreground: number };
 
-export type InferResult = { model: string; suggestions: number; file: string };
+export type InferResult = {
+  model: string;
+  suggestions: number;
+  file: string;
+  /** Runtime(s) that ran the model (the chooser may pick per input size bucket). */
+  runtime?: RuntimeKind[];
+};
+
+/** Mapping options of `models.import` for a plain .onnx file (a folder import ignores them). */
+export type OnnxImportParams = {
+  task: 'classify' | 'segment';
+  classes: string[];
+  /** Spatial size (square) the model is declared for; the dry run uses it. */
+  inputSize: number;
+  channels: number;
+  mean: number;
+  std: number;
+  name?: string;
+  /** Input / output names (default: the graph's only float input / first output). */
+  input?: string;
+  output?: string;
+  layout?: 'nchw' | 'nhwc';
+  scores?: 'logits' | 'probabilities';
+};
 
 /** Live training figures carried by job progress events. */
 export type TrainMetrics = {
@@ -136,6 +188,7 @@ export interface ModelsApi {
   'models.list': { params: Record<string, never>; result: ModelCard[] };
   'models.get': { params: { id: string }; result: ModelCard };
   'models.delete': { params: { id: string }; result: { deleted: boolean } };
-  'models.import': { params: { path: string }; result: ModelCard };
+  /** A model folder written by models.export, or a plain .onnx file with `onnx` mapping options. */
+  'models.import': { params: { path: string; onnx?: OnnxImportParams }; result: ModelCard };
   'models.export': { params: { id: string; out: string }; result: { out: string } };
 }

@@ -14,6 +14,7 @@ import { probeVideo, readFrames, type VideoInfo } from '../media/video.js';
 import { resample } from './dataset.js';
 import { softmax } from './metrics.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, rgbPlanes, toRgb, volumeScale } from './media-input.js';
+import type { Predictor } from './runner.js';
 import { rateFor } from './zoo.js';
 
 export interface TopClass {
@@ -32,14 +33,19 @@ function fit(n: number, m: number): number {
  * size × size first. The S4ND rate is base / size.
  */
 export async function classifyImage(
-  model: Model,
+  model: Predictor,
   card: ModelCard,
   file: string,
   opts: { size?: number; top?: number; signal?: AbortSignal } = {},
 ): Promise<TopClass[]> {
   const img = await loadImage(file, card.input.channels);
   const m = card.input.multiple;
-  const to = opts.size ? [fit(opts.size, m), fit(opts.size, m)] : [fit(img.height, m), fit(img.width, m)];
+  // Imported ONNX models run at their declared size (their mapping), whatever the image's.
+  const to = card.onnx?.io
+    ? [...card.input.size]
+    : opts.size
+      ? [fit(opts.size, m), fit(opts.size, m)]
+      : [fit(img.height, m), fit(img.width, m)];
   const x = normalizeInPlace(resample(img.data, img.channels, [img.height, img.width], to), card.input.normalize);
   const out = await model.predict(x, [1, card.input.channels, ...to], {
     rate: rateFor(card.input.size, to),
@@ -72,7 +78,7 @@ function maskOf(logits: Float32Array, k: number, per: number): Uint8Array {
 
 /** Segments (C, H, W) planes: resampled to a multiple of the architecture's stride, logits resampled back. */
 async function segmentPlanes(
-  model: Model,
+  model: Predictor,
   card: ModelCard,
   planes: Float32Array[],
   h: number,
@@ -80,7 +86,7 @@ async function segmentPlanes(
   signal?: AbortSignal,
 ): Promise<Uint8Array[]> {
   const m = card.input.multiple;
-  const to = [fit(h, m), fit(w, m)];
+  const to = card.onnx?.io ? [...card.input.size] : [fit(h, m), fit(w, m)];
   const c = card.input.channels;
   const k = Math.max(1, card.classes.length);
   const masks: Uint8Array[] = [];
@@ -113,7 +119,7 @@ export interface SegmentResult {
 const isVolumePath = (file: string, isDir: boolean): boolean => isDir || /\.(nii|nii\.gz|dcm)$/i.test(file);
 
 export async function segmentFile(
-  model: Model,
+  model: Predictor,
   card: ModelCard,
   file: string,
   opts: { isDir: boolean; gzip?: boolean; signal?: AbortSignal },

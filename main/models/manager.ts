@@ -9,13 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { ModelCard, ModelTask, OnnxInfo } from '../../contract/models.js';
+import type { ModelCard, ModelTask, OnnxImportParams, OnnxInfo, RuntimeMode } from '../../contract/models.js';
 import { ROOT } from '../app/paths.js';
 import { Engine, type Model } from '../engine/model.js';
 import { AppError } from '../ipc/app-error.js';
 import type { ParityInput } from '../onnx/parity.js';
 import { writeDirAtomic } from '../project/atomic.js';
+import { resolveDirs } from '../start/dirs.js';
 import { rng } from './dataset.js';
+import type { ModelRunner } from './runner.js';
 
 export const CHECKPOINT = 'model.safetensors';
 export const CARD = 'card.json';
@@ -27,7 +29,10 @@ export const PARITY_TOLERANCE = { rel: 1e-3, abs: 1e-4 };
 export interface RegisteredModel {
   card: ModelCard;
   dir: string;
+  /** Engine checkpoint path (absent on disk for imported ONNX models: see hasEngine). */
   checkpoint: string;
+  /** Whether the model has an engine checkpoint (false for imported third-party ONNX models). */
+  hasEngine: boolean;
   onnx: string | null;
 }
 
@@ -39,6 +44,8 @@ export interface ManagerOptions {
   /** Folder of shipped models (read-only); default <app>/models. */
   builtinDir?: string;
   engine?: Engine;
+  /** App cache dir (runtime decisions: runtime-choice.json); default SSM_CACHE_DIR or the platform cache dir. */
+  cacheDir?: string;
 }
 
 const ID_RE = /^[a-z0-9][a-z0-9._-]{0,127}$/;
@@ -70,10 +77,12 @@ function parityInputs(model: Model, multiple: number): ParityInput[] {
 export class ModelManager {
   readonly userDir: string;
   readonly builtinDir: string;
+  readonly cacheDir: string;
   private engineInstance: Engine | null;
 
   constructor(options: ManagerOptions) {
     this.userDir = options.userDir;
+    this.cacheDir = options.cacheDir ?? resolveDirs({}).cacheDir;
     this.builtinDir = options.builtinDir ?? path.join(ROOT, 'models');
     this.engineInstance = options.engine ?? null;
   }
@@ -94,10 +103,12 @@ export class ModelManager {
       if (text === null) continue;
       const card = { ...(JSON.parse(text) as ModelCard), id: name, builtin };
       const hasOnnx = card.onnx !== null && (await stat(path.join(folder, ONNX)).catch(() => null)) !== null;
+      const hasEngine = !card.onnx?.io && (await stat(path.join(folder, CHECKPOINT)).catch(() => null)) !== null;
       out.push({
         card,
         dir: folder,
         checkpoint: path.join(folder, CHECKPOINT),
+        hasEngine,
         onnx: hasOnnx ? path.join(folder, ONNX) : null,
       });
     }
@@ -193,24 +204,70 @@ export class ModelManager {
     return true;
   }
 
+  /**
+   * The runner inference uses for a model: engine or onnxruntime, whichever was measured faster here for the input's
+   * size bucket ('auto', decisions cached in <cacheDir>/runtime-choice.json), or the one `mode` forces.
+   */
+  async runner(reg: RegisteredModel, mode: RuntimeMode = 'auto'): Promise<ModelRunner> {
+    const { openRunner } = await import('./runner.js');
+    return openRunner(reg, { cacheDir: this.cacheDir, mode, ...(this.engineInstance ? { engine: this.engineInstance } : {}) });
+  }
+
+  /** Imports a plain third-party ONNX classifier/segmenter with an input/output mapping (see onnx-import.ts). */
+  async importOnnx(file: string, params: OnnxImportParams): Promise<RegisteredModel> {
+    const { importOnnxModel } = await import('./onnx-import.js');
+    await mkdir(this.userDir, { recursive: true });
+    return importOnnxModel(this, file, params);
+  }
+
   /** Exports a model as a folder (card.json, model.safetensors, model.onnx) that `import` reads back. */
   async export(id: string, out: string): Promise<string> {
     const m = await this.get(id);
     await writeDirAtomic(out, async (tmp) => {
-      await copyFile(m.checkpoint, path.join(tmp, CHECKPOINT));
+      if (m.hasEngine) await copyFile(m.checkpoint, path.join(tmp, CHECKPOINT));
       if (m.onnx) await copyFile(m.onnx, path.join(tmp, ONNX));
       await writeFile(path.join(tmp, CARD), `${JSON.stringify({ ...m.card, builtin: false }, null, 2)}\n`);
     });
     return out;
   }
 
-  /** Imports an exported model folder; the checkpoint is loaded (validated) and ONNX re-exported and re-checked. */
-  async import(folder: string): Promise<RegisteredModel> {
+  /**
+   * Imports an exported model folder; the checkpoint is loaded (validated) and ONNX re-exported and re-checked. An
+   * exported imported-ONNX model (no checkpoint, card with an ONNX mapping) is re-validated like a fresh ONNX import.
+   * A plain .onnx file needs `onnx` mapping params.
+   */
+  async import(folder: string, onnxParams?: OnnxImportParams): Promise<RegisteredModel> {
+    const st = await stat(folder).catch(() => null);
+    if (st?.isFile()) {
+      if (!onnxParams)
+        throw new AppError(
+          'bad_request',
+          `${folder} is a file: importing a plain ONNX model needs its mapping (task, classes, input size, channels, mean, std)`,
+          'params.onnx',
+        );
+      return this.importOnnx(folder, onnxParams);
+    }
     const text = await readFile(path.join(folder, CARD), 'utf8').catch(() => null);
     if (text === null) throw new AppError('not_found', `${folder} has no ${CARD}: not an exported model folder`);
     const card = JSON.parse(text) as ModelCard;
     if (typeof card.task !== 'string' || typeof card.name !== 'string' || !card.input) {
       throw new AppError('corrupt_input', `${folder}/${CARD} is not a model card (task, name, input missing)`);
+    }
+    const io = card.onnx?.io;
+    if (io && (card.task === 'classify' || card.task === 'segment')) {
+      return this.importOnnx(path.join(folder, ONNX), {
+        task: card.task,
+        classes: card.classes,
+        inputSize: card.input.size[0] ?? 0,
+        channels: card.input.channels,
+        mean: card.input.normalize.mean,
+        std: card.input.normalize.std,
+        name: card.name,
+        input: io.input,
+        output: io.output,
+        layout: io.layout,
+        scores: io.scores,
+      });
     }
     const taken = (await this.list()).some((m) => m.card.id === card.id);
     await mkdir(this.userDir, { recursive: true });

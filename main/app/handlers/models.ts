@@ -7,7 +7,7 @@ export function modelHandlers(manager: ModelManager): { [M in keyof ModelsApi]: 
     'models.list': async () => (await manager.list()).map((m) => m.card),
     'models.get': async ({ id }) => (await manager.get(id)).card,
     'models.delete': async ({ id }) => ({ deleted: await manager.delete(id) }),
-    'models.import': async ({ path }) => (await manager.import(path)).card,
+    'models.import': async ({ path, onnx }) => (await manager.import(path, onnx)).card,
     'models.export': async ({ id, out }) => ({ out: await manager.export(id, out) }),
   };
 }

@@ -1,18 +1,20 @@
-// `ssm-studio segment <image|.nii|.nii.gz|DICOM folder> [--model ID] -o <mask> [--json]`: a class-index mask
-// (0 background, 1..K) as PNG for an image, as NIfTI on the input's grid (same dims, spacing, qform/sform) for a volume.
+// `ssm-studio segment <image|.nii|.nii.gz|DICOM folder> [--model ID] [--runtime auto|engine|onnx] -o <mask> [--json]`:
+// a class-index mask (0 background, 1..K) as PNG for an image, as NIfTI on the input's grid (same dims, spacing,
+// qform/sform) for a volume. --json reports `runtime`: the runtimes that ran it (engine / onnx, see models/runner.ts).
 import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { segmentFile } from '../../models/infer.js';
 import { stringOption, UsageError, type Command } from '../command.js';
-import { DATA_DIR_OPTION, loadFor, withSigint } from './model-common.js';
+import { DATA_DIR_OPTION, RUNTIME_OPTION, runnerFor, withSigint } from './model-common.js';
 
 export const segmentCommand: Command = {
   name: 'segment',
   summary:
     'segment an image (PNG mask) or a volume (NIfTI mask on its grid) with a model (default: the shipped segmenter)',
-  usage: 'ssm-studio segment <image|.nii|.nii.gz|DICOM folder> [--model ID] -o <mask.png|mask.nii.gz> [--json]',
-  options: { model: { type: 'string' }, out: { type: 'string', short: 'o' }, ...DATA_DIR_OPTION },
+  usage:
+    'ssm-studio segment <image|.nii|.nii.gz|DICOM folder> [--model ID] [--runtime auto|engine|onnx] -o <mask.png|mask.nii.gz> [--json]',
+  options: { model: { type: 'string' }, out: { type: 'string', short: 'o' }, ...RUNTIME_OPTION, ...DATA_DIR_OPTION },
   async run(args, io) {
     const input = args.positionals[0];
     if (!input || args.positionals.length > 1)
@@ -20,10 +22,10 @@ export const segmentCommand: Command = {
     const out = stringOption(args, 'out');
     if (!out) throw new UsageError('-o <mask> is required');
     const isDir = (await stat(input).catch(() => null))?.isDirectory() ?? false;
-    const { reg, model } = await loadFor(args, 'segment');
+    const { reg, runner } = await runnerFor(args, 'segment');
     try {
       const seg = await withSigint((signal) =>
-        segmentFile(model, reg.card, path.resolve(input), { isDir, gzip: !/\.nii$/i.test(out), signal }),
+        segmentFile(runner, reg.card, path.resolve(input), { isDir, gzip: !/\.nii$/i.test(out), signal }),
       );
       if (seg.kind === 'png' && !/\.png$/i.test(out))
         throw new UsageError(`a 2-D mask is written as PNG: use -o <name>.png`);
@@ -40,6 +42,7 @@ export const segmentCommand: Command = {
         slices: seg.slices,
         foreground: Math.round(seg.foreground * 1e4) / 1e4,
         classes: reg.card.classes,
+        runtime: [...runner.used],
       };
       io.stdout.write(
         args.values.json
@@ -47,7 +50,7 @@ export const segmentCommand: Command = {
           : `${out}: ${seg.width}×${seg.height}${seg.slices > 1 ? `×${seg.slices}` : ''} mask, ${(seg.foreground * 100).toFixed(1)}% foreground\n`,
       );
     } finally {
-      model.dispose();
+      await runner.dispose();
     }
     return 0;
   },

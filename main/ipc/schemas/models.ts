@@ -52,10 +52,27 @@ export const inferParams = z
   })
   .strict();
 
+/** Mapping of a plain .onnx import (`models.import` with `onnx`). */
+export const onnxImportParams = z
+  .object({
+    task: z.enum(['classify', 'segment']),
+    classes: z.array(z.string().min(1).max(200)).min(1).max(10_000),
+    inputSize: z.number().int().min(1).max(8192),
+    channels: z.number().int().min(1).max(64),
+    mean: z.number().finite(),
+    std: z.number().finite().positive(),
+    name: z.string().min(1).max(200).optional(),
+    input: z.string().min(1).max(500).optional(),
+    output: z.string().min(1).max(500).optional(),
+    layout: z.enum(['nchw', 'nhwc']).optional(),
+    scores: z.enum(['logits', 'probabilities']).optional(),
+  })
+  .strict();
+
 export const modelsSchemas: ParamSchemas<ModelsApi> = {
   'models.list': noParams,
   'models.get': z.object({ id: modelId }).strict(),
   'models.delete': z.object({ id: modelId }).strict(),
-  'models.import': z.object({ path: absolutePath }).strict(),
+  'models.import': z.object({ path: absolutePath, onnx: onnxImportParams.optional() }).strict(),
   'models.export': z.object({ id: modelId, out: absolutePath }).strict(),
 };
