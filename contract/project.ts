@@ -82,6 +82,8 @@ export interface MaskData {
   width: number;
   height: number;
   dataBase64: string;
+  /** 'deflate': the bytes are zlib-compressed (what the renderer sends: masks compress well); absent: raw. */
+  encoding?: 'deflate';
 }
 
 export type ReviewState = 'accepted' | 'needs_work';

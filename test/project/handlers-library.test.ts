@@ -1,6 +1,7 @@
 // The library, labeling and media methods the renderer uses, through the app's router (validation included).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { deflateSync } from 'node:zlib';
 
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,49 @@ describe('router: library and labeling methods', () => {
         ctx,
       ),
     ).rejects.toThrow(/mask has 15 bytes, expected 4×3/);
+    // Deflated masks (what the renderer sends) are stored as the same bytes; garbage and oversize data are refused.
+    const big = new Uint8Array(5 * 3).fill(3);
+    const deflated = deflateSync(big).toString('base64');
+    await services.router.invoke(
+      'project.setMask',
+      {
+        dir: project,
+        itemId: id,
+        axis: 2,
+        slice: 1,
+        mask: { width: 5, height: 3, dataBase64: deflated, encoding: 'deflate' },
+      },
+      ctx,
+    );
+    const back = await services.router.invoke('project.mask', { dir: project, itemId: id, axis: 2, slice: 1 }, ctx);
+    expect(Buffer.from(back!.dataBase64, 'base64')).toEqual(Buffer.from(big));
+    const bomb = deflateSync(new Uint8Array(1_000_000)).toString('base64');
+    await expect(
+      services.router.invoke(
+        'project.setMask',
+        {
+          dir: project,
+          itemId: id,
+          axis: 2,
+          slice: 1,
+          mask: { width: 5, height: 3, dataBase64: bomb, encoding: 'deflate' },
+        },
+        ctx,
+      ),
+    ).rejects.toThrow(/not zlib-deflated 5×3 bytes/);
+    await expect(
+      services.router.invoke(
+        'project.setMask',
+        {
+          dir: project,
+          itemId: id,
+          axis: 2,
+          slice: 1,
+          mask: { width: 5, height: 3, dataBase64: 'AAAA', encoding: 'deflate' },
+        },
+        ctx,
+      ),
+    ).rejects.toThrow(/not zlib-deflated/);
     await services.router.invoke(
       'project.setReview',
       { dir: project, itemId: id, axis: 2, slice: 0, state: 'needs_work' },

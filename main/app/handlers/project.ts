@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { inflateSync } from 'node:zlib';
 
 import type { Suggestion } from '../../../contract/models.js';
 import type { ItemSuggestion, ProjectApi } from '../../../contract/project.js';
@@ -135,7 +136,20 @@ export function projectHandlers(
       const store = projects.get(dir);
       let data: { width: number; height: number; data: Uint8Array } | null = null;
       if (mask) {
-        const bytes = Buffer.from(mask.dataBase64, 'base64');
+        const raw = Buffer.from(mask.dataBase64, 'base64');
+        let bytes = raw;
+        if (mask.encoding === 'deflate') {
+          try {
+            // Never inflate past the declared size (a small message must not become a huge buffer).
+            bytes = inflateSync(raw, { maxOutputLength: mask.width * mask.height + 1 });
+          } catch (err) {
+            throw new AppError(
+              'bad_request',
+              `mask data is not zlib-deflated ${mask.width}×${mask.height} bytes: ${err instanceof Error ? err.message : String(err)}`,
+              'params.mask.dataBase64',
+            );
+          }
+        }
         if (bytes.length !== mask.width * mask.height)
           throw new AppError(
             'bad_request',

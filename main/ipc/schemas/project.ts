@@ -47,7 +47,12 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
       axis,
       slice,
       mask: z
-        .object({ width: side, height: side, dataBase64: z.string().max(24_000_000) })
+        .object({
+          width: side,
+          height: side,
+          dataBase64: z.string().max(24_000_000),
+          encoding: z.literal('deflate').optional(),
+        })
         .strict()
         .nullable(),
     })

@@ -54,3 +54,9 @@ export function windowedCanvas(
   c.getContext('2d')?.putImageData(img, 0, 0);
   return c;
 }
+
+/** zlib-deflates bytes (CompressionStream 'deflate' is the zlib format main inflates) and returns them as base64. */
+export async function deflateBase64(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('deflate'));
+  return bytesBase64(new Uint8Array(await new Response(stream).arrayBuffer()));
+}
