@@ -4,9 +4,9 @@
 //                        test accuracy on the 10k test set at 28, 14 and 56 px (rate = 28 / size)
 //   brain-mri-s4nd-unet  S4ND 2-D U-Net brain mask on axial slices of the MNI ch2 T1 (mricron-data: ch2.nii.gz with
 //                        ch2bet.nii.gz as the mask); Dice on held-out slices (every 5th), predicted at native size
-//   frame-interp-s4nd    S4ND frame interpolator on 64 px crops of vtest.avi frames 0-599 (opencv-doc); PSNR / SSIM
-//                        of the middle frame on held-out frames 600-794 and on Megamind.avi vs linear blending and
-//                        frame repetition
+//   frame-interp-s4nd    time-conditioned S4ND frame interpolator on 64 px crops of vtest.avi frames 0-599
+//                        (opencv-doc), targets at t = j/m (m = 2, 3, 4); PSNR / SSIM at t = 1/2, 1/3, 2/3 on held-out
+//                        frames 600-640 and on Megamind.avi vs linear blending and frame repetition
 // Usage: node scripts/build.mjs main && node scripts/train-defaults.mjs [fashion|brain|interp]...
 // Needs the three Debian packages (apt-get install -y dataset-fashion-mnist mricron-data opencv-doc).
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -20,11 +20,11 @@ const dist = (p) => import(path.join(ROOT, 'dist', p));
 const { Engine } = await dist('main/engine/model.js');
 const { ZOO } = await dist('main/models/zoo.js');
 const { train, initialState, evaluate } = await dist('main/models/train.js');
-const { resample, datasetHash, rng } = await dist('main/models/dataset.js');
+const { resample, datasetHash, rng, interpolationInput, INTERP_CHANNELS } = await dist('main/models/dataset.js');
 const { ModelManager } = await dist('main/models/manager.js');
 const { readNifti } = await dist('main/media/nifti.js');
 const { axialSlice, volumeScale, rgbPlanes } = await dist('main/models/media-input.js');
-const { segmentFile, midFrame } = await dist('main/models/infer.js');
+const { segmentFile, interpolatePair } = await dist('main/models/infer.js');
 const { probeVideo, readFrames } = await dist('main/media/video.js');
 const { psnr, ssim } = await dist('main/models/metrics.js');
 
@@ -289,7 +289,7 @@ if (want('brain')) {
   model.dispose();
 }
 
-// ---- Frame interpolator ----
+// ---- Frame interpolator (time-conditioned) ----
 if (want('interp')) {
   const DATA = '/usr/share/doc/opencv-doc/examples/data';
   const VTEST = path.join(DATA, 'vtest.avi');
@@ -304,8 +304,9 @@ if (want('interp')) {
       out.push({ planes: rgbPlanes(f.data, f.width, f.height), w: f.width, h: f.height });
     return out;
   };
-  // Training crops: 64x64 windows of frame triplets (t, t+1, t+2) from vtest frames 0-599, at native scale. Frames
-  // are streamed (three in memory at a time).
+  // Training crops: 64x64 windows of frames k, k + m (the two inputs) and k + j (the target, t = j / m) with
+  // m = 2, 3, 4 in turn and j drawn from 1..m-1, from vtest frames 0-599 at native scale. Frames are streamed (a
+  // window of five in memory).
   const r = rng(3);
   const crop = (pl, w, h, x0, y0) => {
     const out = new Float32Array(3 * tile * tile);
@@ -316,55 +317,68 @@ if (want('interp')) {
     return out;
   };
   const samples = [];
+  const tCount = {};
   const vinfo = await probeVideo(VTEST);
   const win = [];
+  let k = -4;
   for await (const f of readFrames(VTEST, vinfo, { start: 0, count: 600 })) {
     win.push(rgbPlanes(f.data, f.width, f.height));
-    if (win.length > 3) win.shift();
-    if (win.length < 3) continue;
+    if (win.length > 5) win.shift();
+    k++;
+    if (win.length < 5) continue;
     const w = f.width,
       h = f.height;
-    // Motion-weighted crops: of 12 random windows keep the 3 where frames t and t+2 differ most, plus 1 random
+    const m = 2 + (k % 3);
+    const j = 1 + Math.floor(r() * (m - 1));
+    const t = j / m;
+    // Motion-weighted crops: of 10 random windows keep the 2 where frames k and k+m differ most, plus 1 random
     // window (static background teaches nothing beyond blending).
     const cands = [];
-    for (let k = 0; k < 12; k++) {
+    for (let q = 0; q < 10; q++) {
       const x0 = Math.floor(r() * (w - tile)),
         y0 = Math.floor(r() * (h - tile));
       let motion = 0;
       for (let y = 0; y < tile; y += 4)
         for (let x = 0; x < tile; x += 4) {
           const i = (y0 + y) * w + x0 + x;
-          motion += Math.abs(win[0][i] - win[2][i]) + Math.abs(win[0][h * w + i] - win[2][h * w + i]);
+          motion += Math.abs(win[0][i] - win[m][i]) + Math.abs(win[0][h * w + i] - win[m][h * w + i]);
         }
       cands.push({ x0, y0, motion });
     }
     const picked = [
       ...cands
-        .slice(0, 11)
+        .slice(0, 9)
         .sort((p, q) => q.motion - p.motion)
-        .slice(0, 3),
-      cands[11],
+        .slice(0, 2),
+      cands[9],
     ];
     for (const { x0, y0 } of picked) {
-      const a = crop(win[0], w, h, x0, y0),
-        b = crop(win[1], w, h, x0, y0),
-        c = crop(win[2], w, h, x0, y0);
-      const input = new Float32Array(6 * tile * tile);
-      input.set(a, 0);
-      input.set(c, a.length);
-      samples.push({ input, channels: 6, size: [tile, tile], target: b, targetChannels: 3 });
+      const input = interpolationInput(crop(win[0], w, h, x0, y0), crop(win[m], w, h, x0, y0), t, norm);
+      samples.push({
+        input,
+        channels: INTERP_CHANNELS,
+        size: [tile, tile],
+        target: crop(win[j], w, h, x0, y0),
+        targetChannels: 3,
+      });
+      const key = `${j}/${m}`;
+      tCount[key] = (tCount[key] ?? 0) + 1;
     }
   }
+  log('interp training crops by t', JSON.stringify(tCount));
   const valSet = samples.filter((_, i) => i % 20 === 0);
   const trainSet = samples.filter((_, i) => i % 20 !== 0);
   const schedule = [
-    { size: 32, epochs: 1 },
-    { size: 64, epochs: 2 },
+    { size: 32, epochs: 2 },
+    { size: 64, epochs: 4 },
   ];
   const seed = 3;
   const entry = ZOO['s4nd-interpolator'];
-  const model = engine.createModel(entry.build({ channels: 6, size: [tile, tile], outputs: 3, width: 16 }), seed);
-  entry.init(model); // starts as linear blending
+  const model = engine.createModel(
+    entry.build({ channels: INTERP_CHANNELS, size: [tile, tile], outputs: 3, width: 16 }),
+    seed,
+  );
+  entry.init(model); // starts as linear blending at the requested t
   const t0 = Date.now();
   const { state, runDir } = await trainSamples(model, trainSet, valSet, {
     task: 'interpolate',
@@ -373,22 +387,29 @@ if (want('interp')) {
     lr: 5e-3,
     seed,
     validationSizes: [64],
-    patience: 3,
+    patience: 4,
     augment: { flip: true, crop: 0, intensity: 0 },
     normalize: norm,
   });
   const trainSeconds = (Date.now() - t0) / 1000;
   await model.save(path.join(runDir, 'final.safetensors'));
   const cardBase = {
-    name: 'Frame interpolator (S4ND)',
+    name: 'Frame interpolator (S4ND, any t)',
     task: 'interpolate',
     architecture: 's4nd-interpolator',
     classes: [],
-    input: { channels: 6, dims: 2, size: [tile, tile], normalize: norm, multiple: 1, resolutionFlexible: true },
+    input: {
+      channels: INTERP_CHANNELS,
+      dims: 2,
+      size: [tile, tile],
+      normalize: norm,
+      multiple: 1,
+      resolutionFlexible: true,
+    },
     trainingResolutions: [32, 64],
     params: model.paramCount(),
     lineage: lineage(
-      'vtest.avi frames 0-599 (Debian opencv-doc), motion-weighted 64x64 crops of frame triplets',
+      'vtest.avi frames 0-599 (Debian opencv-doc), motion-weighted 64x64 crops of frames k, k+m and target k+j (t = j/m, m = 2, 3, 4)',
       trainSet,
       valSet.length,
       schedule,
@@ -396,54 +417,88 @@ if (want('interp')) {
       state,
     ),
   };
-  // Full-frame evaluation: predicted middle frame vs linear blend vs repeating the previous frame.
+  // Full-frame evaluation at t = 1/2 (frames k, k+2 -> k+1) and t = 1/3, 2/3 (frames k, k+3 -> k+1, k+2): the model
+  // vs linear blending at t vs repeating the nearer source frame (the earlier one at t = 1/2).
+  const card = { ...cardBase, id: 'eval', description: '', metrics: [], onnx: null, builtin: false };
   const evalVideo = async (file, start, count) => {
     const fr = await frames(file, start, count);
-    const sums = { model: [0, 0], blend: [0, 0], repeat: [0, 0] };
-    let n = 0;
-    const card = { ...cardBase, id: 'eval', description: '', metrics: [], onnx: null, builtin: false };
-    for (let t = 0; t + 2 < fr.length; t += 2) {
-      const { w, h } = fr[t];
-      const a = fr[t].planes,
-        b = fr[t + 1].planes,
-        c = fr[t + 2].planes;
-      const pred = (await midFrame(model, card, a, c, h, w)).map((v) => Math.min(1, Math.max(0, v)));
-      const blend = a.map((v, i) => (v + c[i]) / 2);
-      for (const [k, x] of [
+    const zero = () => ({ model: [0, 0], blend: [0, 0], repeat: [0, 0], n: 0 });
+    const sums = { '1/2': zero(), '1/3': zero(), '2/3': zero() };
+    const score = async (key, a, b, real, t, w, h) => {
+      const pred = (await interpolatePair(model, card, a, b, t, h, w)).map((v) => Math.min(1, Math.max(0, v)));
+      const blend = a.map((v, i) => (1 - t) * v + t * b[i]);
+      const s = sums[key];
+      for (const [name, x] of [
         ['model', pred],
         ['blend', blend],
-        ['repeat', a],
+        ['repeat', t <= 0.5 ? a : b],
       ]) {
-        sums[k][0] += psnr(x, b);
-        sums[k][1] += ssim(x, b, 3, h, w);
+        s[name][0] += psnr(x, real);
+        s[name][1] += ssim(x, real, 3, h, w);
       }
-      n++;
+      s.n++;
+    };
+    for (let q = 0; q + 2 < fr.length; q += 2) {
+      const { w, h } = fr[q];
+      await score('1/2', fr[q].planes, fr[q + 2].planes, fr[q + 1].planes, 1 / 2, w, h);
+    }
+    for (let q = 0; q + 3 < fr.length; q += 3) {
+      const { w, h } = fr[q];
+      await score('1/3', fr[q].planes, fr[q + 3].planes, fr[q + 1].planes, 1 / 3, w, h);
+      await score('2/3', fr[q].planes, fr[q + 3].planes, fr[q + 2].planes, 2 / 3, w, h);
     }
     const out = {};
-    for (const k of Object.keys(sums)) out[k] = { psnr: sums[k][0] / n, ssim: sums[k][1] / n };
-    return { pairs: n, ...out };
+    for (const [key, s] of Object.entries(sums)) {
+      out[key] = { pairs: s.n };
+      for (const name of ['model', 'blend', 'repeat'])
+        out[key][name] = { psnr: s[name][0] / s.n, ssim: s[name][1] / s.n };
+    }
+    return out;
   };
   const heldVtest = await evalVideo(VTEST, 600, 41);
   const mega = existsSync(MEGA) ? await evalVideo(MEGA, 0, 41) : null;
   log('interp vtest held-out', JSON.stringify(heldVtest), 'megamind', JSON.stringify(mega));
+  const fmt = (e) =>
+    `model ${e.model.psnr.toFixed(2)} dB / ${e.model.ssim.toFixed(4)}, linear blend ${e.blend.psnr.toFixed(2)} dB / ${e.blend.ssim.toFixed(4)}, frame repetition ${e.repeat.psnr.toFixed(2)} dB / ${e.repeat.ssim.toFixed(4)}`;
+  const metricRow = (e) => ({
+    psnr: e.model.psnr,
+    ssim: e.model.ssim,
+    blend_psnr: e.blend.psnr,
+    blend_ssim: e.blend.ssim,
+    repeat_psnr: e.repeat.psnr,
+    repeat_ssim: e.repeat.ssim,
+  });
+  const meanThirds = (name, m) => (heldVtest['1/3'][name][m] + heldVtest['2/3'][name][m]) / 2;
   await register('frame-interp-s4nd', path.join(runDir, 'final.safetensors'), {
     ...cardBase,
-    description: `${entry.description}. Runs on 64×64 tiles at rate 1 (motion is in pixels). Middle-frame PSNR/SSIM on held-out vtest frames 600-640 (20 triplets, full 768×576): model ${heldVtest.model.psnr.toFixed(2)} dB / ${heldVtest.model.ssim.toFixed(4)}, linear blend ${heldVtest.blend.psnr.toFixed(2)} dB / ${heldVtest.blend.ssim.toFixed(4)}, frame repetition ${heldVtest.repeat.psnr.toFixed(2)} dB / ${heldVtest.repeat.ssim.toFixed(4)}.`,
+    description: `${entry.description}. Runs on 64×64 tiles at rate 1 (motion is in pixels). Held-out vtest frames 600-640 at full 768×576: t = 1/2 (${heldVtest['1/2'].pairs} frames): ${fmt(heldVtest['1/2'])}; t = 1/3 (${heldVtest['1/3'].pairs}): ${fmt(heldVtest['1/3'])}; t = 2/3 (${heldVtest['2/3'].pairs}): ${fmt(heldVtest['2/3'])}. Metrics (size 576): unsuffixed keys are t = 1/2, keys ending _t1_3 / _t2_3 are t = 1/3 / 2/3.`,
     metrics: [
       {
         size: 576,
         metrics: {
-          psnr: heldVtest.model.psnr,
-          ssim: heldVtest.model.ssim,
-          blend_psnr: heldVtest.blend.psnr,
-          blend_ssim: heldVtest.blend.ssim,
-          repeat_psnr: heldVtest.repeat.psnr,
-          repeat_ssim: heldVtest.repeat.ssim,
+          ...metricRow(heldVtest['1/2']),
+          ...Object.fromEntries(
+            ['1/3', '2/3'].flatMap((key) =>
+              Object.entries(metricRow(heldVtest[key])).map(([m, v]) => [`${m}_t${key.replace('/', '_')}`, v]),
+            ),
+          ),
         },
       },
     ],
   });
-  report.interp = { trainSeconds, steps: state.step, vtestHeldOut: heldVtest, megamind: mega };
+  report.interp = {
+    trainSeconds,
+    steps: state.step,
+    timeConditioned: true,
+    trainCrops: tCount,
+    vtestHeldOut: heldVtest,
+    vtestThirdsMean: {
+      model: { psnr: meanThirds('model', 'psnr'), ssim: meanThirds('model', 'ssim') },
+      blend: { psnr: meanThirds('blend', 'psnr'), ssim: meanThirds('blend', 'ssim') },
+      repeat: { psnr: meanThirds('repeat', 'psnr'), ssim: meanThirds('repeat', 'ssim') },
+    },
+    megamind: mega,
+  };
   model.dispose();
 }
 

@@ -205,3 +205,35 @@ export function datasetHash(samples: Sample[]): string {
   }
   return h.digest('hex');
 }
+
+/** Input channels of a time-conditioned interpolator: frame a (3), frame b (3), their linear blend at t (3), t (1). */
+export const INTERP_CHANNELS = 10;
+
+/** Refuses a target time outside the open interval (0, 1) (t = 0 and t = 1 are the source frames themselves). */
+export function checkInterpolationTime(t: number): void {
+  if (!(Number.isFinite(t) && t > 0 && t < 1))
+    throw new RangeError(`the interpolation time t must be in the open interval (0, 1), got ${t}`);
+}
+
+/**
+ * The input of a time-conditioned interpolator for RGB frames a and b ((3, ...size) each) and target time t in (0, 1):
+ * [a, b, (1 - t)·a + t·b, t] on 10 channels. Frames in pixel units ([0, 1]) give the raw input that is then normalised
+ * as a whole (every channel, the t plane included); frames already normalised with `norm` give the t plane as
+ * (t - mean) / std, the same result. The blend is affine-invariant, so it is the same in both spaces.
+ */
+export function interpolationInput(
+  a: Float32Array,
+  b: Float32Array,
+  t: number,
+  norm?: { mean: number; std: number },
+): Float32Array {
+  checkInterpolationTime(t);
+  if (a.length !== b.length || a.length % 3 !== 0) throw new Error('interpolationInput: two RGB frames of one size');
+  const n = a.length;
+  const out = new Float32Array(3 * n + n / 3);
+  out.set(a, 0);
+  out.set(b, n);
+  for (let i = 0; i < n; i++) out[2 * n + i] = (1 - t) * (a[i] as number) + t * (b[i] as number);
+  out.fill(norm ? (t - norm.mean) / norm.std : t, 3 * n);
+  return out;
+}

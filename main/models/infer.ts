@@ -1,6 +1,8 @@
 // Inference: classify images at their native size (S4ND rate = base / size), segment images and volumes (a 2-D
-// model slice by slice, a 3-D model on the whole volume), and interpolate videos frame pair by frame pair while
-// streaming (memory holds two source frames and one batch of tiles, whatever the video's length).
+// model slice by slice, a 3-D model on the whole volume), and interpolate videos to any integer factor or frame rate
+// while streaming (memory holds two source frames and one batch of tiles, whatever the video's length): every output
+// timestamp is mapped to its two neighbouring source frames and a time t in (0, 1) that the interpolator is
+// conditioned on; source frames whose timestamps lie on the output grid are copied unchanged.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -11,7 +13,7 @@ import { encodePng } from '../media/image.js';
 import { encodeNifti } from '../media/nifti-write.js';
 import { encodeVideo } from '../media/video-encode.js';
 import { probeVideo, readFrames, type VideoInfo } from '../media/video.js';
-import { resample } from './dataset.js';
+import { checkInterpolationTime, INTERP_CHANNELS, resample } from './dataset.js';
 import { softmax } from './metrics.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, rgbPlanes, toRgb, volumeScale } from './media-input.js';
 import type { Predictor } from './runner.js';
@@ -164,9 +166,11 @@ function frac(m: Uint8Array): number {
 }
 
 export interface InterpolateOptions {
-  /** Output frames per input frame interval: 2, 4 or 8 (recursive midpoints). */
-  factor: number;
-  /** .mp4 / .webm file, or a folder pattern with %05d (PNG frames). */
+  /** Output frames per source frame interval (any integer ≥ 2); or give `fps`. */
+  factor?: number;
+  /** Output frame rate (any value > 0); or give `factor`. */
+  fps?: number;
+  /** .mp4 / .webm file, or a folder pattern with %05d (PNG frames, lossless). */
   out: string;
   signal?: AbortSignal;
   onFrame?(done: number, total: number): void;
@@ -181,42 +185,73 @@ function tileOrigins(n: number, t: number): number[] {
   return out;
 }
 
+function badTime(t: number): AppError {
+  return new AppError(
+    'bad_request',
+    `the interpolation time t must be strictly between 0 and 1 (0 and 1 are the two source frames), got ${t}`,
+    'params.t',
+  );
+}
+
 /**
- * The middle frame between a and b ((3, H, W) in [0, 1]). The frame is cut into tiles of the training size and run at
- * rate 1: motion is measured in pixels, so the interpolator sees the pixel scale it was trained at.
+ * The frame at time t in (0, 1) between a (t = 0) and b (t = 1), both (3, H, W) in [0, 1]. A time-conditioned model
+ * (10 input channels) takes [a, b, (1 - t)·a + t·b, t]; a legacy midpoint-only model (6 channels) answers t = 0.5
+ * only. The frame is cut into tiles of the training size and run at rate 1: motion is measured in pixels, so the
+ * interpolator sees the pixel scale it was trained at.
  */
-export async function midFrame(
+export async function interpolatePair(
   model: Model,
   card: ModelCard,
   a: Float32Array,
   b: Float32Array,
+  t: number,
   h: number,
   w: number,
   signal?: AbortSignal,
 ): Promise<Float32Array> {
-  const t = card.input.size[0] ?? 64;
-  const th = Math.min(t, h),
-    tw = Math.min(t, w);
+  try {
+    checkInterpolationTime(t);
+  } catch {
+    throw badTime(t);
+  }
+  const C = card.input.channels;
+  if (C !== INTERP_CHANNELS && !(C === 6 && t === 0.5)) {
+    throw new AppError(
+      'bad_request',
+      C === 6
+        ? `model '${card.id}' is a midpoint-only interpolator (6 input channels) and cannot predict t = ${t}; retrain it as a time-conditioned interpolator`
+        : `model '${card.id}' takes ${C} input channels; an interpolator takes ${INTERP_CHANNELS} (frames a, b, their blend at t, t)`,
+      'params.model',
+    );
+  }
+  const ts = card.input.size[0] ?? 64;
+  const th = Math.min(ts, h),
+    tw = Math.min(ts, w);
   const ys = tileOrigins(h, th),
     xs = tileOrigins(w, tw);
   const per = th * tw;
   const n = ys.length * xs.length;
-  const x = new Float32Array(n * 6 * per);
+  const x = new Float32Array(n * C * per);
   const { mean, std } = card.input.normalize;
   let i = 0;
   for (const y0 of ys)
     for (const x0 of xs) {
-      for (let c = 0; c < 6; c++) {
-        const src = c < 3 ? a : b;
+      for (let c = 0; c < 9 && c < C; c++) {
         const sc = c % 3;
+        const wa = c < 3 ? 1 : c < 6 ? 0 : 1 - t;
+        const wb = c < 3 ? 0 : c < 6 ? 1 : t;
         for (let y = 0; y < th; y++)
-          for (let xx = 0; xx < tw; xx++)
-            x[((i * 6 + c) * th + y) * tw + xx] = ((src[(sc * h + y0 + y) * w + x0 + xx] as number) - mean) / std;
+          for (let xx = 0; xx < tw; xx++) {
+            const s = (sc * h + y0 + y) * w + x0 + xx;
+            const v = wa * (a[s] as number) + wb * (b[s] as number);
+            x[((i * C + c) * th + y) * tw + xx] = (v - mean) / std;
+          }
       }
+      if (C === INTERP_CHANNELS) x.fill((t - mean) / std, (i * C + 9) * per, (i * C + 10) * per);
       i++;
     }
-  const rate = th === t && tw === t ? 1 : rateFor(card.input.size, [th, tw]);
-  const pred = await model.predict(x, [n, 6, th, tw], { rate, signal });
+  const rate = th === ts && tw === ts ? 1 : rateFor(card.input.size, [th, tw]);
+  const pred = await model.predict(x, [n, C, th, tw], { rate, signal });
   const out = new Float32Array(3 * h * w);
   i = 0;
   for (const y0 of ys)
@@ -230,64 +265,150 @@ export async function midFrame(
   return out;
 }
 
-/** Frames between a and b (exclusive) for a power-of-two factor, by recursive midpoints, in display order. */
-async function between(
+/** The middle frame between a and b (interpolatePair at t = 0.5). */
+export function midFrame(
   model: Model,
   card: ModelCard,
   a: Float32Array,
   b: Float32Array,
-  factor: number,
   h: number,
   w: number,
   signal?: AbortSignal,
-): Promise<Float32Array[]> {
-  if (factor <= 1) return [];
-  const mid = await midFrame(model, card, a, b, h, w, signal);
-  const left = await between(model, card, a, mid, factor / 2, h, w, signal);
-  const right = await between(model, card, mid, b, factor / 2, h, w, signal);
-  return [...left, mid, ...right];
+): Promise<Float32Array> {
+  return interpolatePair(model, card, a, b, 0.5, h, w, signal);
 }
 
-export function factorFor(info: VideoInfo, opts: { factor?: number; fps?: number }): number {
-  const k = opts.factor ?? (opts.fps ? opts.fps / info.fps : NaN);
-  const r = Math.round(k);
-  if (!(Math.abs(k - r) < 1e-3 && [2, 4, 8].includes(r))) {
-    throw new AppError(
-      'bad_request',
-      `the interpolator makes 2, 4 or 8 frames per source frame (recursive midpoints); ${opts.factor !== undefined ? `--factor ${opts.factor}` : `--fps ${opts.fps} on a ${info.fps.toFixed(3)} fps video (×${k.toFixed(3)})`} is not one of them`,
-      'params.factor',
-    );
+/** Where an output frame lies on the source timeline: a source frame copied as is, or a pair and a time t. */
+export type OutputSlot = { index: number; seconds: number } & (
+  | { source: number; from?: undefined; t?: undefined }
+  | { source?: undefined; from: number; t: number }
+);
+
+export interface Retiming {
+  /** Output frames per source interval when given as --factor; null for --fps. */
+  factor: number | null;
+  fps: number;
+  /** Output rate as a rational for the encoder. */
+  fpsRational: string;
+  /** Output frames for a video of `frames` source frames (the output spans the first to the last source frame). */
+  total(frames: number): number;
+  /** Output frame k on the source timeline (timestamps relative to the first frame). */
+  slot(k: number): OutputSlot;
+}
+
+function parseRational(r: string, fallback: number): [number, number] {
+  const [num, den] = r.split('/').map(Number);
+  return num && den && Number.isFinite(num) && Number.isFinite(den) ? [num, den] : [fallback, 1];
+}
+
+/** A short rational for a frame rate (integers exact; NTSC-style rates as n/1001; else three decimals). */
+function rateRational(f: number): string {
+  if (Number.isInteger(f)) return `${f}/1`;
+  const ntsc = (f * 1001) / 1000;
+  if (Math.abs(ntsc - Math.round(ntsc)) < 1e-6) return `${Math.round(ntsc) * 1000}/1001`;
+  return `${Math.round(f * 1000)}/1000`;
+}
+
+/**
+ * The output timeline for `--factor K` (any integer ≥ 2: K - 1 new frames per source interval) or `--fps F` (any
+ * rate > 0): output frame k sits at k / F seconds, i.e. at source position p = k · fps_src / F; an integer p copies
+ * source frame p exactly, otherwise the frame is interpolated between floor(p) and floor(p) + 1 at t = p - floor(p).
+ */
+export function retiming(info: Pick<VideoInfo, 'fps' | 'fpsRational'>, opts: { factor?: number; fps?: number }): Retiming {
+  const [num, den] = parseRational(info.fpsRational, info.fps);
+  const srcFps = num / den;
+  if ((opts.factor === undefined) === (opts.fps === undefined))
+    throw new AppError('bad_request', 'give exactly one of factor or fps', 'params.factor');
+  let factor: number | null = null;
+  let fps: number;
+  let fpsRational: string;
+  // Source position of output k as an exact ratio k * pNum / pDen where possible.
+  let pos: (k: number) => number;
+  if (opts.factor !== undefined) {
+    const K = opts.factor;
+    if (!(Number.isInteger(K) && K >= 2))
+      throw new AppError('bad_request', `the factor must be an integer ≥ 2, got ${K}`, 'params.factor');
+    factor = K;
+    fps = srcFps * K;
+    fpsRational = `${num * K}/${den}`;
+    pos = (k) => k / K;
+  } else {
+    const F = opts.fps as number;
+    if (!(Number.isFinite(F) && F > 0))
+      throw new AppError('bad_request', `the output frame rate must be a number > 0, got ${F}`, 'params.fps');
+    fps = F;
+    fpsRational = rateRational(F);
+    pos = (k) => (k * num) / (den * F);
   }
-  return r;
+  const slot = (k: number): OutputSlot => {
+    const p = pos(k);
+    const r = Math.round(p);
+    const seconds = k / fps;
+    if (Math.abs(p - r) <= 1e-9 * Math.max(1, p)) return { index: k, seconds, source: r };
+    const from = Math.floor(p);
+    return { index: k, seconds, from, t: p - from };
+  };
+  const total = (frames: number): number => {
+    if (frames <= 1) return Math.max(0, frames);
+    const last = frames - 1;
+    // The largest k with pos(k) <= last (with a tolerance so that exact grid points count).
+    let k = Math.floor((last * fps) / srcFps + 1e-9);
+    while (pos(k + 1) <= last + 1e-9) k++;
+    while (k > 0 && pos(k) > last + 1e-9) k--;
+    return k + 1;
+  };
+  return { factor, fps, fpsRational, total, slot };
 }
 
-/** Interpolates a video to factor × its frame rate, streaming. Returns frames written. */
+/**
+ * Interpolates a video to factor × its frame rate or to `fps`, streaming: two decoded source frames and the raw bytes
+ * of the previous one are held at a time. Source frames on the output grid are written unchanged (so a PNG sequence
+ * holds them bit-exact). Returns the frames written and the output rate.
+ */
 export async function interpolateVideo(
   model: Model,
   card: ModelCard,
   file: string,
   opts: InterpolateOptions,
-): Promise<{ frames: number; fps: number; width: number; height: number }> {
+): Promise<{ frames: number; fps: number; fpsRational: string; width: number; height: number; kept: number }> {
   const info = await probeVideo(file, opts.signal);
+  const timing = retiming(info, { factor: opts.factor, fps: opts.fps });
   const { width: w, height: h } = info;
-  const total = (info.frames - 1) * opts.factor + 1;
+  const total = timing.total(info.frames);
+  let kept = 0;
   async function* frames(): AsyncGenerator<Uint8Array> {
+    let prevRaw: Uint8Array | null = null;
     let prev: Float32Array | null = null;
+    let i = -1;
+    let k = 0;
     let done = 0;
-    for await (const f of readFrames(file, info, { signal: opts.signal })) {
-      const cur = rgbPlanes(f.data, f.width, f.height);
-      if (prev) {
-        for (const mid of await between(model, card, prev, cur, opts.factor, h, w, opts.signal)) {
-          yield toRgb(mid, w, h);
-          opts.onFrame?.(++done, total);
-        }
-      }
-      yield f.data;
+    let slot = timing.slot(0);
+    const emitted = (): void => {
       opts.onFrame?.(++done, total);
+      slot = timing.slot(++k);
+    };
+    for await (const f of readFrames(file, info, { signal: opts.signal })) {
+      i++;
+      const cur = rgbPlanes(f.data, f.width, f.height);
+      // Every output slot before source frame i: prev itself (i - 1) or between i - 1 and i.
+      while (prev && prevRaw) {
+        if (slot.source !== undefined && slot.source === i - 1) {
+          kept++;
+          yield prevRaw;
+        } else if (slot.from !== undefined && slot.from === i - 1) {
+          yield toRgb(await interpolatePair(model, card, prev, cur, slot.t, h, w, opts.signal), w, h);
+        } else break;
+        emitted();
+      }
       prev = cur;
+      prevRaw = f.data;
+    }
+    if (prevRaw && slot.source === i) {
+      kept++;
+      yield prevRaw;
+      emitted();
     }
   }
-  const fpsNum = info.fps * opts.factor;
   let written = 0;
   if (opts.out.includes('%')) {
     const dir = path.dirname(opts.out);
@@ -303,9 +424,13 @@ export async function interpolateVideo(
       written++;
     }
   } else {
-    const [num, den] = info.fpsRational.split('/').map(Number);
-    const fps = num && den ? `${num * opts.factor}/${den}` : String(fpsNum);
-    written = await encodeVideo(frames(), { out: opts.out, width: w, height: h, fps, signal: opts.signal });
+    written = await encodeVideo(frames(), {
+      out: opts.out,
+      width: w,
+      height: h,
+      fps: timing.fpsRational,
+      signal: opts.signal,
+    });
   }
-  return { frames: written, fps: fpsNum, width: w, height: h };
+  return { frames: written, fps: timing.fps, fpsRational: timing.fpsRational, width: w, height: h, kept };
 }

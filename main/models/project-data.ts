@@ -6,7 +6,7 @@ import type { ProjectItem } from '../../contract/project.js';
 import { AppError } from '../ipc/app-error.js';
 import { probeVideo, readFrames } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
-import type { Sample } from './dataset.js';
+import { INTERP_CHANNELS, interpolationInput, type Sample } from './dataset.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, rgbPlanes, volumeScale } from './media-input.js';
 
 export interface ProjectData {
@@ -126,7 +126,7 @@ export async function loadProjectData(
       put(r.item, { input: r.input, channels, size: [r.h, r.w], target, targetChannels: k });
     }
   } else {
-    channels = 6;
+    channels = INTERP_CHANNELS;
     const size = opts.frameSize ?? 64;
     for (const item of items.filter((i) => i.kind === 'video')) {
       const info = await probeVideo(item.path, opts.signal);
@@ -144,11 +144,10 @@ export async function loadProjectData(
         const a = frames[t] as Float32Array,
           b = frames[t + 1] as Float32Array,
           c = frames[t + 2] as Float32Array;
-        const input = new Float32Array(a.length * 2);
-        input.set(a, 0);
-        input.set(c, a.length);
+        // Time-conditioned interpolator input at t = 1/2 (see interpolationInput); normalised as a whole below.
+        const input = interpolationInput(a, c, 0.5);
         // Every 5th triplet validates, so a one-video project still has validation data.
-        const s: Sample = { input, channels: 6, size: [size, size], target: b.slice(), targetChannels: 3 };
+        const s: Sample = { input, channels: INTERP_CHANNELS, size: [size, size], target: b.slice(), targetChannels: 3 };
         if ((t / 3) % 5 === 4) val.push(s);
         else train.push(s);
       }

@@ -18,7 +18,10 @@ export type ZooArchitecture =
   | 'conv-interpolator';
 
 export interface ZooOptions {
-  /** Input channels (1 grey, 3 RGB; the interpolator takes two frames, so 2 × channels). */
+  /**
+   * Input channels (1 grey, 3 RGB; the interpolator takes 10: frames a and b, their linear blend at t and a constant
+   * plane holding t, see interpolationInput in dataset.ts).
+   */
   channels: number;
   /** Training resolution per spatial axis (2 or 3 axes). */
   size: number[];
@@ -50,20 +53,26 @@ export interface ZooEntry {
 }
 
 /**
- * Interpolators start as linear blending: the last 1×1 conv reads [features, frame a, frame b]; its weights are set
- * to 0.5 on each frame's matching channel and 0 on the features, so the untrained model outputs (a + b) / 2 (exact
- * in normalised units too, as both frames share the normalisation) and training learns a correction from there.
+ * Interpolators start as linear blending. Their input is [frame a, frame b, (1 - t)·a + t·b, t] (see
+ * interpolationInput in dataset.ts: 10 channels) and the last 1×1 conv reads [features, that input]; its weights are
+ * set to 1 on the blend channels and 0 elsewhere, so the untrained model outputs the linear blend at the requested t
+ * (exact in normalised units too, as every channel shares the normalisation) and training learns a t-dependent
+ * correction from there. Legacy midpoint-only interpolators (6 input channels: a, b) get 0.5 on each frame.
  */
 export function blendInit(model: Model): void {
   const last = model.spec.layers.length - 1;
   const name = `layers.${last}.weight`;
-  const w = model.getParam(name); // (3, F + 6, 1, 1)
+  const w = model.getParam(name); // (3, F + frames, 1, 1)
   const inC = w.length / 3;
-  const feats = inC - 6;
+  const frames = model.spec.input.channels;
+  const feats = inC - frames;
   w.fill(0);
   for (let c = 0; c < 3; c++) {
-    w[c * inC + feats + c] = 0.5;
-    w[c * inC + feats + 3 + c] = 0.5;
+    if (frames >= 10) w[c * inC + feats + 6 + c] = 1;
+    else {
+      w[c * inC + feats + c] = 0.5;
+      w[c * inC + feats + 3 + c] = 0.5;
+    }
   }
   model.setParam(name, w);
   model.setParam(`layers.${last}.bias`, new Float32Array(3));
@@ -277,7 +286,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     multiple: 1,
     lr: 5e-3,
     description:
-      'S4ND frame interpolator: the two neighbouring frames stacked on channels, S4ND blocks, then a 1×1 conv over [features, both frames] predicts the middle frame (it can learn blending plus a correction)',
+      'Time-conditioned S4ND frame interpolator: the two neighbouring frames, their linear blend at t and a constant plane holding t stacked on channels, S4ND blocks, then a 1×1 conv over [features, that input] predicts the frame at any t in (0, 1) (linear blending plus a learned t-dependent correction)',
     build: (o) => ({
       input: { channels: o.channels, size: o.size },
       layers: [
@@ -288,7 +297,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
         { type: 'concat', with: 'frames' },
         { type: 'conv2d', out: o.outputs, kernel: 1 },
       ],
-      loss: { type: 'l1' },
+      loss: { type: 'mse' }, // the figure of merit is PSNR
       optimizer: { weight_decay: 0, clip_grad_norm: 5 },
     }),
     init: blendInit,
@@ -301,7 +310,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     multiple: 1,
     lr: 3e-3,
     description:
-      'Conv2D frame interpolator baseline: the same layout with 3×3 conv + GELU layers in place of S4ND blocks',
+      'Time-conditioned Conv2D frame interpolator baseline: the same input and layout with 3×3 conv + GELU layers in place of S4ND blocks',
     build: (o) => {
       const w = o.width ?? 16;
       return {
@@ -317,7 +326,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
           { type: 'concat', with: 'frames' },
           { type: 'conv2d', out: o.outputs, kernel: 1 },
         ],
-        loss: { type: 'l1' },
+        loss: { type: 'mse' }, // the figure of merit is PSNR
         optimizer: { weight_decay: 0, clip_grad_norm: 5 },
       };
     },

@@ -1,16 +1,25 @@
 // `ssm-studio interpolate <video> (--factor K | --fps F) -o <out.mp4|out.webm|dir/%05d.png>`: frame interpolation
-// with a model (default: the shipped interpolator), streaming (two source frames in memory at a time); progress
-// on stderr.
+// with a time-conditioned model (default: the shipped interpolator) to any integer factor K ≥ 2 or any output rate
+// F > 0; each output timestamp is mapped to its two neighbouring source frames and a time t in (0, 1), and source
+// frames on the output grid are copied unchanged. Streaming (two source frames in memory at a time); progress on
+// stderr.
 import path from 'node:path';
 
-import { factorFor, interpolateVideo } from '../../models/infer.js';
+import { interpolateVideo, retiming } from '../../models/infer.js';
 import { probeVideo } from '../../media/video.js';
 import { stringOption, UsageError, type Command } from '../command.js';
 import { DATA_DIR_OPTION, loadFor, withSigint } from './model-common.js';
 
+function numberOption(name: string, v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} takes a number, got '${v}'`);
+  return n;
+}
+
 export const interpolateCommand: Command = {
   name: 'interpolate',
-  summary: 'raise a video frame rate ×2/×4/×8 with a frame interpolation model, to a video or numbered PNG frames',
+  summary:
+    'raise (or change) a video frame rate by any integer factor or to any fps with a time-conditioned interpolation model, to a video or numbered PNG frames',
   usage:
     'ssm-studio interpolate <video> (--factor K | --fps F) -o <out.mp4|out.webm|dir/%05d.png> [--model ID] [--json]',
   options: {
@@ -28,15 +37,16 @@ export const interpolateCommand: Command = {
     const f = stringOption(args, 'factor');
     const fps = stringOption(args, 'fps');
     if ((f === undefined) === (fps === undefined)) throw new UsageError('give exactly one of --factor K or --fps F');
+    const rate = f !== undefined ? { factor: numberOption('factor', f) } : { fps: numberOption('fps', fps as string) };
     const info = await probeVideo(path.resolve(input));
-    const factor = factorFor(info, f !== undefined ? { factor: Number(f) } : { fps: Number(fps) });
+    const timing = retiming(info, rate); // refuses a bad factor / fps before the model loads
     const { reg, model } = await loadFor(args, 'interpolate');
     const t0 = Date.now();
     let last = 0;
     try {
       const r = await withSigint((signal) =>
         interpolateVideo(model, reg.card, path.resolve(input), {
-          factor,
+          ...rate,
           out: path.resolve(out),
           signal,
           onFrame(done, total) {
@@ -47,11 +57,20 @@ export const interpolateCommand: Command = {
           },
         }),
       );
-      const summary = { input, out, model: reg.card.id, factor, ...r, seconds: (Date.now() - t0) / 1000 };
+      const summary = {
+        input,
+        out,
+        model: reg.card.id,
+        factor: timing.factor,
+        sourceFps: info.fps,
+        sourceFrames: info.frames,
+        ...r,
+        seconds: (Date.now() - t0) / 1000,
+      };
       io.stdout.write(
         args.values.json
           ? `${JSON.stringify(summary)}\n`
-          : `${out}: ${r.frames} frames at ${r.fps.toFixed(3)} fps (${r.width}×${r.height}, ×${factor})\n`,
+          : `${out}: ${r.frames} frames at ${r.fps.toFixed(3)} fps (${r.width}×${r.height}, ${timing.factor !== null ? `×${timing.factor}` : `from ${info.fps.toFixed(3)} fps`}, ${r.kept} source frames kept)\n`,
       );
     } finally {
       model.dispose();
