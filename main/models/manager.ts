@@ -210,7 +210,11 @@ export class ModelManager {
    */
   async runner(reg: RegisteredModel, mode: RuntimeMode = 'auto'): Promise<ModelRunner> {
     const { openRunner } = await import('./runner.js');
-    return openRunner(reg, { cacheDir: this.cacheDir, mode, ...(this.engineInstance ? { engine: this.engineInstance } : {}) });
+    return openRunner(reg, {
+      cacheDir: this.cacheDir,
+      mode,
+      ...(this.engineInstance ? { engine: this.engineInstance } : {}),
+    });
   }
 
   /** Imports a plain third-party ONNX classifier/segmenter with an input/output mapping (see onnx-import.ts). */

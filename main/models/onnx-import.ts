@@ -29,7 +29,11 @@ export const MAX_ONNX_BYTES = 1024 * 1024 * 1024;
 const STANDARD_DOMAINS = new Set(['', 'ai.onnx', 'ai.onnx.ml']);
 
 const bad = (file: string, why: string): AppError =>
-  new AppError('corrupt_input', `${path.basename(file)} cannot be imported: ${why}; nothing was registered`, 'params.path');
+  new AppError(
+    'corrupt_input',
+    `${path.basename(file)} cannot be imported: ${why}; nothing was registered`,
+    'params.path',
+  );
 
 /** Walks the graph (and subgraphs of If/Loop/Scan): external data, non-standard op domains, parameter count. */
 function scanGraph(g: OnnxTypes.IGraphProto, file: string, counts: { params: number }): void {
@@ -40,7 +44,10 @@ function scanGraph(g: OnnxTypes.IGraphProto, file: string, counts: { params: num
   }
   for (const n of g.node ?? []) {
     if (!STANDARD_DOMAINS.has(n.domain ?? ''))
-      throw bad(file, `op '${n.opType ?? ''}' is in the custom domain '${n.domain ?? ''}' (only standard ONNX ops run here)`);
+      throw bad(
+        file,
+        `op '${n.opType ?? ''}' is in the custom domain '${n.domain ?? ''}' (only standard ONNX ops run here)`,
+      );
     for (const a of n.attribute ?? []) {
       if (a.t && (a.t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (a.t.externalData?.length ?? 0) > 0))
         throw bad(file, `a constant of '${n.name ?? n.opType ?? ''}' refers to external data`);
@@ -81,9 +88,14 @@ export async function validateOnnxImport(
   if (!st.isFile()) throw bad(file, 'not a regular file');
   if (st.size === 0) throw bad(file, 'the file is empty');
   if (st.size > MAX_ONNX_BYTES) throw bad(file, `the file is ${st.size} bytes (limit ${MAX_ONNX_BYTES})`);
-  if (!(params.classes.length > 0)) throw new AppError('bad_request', 'give the class names (--classes a,b,c)', 'params.classes');
+  if (!(params.classes.length > 0))
+    throw new AppError('bad_request', 'give the class names (--classes a,b,c)', 'params.classes');
   if (!(Number.isInteger(params.inputSize) && params.inputSize > 0))
-    throw new AppError('bad_request', `--input-size must be a positive integer, got ${params.inputSize}`, 'params.inputSize');
+    throw new AppError(
+      'bad_request',
+      `--input-size must be a positive integer, got ${params.inputSize}`,
+      'params.inputSize',
+    );
   if (!(params.std > 0)) throw new AppError('bad_request', `--std must be > 0, got ${params.std}`, 'params.std');
   const bytes = new Uint8Array(await readFile(file));
   const paramCount = screen(bytes, file);
@@ -110,23 +122,36 @@ export async function validateOnnxImport(
           : `name the image input with --input (float inputs: ${floatIn.map((i) => i.name).join(', ') || 'none'})`,
       );
     if (inputs.length > 1)
-      throw bad(file, `it takes ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); only single-input models are imported`);
+      throw bad(
+        file,
+        `it takes ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); only single-input models are imported`,
+      );
     if (input.type !== 'float32') throw bad(file, `input '${input.name}' is ${input.type}, not float32`);
     if (!input.dims || input.dims.length !== 4)
-      throw bad(file, `input '${input.name}' has dims ${fmtDims(input.dims)}; a 2-D image model takes rank 4 (${layout})`);
+      throw bad(
+        file,
+        `input '${input.name}' has dims ${fmtDims(input.dims)}; a 2-D image model takes rank 4 (${layout})`,
+      );
     const chAxis = layout === 'nhwc' ? 3 : 1;
     const spatial = layout === 'nhwc' ? [1, 2] : [2, 3];
     const ch = input.dims[chAxis];
     if (typeof ch === 'number' && ch !== params.channels)
-      throw bad(file, `input '${input.name}' ${fmtDims(input.dims)} (${layout}) takes ${ch} channel(s), the mapping says ${params.channels}`);
+      throw bad(
+        file,
+        `input '${input.name}' ${fmtDims(input.dims)} (${layout}) takes ${ch} channel(s), the mapping says ${params.channels}`,
+      );
     const fixed = spatial.map((a) => input.dims?.[a]);
     const fixedSize = fixed.every((d) => typeof d === 'number') ? (fixed as number[]) : null;
     for (const d of fixed)
       if (typeof d === 'number' && d !== params.inputSize)
-        throw bad(file, `input '${input.name}' ${fmtDims(input.dims)} fixes the image size at ${d}, the mapping says --input-size ${params.inputSize}`);
+        throw bad(
+          file,
+          `input '${input.name}' ${fmtDims(input.dims)} fixes the image size at ${d}, the mapping says --input-size ${params.inputSize}`,
+        );
     const outName = params.output ?? outputs[0]?.name;
     const output = outputs.find((o) => o.name === outName);
-    if (!output) throw bad(file, `it has no output '${outName ?? ''}' (outputs: ${outputs.map((o) => o.name).join(', ')})`);
+    if (!output)
+      throw bad(file, `it has no output '${outName ?? ''}' (outputs: ${outputs.map((o) => o.name).join(', ')})`);
     if (output.type !== 'float32') throw bad(file, `output '${output.name}' is ${output.type}, not float32`);
 
     // Dry run at the declared size, through the same mapped path inference uses.
@@ -140,29 +165,51 @@ export async function validateOnnxImport(
     try {
       y =
         layout === 'nhwc'
-          ? await runMapped(runner.session, input.name, toChannelsLast(x, params.channels, [s, s]), [1, s, s, params.channels], output.name)
+          ? await runMapped(
+              runner.session,
+              input.name,
+              toChannelsLast(x, params.channels, [s, s]),
+              [1, s, s, params.channels],
+              output.name,
+            )
           : await runMapped(runner.session, input.name, x, [1, params.channels, s, s], output.name);
     } catch (err) {
-      throw bad(file, `the dry run at 1×${params.channels}×${s}×${s} (${layout}) failed: ${(err as Error).message.split('\n')[0]}`);
+      throw bad(
+        file,
+        `the dry run at 1×${params.channels}×${s}×${s} (${layout}) failed: ${(err as Error).message.split('\n')[0]}`,
+      );
     }
     if (!y.data.every(Number.isFinite)) throw bad(file, 'the dry run gave non-finite scores');
     const k = params.classes.length;
     let background = false;
     if (params.task === 'classify') {
       if (y.data.length !== k)
-        throw bad(file, `output '${output.name}' [${y.shape.join(', ')}] holds ${y.data.length} scores per image, but ${k} classes were given`);
+        throw bad(
+          file,
+          `output '${output.name}' [${y.shape.join(', ')}] holds ${y.data.length} scores per image, but ${k} classes were given`,
+        );
     } else {
-      if (y.shape.length !== 4) throw bad(file, `output '${output.name}' [${y.shape.join(', ')}] is not a rank-4 per-pixel map`);
+      if (y.shape.length !== 4)
+        throw bad(file, `output '${output.name}' [${y.shape.join(', ')}] is not a rank-4 per-pixel map`);
       const kOut = (layout === 'nhwc' ? y.shape[3] : y.shape[1]) ?? 0;
       const grid = layout === 'nhwc' ? y.shape.slice(1, 3) : y.shape.slice(2);
       if (grid.join('x') !== `${s}x${s}`)
         throw bad(file, `output '${output.name}' [${y.shape.join(', ')}] is not on the input's ${s}×${s} grid`);
       if (kOut === k + 1) background = true;
       else if (kOut !== k)
-        throw bad(file, `output '${output.name}' has ${kOut} channels; ${k} classes need ${k} (per class) or ${k + 1} (with background first)`);
+        throw bad(
+          file,
+          `output '${output.name}' has ${kOut} channels; ${k} classes need ${k} (per class) or ${k + 1} (with background first)`,
+        );
     }
     const io: OnnxIoMapping = { input: input.name, output: output.name, layout, scores, background, fixedSize };
-    return { bytes, io, params: paramCount, sha256: createHash('sha256').update(bytes).digest('hex'), outShape: y.shape };
+    return {
+      bytes,
+      io,
+      params: paramCount,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      outShape: y.shape,
+    };
   } finally {
     await runner.dispose();
   }

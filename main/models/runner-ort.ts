@@ -27,7 +27,11 @@ export function sessionOutputs(session: OnnxSession): TensorInfo[] {
 
 function info(m: OrtTypes.InferenceSession.ValueMetadata): TensorInfo {
   if (!m.isTensor) return { name: m.name, type: 'non-tensor', dims: null };
-  return { name: m.name, type: m.type, dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : null)) };
+  return {
+    name: m.name,
+    type: m.type,
+    dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? d : null)),
+  };
 }
 
 /** [async] Feeds `x` as the float32 input `input` and returns the float32 output `output`. */

@@ -20,7 +20,9 @@ import path from 'node:path';
 import type { OnnxIoMapping, RuntimeKind, RuntimeMode } from '../../contract/models.js';
 import { Engine, type Model } from '../engine/model.js';
 import { AppError } from '../ipc/app-error.js';
+import type * as OnnxRuntime from '../onnx/runtime.js';
 import type { OnnxSession } from '../onnx/runtime.js';
+import type * as RunnerOrt from './runner-ort.js';
 import type { RegisteredModel } from './manager.js';
 
 export interface RunOptions {
@@ -61,7 +63,7 @@ export class EngineRunner implements Runner {
   }
 }
 
-type OrtModule = typeof import('../onnx/runtime.js') & typeof import('./runner-ort.js');
+type OrtModule = typeof OnnxRuntime & typeof RunnerOrt;
 
 /** Compute threads the engine and onnxruntime use here (SSM_THREADS, else every logical core). */
 export function computeThreads(env: NodeJS.ProcessEnv = process.env): number {
@@ -167,7 +169,8 @@ export function canonicalOutput(
   const dims = shape.slice(1);
   if (task === 'classify') {
     const out = Float32Array.from(data);
-    if (io.scores === 'probabilities') for (let i = 0; i < out.length; i++) out[i] = Math.log(Math.max(out[i] as number, 1e-12));
+    if (io.scores === 'probabilities')
+      for (let i = 0; i < out.length; i++) out[i] = Math.log(Math.max(out[i] as number, 1e-12));
     return { data: out, shape: [out.length] };
   }
   const kOut = (io.layout === 'nhwc' ? dims.at(-1) : dims[0]) ?? 1;
@@ -291,7 +294,10 @@ export class ModelRunner implements Predictor {
   /** Runtimes that ran at least one call. */
   readonly used = new Set<RuntimeKind>();
   /** Decisions made in this runner, by bucket (with the measured times when measured here or read from cache). */
-  readonly decisions = new Map<string, { runtime: RuntimeKind; source: 'measured' | 'cache' | 'only' | 'forced' | 'rate'; decision?: RuntimeDecision }>();
+  readonly decisions = new Map<
+    string,
+    { runtime: RuntimeKind; source: 'measured' | 'cache' | 'only' | 'forced' | 'rate'; decision?: RuntimeDecision }
+  >();
   private enginePromise: Promise<EngineRunner> | null = null;
   private onnxPromise: Promise<OnnxRunner> | null = null;
   private hashPromise: Promise<string> | null = null;
@@ -304,9 +310,17 @@ export class ModelRunner implements Predictor {
     this.cache = new RuntimeChoiceCache(opts.cacheFile);
     const mode = opts.mode ?? 'auto';
     if (mode === 'engine' && !reg.hasEngine)
-      throw new AppError('bad_request', `model '${reg.card.id}' has no engine checkpoint (an imported ONNX model); use --runtime onnx or auto`, 'params.runtime');
+      throw new AppError(
+        'bad_request',
+        `model '${reg.card.id}' has no engine checkpoint (an imported ONNX model); use --runtime onnx or auto`,
+        'params.runtime',
+      );
     if (mode === 'onnx' && !reg.onnx)
-      throw new AppError('bad_request', `model '${reg.card.id}' has no ONNX file; use --runtime engine or auto`, 'params.runtime');
+      throw new AppError(
+        'bad_request',
+        `model '${reg.card.id}' has no ONNX file; use --runtime engine or auto`,
+        'params.runtime',
+      );
   }
 
   /** The runtime that ran the last call (what the CLI reports for a single input). */
@@ -380,7 +394,14 @@ export class ModelRunner implements Predictor {
     x: Float32Array,
     shape: number[],
     opts: RunOptions,
-  ): Promise<{ choice: { runtime: RuntimeKind; source: 'measured' | 'cache' | 'only' | 'forced' | 'rate'; decision?: RuntimeDecision }; output?: Output }> {
+  ): Promise<{
+    choice: {
+      runtime: RuntimeKind;
+      source: 'measured' | 'cache' | 'only' | 'forced' | 'rate';
+      decision?: RuntimeDecision;
+    };
+    output?: Output;
+  }> {
     const mode = this.opts.mode ?? 'auto';
     if (mode !== 'auto') return { choice: { runtime: mode, source: 'forced' } };
     if (!this.reg.onnx) return { choice: { runtime: 'engine', source: 'only' } };
@@ -400,7 +421,11 @@ export class ModelRunner implements Predictor {
   }
 
   /** Both runtimes on this input: one warm run each, then alternating timed runs; the faster median wins. */
-  private async measure(x: Float32Array, shape: number[], opts: RunOptions): Promise<{ decision: RuntimeDecision; output: Output }> {
+  private async measure(
+    x: Float32Array,
+    shape: number[],
+    opts: RunOptions,
+  ): Promise<{ decision: RuntimeDecision; output: Output }> {
     const runners: Record<RuntimeKind, Runner> = { engine: await this.engineRunner(), onnx: await this.onnxRunner() };
     const times: Record<RuntimeKind, number[]> = { engine: [], onnx: [] };
     const last: Partial<Record<RuntimeKind, Output>> = {};
@@ -413,7 +438,8 @@ export class ModelRunner implements Predictor {
     const reps = Math.max(1, Math.min(5, Math.floor((this.opts.budgetMs ?? 2000) / Math.max(warm, 1e-3))));
     for (let i = 0; i < reps; i++) {
       // Alternate which goes first so a slow-down in the middle of the measurement hits both.
-      for (const k of i % 2 ? (['onnx', 'engine'] as const) : (['engine', 'onnx'] as const)) times[k].push(await once(k));
+      for (const k of i % 2 ? (['onnx', 'engine'] as const) : (['engine', 'onnx'] as const))
+        times[k].push(await once(k));
     }
     const engineMs = median(times.engine);
     const onnxMs = median(times.onnx);

@@ -70,7 +70,9 @@ function segmenterBytes(): Uint8Array {
 async function png(file: string, w: number, h: number, f: (x: number, y: number) => number): Promise<string> {
   const data = Buffer.alloc(w * h);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[y * w + x] = f(x, y);
-  await sharp(data, { raw: { width: w, height: h, channels: 1 } }).png().toFile(file);
+  await sharp(data, { raw: { width: w, height: h, channels: 1 } })
+    .png()
+    .toFile(file);
   return file;
 }
 
@@ -82,7 +84,13 @@ beforeAll(() => {
   writeFileSync(files.segmenter, segmenterBytes());
 });
 
-async function ortRun(file: string, name: string, x: Float32Array, shape: number[], out: string): Promise<Float32Array> {
+async function ortRun(
+  file: string,
+  name: string,
+  x: Float32Array,
+  shape: number[],
+  out: string,
+): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(file);
   try {
     const r = await s.run({ [name]: new ort.Tensor('float32', x, shape) });
@@ -151,7 +159,13 @@ describe('import a plain ONNX classifier with a mapping', () => {
       std: 0.5,
       layout: 'nhwc',
     });
-    expect(reg.card.onnx?.io).toMatchObject({ input: 'img', output: 'seg', layout: 'nhwc', background: true, fixedSize: null });
+    expect(reg.card.onnx?.io).toMatchObject({
+      input: 'img',
+      output: 'seg',
+      layout: 'nhwc',
+      background: true,
+      fixedSize: null,
+    });
     const file = await png(path.join(tmp, 'seg.png'), 32, 32, (x) => Math.round((x / 31) * 255));
     const runner = await manager.runner(reg);
     try {
@@ -195,7 +209,11 @@ describe('refused imports register nothing', () => {
     const junk = path.join(tmp, 'junk.onnx');
     const r = rng(11);
     writeFileSync(junk, Buffer.from(Array.from({ length: 4096 }, () => Math.floor(r() * 256))));
-    await bad(junk, CLASSIFY, /junk\.onnx cannot be imported: (not an ONNX model|onnxruntime cannot load it).*nothing was registered/);
+    await bad(
+      junk,
+      CLASSIFY,
+      /junk\.onnx cannot be imported: (not an ONNX model|onnxruntime cannot load it).*nothing was registered/,
+    );
     const cut = path.join(tmp, 'truncated.onnx');
     const full = readFileSync(files.classifier);
     writeFileSync(cut, full.subarray(0, Math.floor(full.length / 2)));

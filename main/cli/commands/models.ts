@@ -35,7 +35,8 @@ function onnxMapping(args: ParsedArgs): OnnxImportParams {
     return n;
   };
   const task = need('task');
-  if (task !== 'classify' && task !== 'segment') throw new UsageError(`--task must be classify or segment, got '${task}'`);
+  if (task !== 'classify' && task !== 'segment')
+    throw new UsageError(`--task must be classify or segment, got '${task}'`);
   const classes = need('classes')
     .split(',')
     .map((c) => c.trim())
@@ -52,8 +53,18 @@ function onnxMapping(args: ParsedArgs): OnnxImportParams {
   return {
     task,
     classes,
-    inputSize: num('input-size', need('input-size'), (n) => Number.isInteger(n) && n >= 1 && n <= 8192, 'an integer in 1..8192'),
-    channels: num('channels', stringOption(args, 'channels') ?? '1', (n) => Number.isInteger(n) && n >= 1 && n <= 64, 'an integer in 1..64'),
+    inputSize: num(
+      'input-size',
+      need('input-size'),
+      (n) => Number.isInteger(n) && n >= 1 && n <= 8192,
+      'an integer in 1..8192',
+    ),
+    channels: num(
+      'channels',
+      stringOption(args, 'channels') ?? '1',
+      (n) => Number.isInteger(n) && n >= 1 && n <= 64,
+      'an integer in 1..64',
+    ),
     mean: num('mean', stringOption(args, 'mean') ?? '0', () => true, 'a number'),
     std: num('std', stringOption(args, 'std') ?? '1', (n) => n > 0, 'a positive number'),
     layout,
@@ -104,9 +115,7 @@ export const modelsCommand: Command = {
     }
     if (sub === 'import' && rest.length === 1) {
       const src = path.resolve(rest[0] as string);
-      const reg = /\.onnx$/i.test(src)
-        ? await manager.importOnnx(src, onnxMapping(args))
-        : await manager.import(src);
+      const reg = /\.onnx$/i.test(src) ? await manager.importOnnx(src, onnxMapping(args)) : await manager.import(src);
       io.stdout.write(json ? `${JSON.stringify(reg.card, null, 2)}\n` : `imported ${reg.card.id}\n`);
       return 0;
     }
