@@ -83,6 +83,10 @@ describe('train, results and models workflows', () => {
 
     await nav('Train');
     await page.getByRole('heading', { name: 'New run' }).waitFor();
+    // The demo's 40 labelled images have no split folder: all follow the content-hash rule.
+    await expect
+      .poll(() => page.getByTestId('train-data').innerText())
+      .toMatch(/Images by split: train 0 · val 0 · test 0 \(not used\) · none 43\./);
     // Long enough to pause mid-run on 2 cores (~3 ms per step at these sizes): 180 epochs of 8 steps.
     await setStage(1, 14, 100);
     await setStage(2, 28, 80);
