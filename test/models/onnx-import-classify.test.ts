@@ -18,7 +18,7 @@ import { resample, rng } from '../../main/models/dataset.js';
 import { classifyImage, segmentFile } from '../../main/models/infer.js';
 import { ModelManager } from '../../main/models/manager.js';
 import { loadImage, normalizeInPlace } from '../../main/models/media-input.js';
-import { GraphBuilder } from '../../main/onnx/graph.js';
+import { classifierBytes, segmenterBytes } from './onnx-import-fixtures.js';
 
 const require = createRequire(import.meta.url);
 const ort = require('onnxruntime-node') as typeof OrtTypes;
@@ -39,33 +39,6 @@ const CLASSIFY: OnnxImportParams = {
   output: 'probs',
   scores: 'probabilities',
 };
-
-/** (1, 1, 28, 28) -> Flatten -> Gemm (784 -> 3) -> Softmax: a fixed-size classifier with probabilities out. */
-function classifierBytes(): Uint8Array {
-  const g = new GraphBuilder();
-  const x = g.input('pixels', 'float32', [1, 1, 28, 28]);
-  const r = rng(3);
-  const w = Array.from({ length: 784 * 3 }, () => (r() - 0.5) * 0.2);
-  // Column 2 sums the pixels (bright), column 0 their negation (dark): a real dependence on the image.
-  for (let i = 0; i < 784; i++) {
-    w[i * 3] = (w[i * 3] as number) - 0.01;
-    w[i * 3 + 2] = (w[i * 3 + 2] as number) + 0.01;
-  }
-  const f = g.op('Flatten', [x], { axis: { i: 1 } });
-  const y = g.op('Gemm', [f, g.weight('fc.weight', w, [784, 3]), g.weight('fc.bias', [0.1, 0.3, -0.1], [3])]);
-  g.output('probs', g.op('Softmax', [y], { axis: { i: 1 } }), 'float32', [1, 3]);
-  return g.toBytes('third-party-test');
-}
-
-/** (n, h, w, 1) NHWC -> 1×1 conv to [background, a, b] -> NHWC out: a dynamic-size segmenter with background first. */
-function segmenterBytes(): Uint8Array {
-  const g = new GraphBuilder();
-  const x = g.input('img', 'float32', ['n', 'h', 'w', 1]);
-  const nchw = g.op('Transpose', [x], { perm: { ints: [0, 3, 1, 2] } });
-  const conv = g.op('Conv', [nchw, g.weight('w', [0, 3, -3], [3, 1, 1, 1]), g.weight('b', [0, -1, -1], [3])]);
-  g.output('seg', g.op('Transpose', [conv], { perm: { ints: [0, 2, 3, 1] } }), 'float32', ['n', 'h', 'w', 3]);
-  return g.toBytes('third-party-test');
-}
 
 async function png(file: string, w: number, h: number, f: (x: number, y: number) => number): Promise<string> {
   const data = Buffer.alloc(w * h);
