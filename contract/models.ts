@@ -43,6 +43,8 @@ export type ModelLineage = {
   trainSeconds: number;
   /** Set when the model was imported as a plain ONNX file rather than trained here. */
   imported?: { file: string; sha256: string };
+  /** Where the training steps ran, over the whole run (absent on cards from before backend selection). */
+  backend?: BackendReport & { steps: { cpu: number; webgpu: number } };
 };
 
 /** Which runtime ran a model: the app's own engine or onnxruntime (CPU EP). */
@@ -98,6 +100,16 @@ export type ModelCard = {
   builtin: boolean;
 };
 
+/** Where a job's compute ran: the backend asked for (the job's params, else Settings.backend) and the one used. */
+export type BackendReport = {
+  requested: 'cpu' | 'webgpu';
+  used: 'cpu' | 'webgpu';
+  /** The WebGPU adapter when used. */
+  adapter: string | null;
+  /** Why the work runs on the CPU although WebGPU was asked for (null when it runs where asked). */
+  reason: string | null;
+};
+
 export type AugmentParams = { flip: boolean; crop: number; intensity: number };
 
 export type TrainParams = {
@@ -122,6 +134,8 @@ export type TrainParams = {
   augment?: AugmentParams;
   /** Stop after this many optimizer steps in this process (tests: a deterministic point to crash at). */
   maxSteps?: number;
+  /** Compute backend for this call (default: the app's Settings.backend); not kept with the run, like maxSteps. */
+  backend?: 'cpu' | 'webgpu';
 };
 
 export type TrainResult = {
@@ -132,6 +146,8 @@ export type TrainResult = {
   resumed: boolean;
   stoppedEarly: boolean;
   steps: number;
+  /** Where this call's steps ran (absent from results of before backend selection). */
+  backend?: BackendReport;
 };
 
 export type InferParams = {
@@ -141,6 +157,8 @@ export type InferParams = {
   model?: string;
   /** Items to run on (default: every item the task applies to). */
   itemIds?: number[];
+  /** Compute backend (default: the app's Settings.backend). */
+  backend?: 'cpu' | 'webgpu';
 };
 
 export type Suggestion =
@@ -153,6 +171,8 @@ export type InferResult = {
   file: string;
   /** Runtime(s) that ran the model (the chooser may pick per input size bucket). */
   runtime?: RuntimeKind[];
+  /** Where the engine's predictions ran (absent from results of before backend selection). */
+  backend?: BackendReport;
 };
 
 /** Mapping options of `models.import` for a plain .onnx file (a folder import ignores them). */
@@ -182,6 +202,8 @@ export type TrainMetrics = {
   samplesPerSecond: number;
   /** Latest validation metric per resolution ("28": {accuracy: 0.9}). */
   validation: Record<string, Record<string, number>>;
+  /** Where the steps run now (absent from progress of before backend selection). */
+  backend?: BackendReport;
 };
 
 export interface ModelsApi {

@@ -2,13 +2,18 @@
 // predictions as suggestions (not labels: the user accepts or edits them) under <project>/suggestions/:
 //   <modelId>.json            Suggestion[] (classes with probabilities, or mask files with their foreground share)
 //   <modelId>/item-<id>.png | .nii.gz   predicted class-index masks on the item's own grid
+// Backend: `params.backend` (the infer job fills it from Settings.backend; default here: the CPU). With 'webgpu' the
+// engine model's predictions run on the GPU executor (backend.ts), falling back to the CPU with the reason, which the
+// result and the progress message report.
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { InferParams, InferResult, Suggestion } from '../../contract/models.js';
 import { Engine } from '../engine/model.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import { writeFileAtomic } from '../project/atomic.js';
 import { ProjectStore } from '../project/store.js';
+import { ModelBackend } from './backend.js';
 import { classifyImage, segmentFile } from './infer.js';
 import type { ModelManager } from './manager.js';
 
@@ -17,12 +22,16 @@ export interface InferServiceContext {
   progress(done: number, total: number, message: string): void;
   manager: ModelManager;
   engine?: Engine;
+  /** WebGPU options (tests: a runtime of their own). */
+  gpu?: { runtime?: GpuRuntime };
 }
 
 export async function runInference(params: InferParams, ctx: InferServiceContext): Promise<InferResult> {
   const engine = ctx.engine ?? new Engine();
   const reg = params.model ? await ctx.manager.get(params.model) : await ctx.manager.defaultFor(params.task);
-  const model = await engine.loadModel(reg.checkpoint);
+  const cpuModel = await engine.loadModel(reg.checkpoint);
+  const backend = await ModelBackend.open(cpuModel, { backend: params.backend ?? 'cpu', ...ctx.gpu });
+  const model = backend.asModel();
   const store = ProjectStore.open(params.project, { create: false });
   try {
     const wanted = params.itemIds ? new Set(params.itemIds) : null;
@@ -37,7 +46,7 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
     const out: Suggestion[] = [];
     for (const [n, item] of items.entries()) {
       ctx.signal.throwIfAborted();
-      ctx.progress(n, items.length, item.path);
+      ctx.progress(n, items.length, `${item.path} on ${backend.describe()}`);
       if (params.task === 'classify') {
         const top = await classifyImage(model, reg.card, item.path, { signal: ctx.signal });
         out.push({ itemId: item.id, kind: 'class', top });
@@ -51,10 +60,11 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
     }
     const file = path.join(dir, `${reg.card.id}.json`);
     await writeFileAtomic(file, JSON.stringify(out, null, 1));
-    ctx.progress(items.length, items.length, 'done');
-    return { model: reg.card.id, suggestions: out.length, file };
+    ctx.progress(items.length, items.length, `done on ${backend.describe()}`);
+    return { model: reg.card.id, suggestions: out.length, file, backend: backend.report() };
   } finally {
     store.close();
-    model.dispose();
+    backend.dispose();
+    cpuModel.dispose();
   }
 }

@@ -2,19 +2,24 @@
 // registered parent with a new head when the classes differ), the training loop, and registration of the result.
 // Runs live in <project>/runs/<runId>/ (config.json + train.ts's state and checkpoints); starting a job with the
 // same runId resumes from the last checkpoint, after a pause or after the process was killed.
+// The compute backend is `params.backend` (the train job fills it from Settings.backend; default here: the CPU); it
+// is a property of the call, not of the run (a run paused on the GPU may resume on the CPU and vice versa), and the
+// card's lineage.backend counts the steps that ran on each.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ModelCard, TrainMetrics, TrainParams, TrainResult } from '../../contract/models.js';
 import { Engine, type Model } from '../engine/model.js';
+import type { GpuRuntime } from '../gpu/runtime.js';
 import type { ModelSpec } from '../engine/spec.js';
 import { AppError } from '../ipc/app-error.js';
 import { ProjectStore } from '../project/store.js';
+import { ModelBackend, type BackendOptions } from './backend.js';
 import { datasetHash, type Augment } from './dataset.js';
 import type { ModelManager } from './manager.js';
 import { loadProjectData } from './project-data.js';
-import { evaluate, initialState, readTrainState, train, type TrainConfig } from './train.js';
+import { backendSteps, evaluate, initialState, readTrainState, train, type TrainConfig } from './train.js';
 import { DEFAULT_ARCHITECTURE, zooEntry } from './zoo.js';
 
 export interface TrainServiceContext {
@@ -22,6 +27,8 @@ export interface TrainServiceContext {
   progress(done: number, total: number, message: string, metrics?: TrainMetrics): void;
   manager: ModelManager;
   engine?: Engine;
+  /** WebGPU options (tests: a runtime they can destroy mid-run; the GPU → CPU snapshot interval). */
+  gpu?: { runtime?: GpuRuntime; snapshotEvery?: number };
 }
 
 const DEFAULT_AUGMENT: Record<TrainParams['task'], Augment> = {
@@ -69,9 +76,14 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
       ? {
           ...(JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as TrainParams),
           maxSteps: params.maxSteps,
+          backend: params.backend,
         }
       : params;
-    if (!resumed) await writeFile(path.join(runDir, 'config.json'), JSON.stringify({ ...p, runId }, null, 1));
+    if (!resumed) {
+      const { backend: _b, ...kept } = p;
+      await writeFile(path.join(runDir, 'config.json'), JSON.stringify({ ...kept, runId }, null, 1));
+    }
+    const backendOpts: BackendOptions = { backend: p.backend ?? 'cpu', ...ctx.gpu };
     if (p.schedule.length === 0) throw new AppError('bad_request', 'the schedule has no stages', 'params.schedule');
 
     const parent = p.from ? await ctx.manager.get(p.from) : null;
@@ -126,6 +138,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
         augment: p.augment ?? DEFAULT_AUGMENT[p.task],
         normalize: data.normalize,
         maxSteps: p.maxSteps,
+        backend: backendOpts,
       };
       const state = saved ?? initialState(config, data.train.length);
       if (saved?.checkpoint) await model.load(path.join(runDir, saved.checkpoint));
@@ -163,13 +176,29 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
           store.finishRun(dbRun, 'cancelled');
           throw new AppError('cancelled', `training paused at step ${state.step}; resume with runId ${runId}`);
         }
-        return { runId, modelId: null, card: null, resumed, stoppedEarly: false, steps: state.step };
+        return {
+          runId,
+          modelId: null,
+          card: null,
+          resumed,
+          stoppedEarly: false,
+          steps: state.step,
+          backend: outcome.backend,
+        };
       }
-      // Final metrics of the best checkpoint at every validation size.
+      // Final metrics of the best checkpoint at every validation size, on the backend.
       await model.load(outcome.best);
       const metrics = [];
-      for (const size of config.validationSizes)
-        metrics.push({ size, metrics: await evaluate(model, p.task, data.val, size, data.normalize, ctx.signal) });
+      const evalOn = await ModelBackend.open(model, backendOpts);
+      try {
+        for (const size of config.validationSizes)
+          metrics.push({
+            size,
+            metrics: await evaluate(evalOn.asModel(), p.task, data.val, size, data.normalize, ctx.signal),
+          });
+      } finally {
+        evalOn.dispose();
+      }
       const card: Omit<ModelCard, 'id' | 'onnx' | 'builtin'> = {
         name: p.name ?? `${architecture} (${path.basename(p.project)})`,
         task: p.task,
@@ -198,6 +227,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
           date: new Date().toISOString(),
           steps: state.step,
           trainSeconds: Math.round(state.seconds * 10) / 10,
+          backend: { ...outcome.backend, steps: backendSteps(state) },
         },
       };
       const reg = await ctx.manager.register(outcome.best, card);
@@ -209,6 +239,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
         resumed,
         stoppedEarly: state.stoppedEarly,
         steps: state.step,
+        backend: outcome.backend,
       };
     } finally {
       model.dispose();

@@ -8,6 +8,10 @@
 //   best.safetensors      the best checkpoint by the validation score at the base resolution
 // Data order and augmentation come from seeded generators keyed by (seed, stage, epoch), so a resumed run sees
 // exactly the batches the interrupted one would have.
+//
+// Backend: with `config.backend.backend === 'webgpu'` every step (and validation) runs through the GPU Trainer
+// (backend.ts); the CPU model is synced before every checkpoint or best-model save, and a GPU failure moves the run
+// to the CPU without losing a step. Steps per backend are counted in state.extra (stepsCpu / stepsWebgpu).
 import { copyFile, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -15,7 +19,15 @@ import type { Model } from '../engine/model.js';
 import { EngineError } from '../engine/model.js';
 import { warmupCosineLr } from '../engine/schedule.js';
 import { writeFileAtomic } from '../project/atomic.js';
-import type { ModelTask, Normalization, ResolutionMetrics, TrainMetrics, TrainStage } from '../../contract/models.js';
+import type {
+  BackendReport,
+  ModelTask,
+  Normalization,
+  ResolutionMetrics,
+  TrainMetrics,
+  TrainStage,
+} from '../../contract/models.js';
+import { ModelBackend, type BackendOptions } from './backend.js';
 import { atSize, makeBatch, permutation, rng, type Augment, type Sample } from './dataset.js';
 import { argmax, dice, psnr, softmax, ssim } from './metrics.js';
 import { rateFor } from './zoo.js';
@@ -32,6 +44,8 @@ export interface TrainConfig {
   normalize: Normalization;
   /** Stop (as if paused) after this many optimizer steps in this call. */
   maxSteps?: number;
+  /** Where the steps run (default: the CPU). */
+  backend?: BackendOptions;
 }
 
 export interface EpochRecord {
@@ -74,6 +88,8 @@ export interface TrainOutcome {
   /** Checkpoint of the best model (or the last one when nothing was validated). */
   best: string;
   paused: boolean;
+  /** Where the steps of this call ran (at its end). */
+  backend: BackendReport;
 }
 
 const STATE = 'state.json';
@@ -181,7 +197,7 @@ function stepCost(size: number, base: number): number {
  * Cancelling via `signal` saves a checkpoint and returns paused: true; call again with the saved state to resume.
  */
 export async function train(
-  model: Model,
+  cpuModel: Model,
   trainSet: Sample[],
   valSet: Sample[],
   config: TrainConfig,
@@ -190,6 +206,32 @@ export async function train(
   events: TrainEvents,
   signal?: AbortSignal,
 ): Promise<TrainOutcome> {
+  const backend = await ModelBackend.open(cpuModel, config.backend ?? { backend: 'cpu' });
+  try {
+    return await trainOn(backend, trainSet, valSet, config, state, runDir, events, signal);
+  } finally {
+    backend.dispose();
+  }
+}
+
+/** Steps per backend over the whole run (kept in state.extra so they survive a resume). */
+export function backendSteps(state: TrainState): { cpu: number; webgpu: number } {
+  return { cpu: Number(state.extra['stepsCpu'] ?? 0), webgpu: Number(state.extra['stepsWebgpu'] ?? 0) };
+}
+
+async function trainOn(
+  backend: ModelBackend,
+  trainSet: Sample[],
+  valSet: Sample[],
+  config: TrainConfig,
+  state: TrainState,
+  runDir: string,
+  events: TrainEvents,
+  signal?: AbortSignal,
+): Promise<TrainOutcome> {
+  const cpuModel = backend.model;
+  // Validation predictions run on the backend too (the CPU model when the GPU cannot take an input size).
+  const model = backend.asModel();
   const base = model.spec.input.size;
   const baseSize = base[0] ?? 1;
   const perEpoch = batchesPerEpoch(trainSet.length, config.batchSize);
@@ -209,7 +251,8 @@ export async function train(
   const saveCheckpoint = async (): Promise<void> => {
     const name = `ckpt-${state.step}.safetensors`;
     const prev = state.checkpoint;
-    await model.save(path.join(runDir, name));
+    await backend.sync();
+    await cpuModel.save(path.join(runDir, name));
     state.checkpoint = name;
     await writeFileAtomic(path.join(runDir, STATE), JSON.stringify(state, null, 1));
     if (prev && prev !== name) await rm(path.join(runDir, prev), { force: true });
@@ -242,17 +285,19 @@ export async function train(
         if (signal?.aborted || (config.maxSteps !== undefined && stepsThisCall >= config.maxSteps)) {
           state.seconds = clock();
           await saveCheckpoint();
-          return { state, best: await bestPath(runDir, state), paused: true };
+          return { state, best: await bestPath(runDir, state), paused: true, backend: backend.report() };
         }
         const lr = warmupCosineLr(state.step, { lr: config.lr, warmupSteps: warmup, totalSteps: state.totalSteps });
         let loss: number;
+        let used: 'cpu' | 'webgpu';
         try {
-          ({ loss } = await model.trainStep(batch, { lr, rate, signal }));
+          ({ loss, backend: used } = await backend.trainStep(batch, { lr, rate, signal }));
         } catch (err) {
-          if (err instanceof EngineError && err.code === 'ERR_CANCELLED') {
+          // The GPU honours an already-aborted signal only (with a plain Error): a cancel either way.
+          if ((err instanceof EngineError && err.code === 'ERR_CANCELLED') || signal?.aborted) {
             state.seconds = clock();
             await saveCheckpoint();
-            return { state, best: await bestPath(runDir, state), paused: true };
+            return { state, best: await bestPath(runDir, state), paused: true, backend: backend.report() };
           }
           throw err;
         }
@@ -261,13 +306,15 @@ export async function train(
         lossCount++;
         epochSamples += samples.length;
         state.step++;
+        const key = used === 'webgpu' ? 'stepsWebgpu' : 'stepsCpu';
+        state.extra[key] = Number(state.extra[key] ?? 0) + 1;
         state.batch = b + 1;
         stepsThisCall++;
         const sps = epochSamples / Math.max(1e-3, (Date.now() - epochStart) / 1000);
         events.progress(
           Math.round(workDone() * scale),
           1000,
-          `stage ${state.stage + 1}/${config.schedule.length} (${stage.size}px) epoch ${state.epoch + 1}/${stage.epochs} step ${state.step}/${state.totalSteps} loss ${loss.toFixed(4)}`,
+          `stage ${state.stage + 1}/${config.schedule.length} (${stage.size}px) epoch ${state.epoch + 1}/${stage.epochs} step ${state.step}/${state.totalSteps} loss ${loss.toFixed(4)} on ${backend.describe()}`,
           {
             stage: state.stage,
             size: stage.size,
@@ -276,10 +323,13 @@ export async function train(
             loss,
             samplesPerSecond: sps,
             validation: latestVal,
+            backend: backend.report(),
           },
         );
       }
       const seconds = (Date.now() - epochStart) / 1000;
+      // The CPU model is current before validation (a prediction the GPU cannot take runs on it).
+      await backend.sync();
       const validation: ResolutionMetrics[] = [];
       for (const size of config.validationSizes) {
         const metrics =
@@ -308,7 +358,8 @@ export async function train(
         if (!state.best || score > state.best.score) {
           state.best = { score, stage: state.stage, epoch: state.epoch - 1 };
           state.stale = 0;
-          await model.save(path.join(runDir, 'best.safetensors'));
+          await backend.sync();
+          await cpuModel.save(path.join(runDir, 'best.safetensors'));
         } else {
           state.stale++;
           if (state.stale >= config.patience) stop = true;
@@ -332,7 +383,7 @@ export async function train(
   state.seconds = clock();
   await saveCheckpoint();
   t0 = Date.now();
-  return { state, best: await bestPath(runDir, state), paused: false };
+  return { state, best: await bestPath(runDir, state), paused: false, backend: backend.report() };
 }
 
 async function bestPath(runDir: string, state: TrainState): Promise<string> {

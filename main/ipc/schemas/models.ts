@@ -39,6 +39,7 @@ export const trainParams = z
       .strict()
       .optional(),
     maxSteps: z.number().int().min(0).optional(),
+    backend: z.enum(['cpu', 'webgpu']).optional(),
   })
   .strict();
 
@@ -49,6 +50,7 @@ export const inferParams = z
     task: z.enum(['classify', 'segment']),
     model: modelId.optional(),
     itemIds: z.array(z.number().int().min(1)).max(1_000_000).optional(),
+    backend: z.enum(['cpu', 'webgpu']).optional(),
   })
   .strict();
 
