@@ -119,6 +119,10 @@ describe('projects, library, viewers and labeling', () => {
     await page.getByRole('button', { name: 'Clear finished' }).click();
     await thumbnailsLoaded();
     await shot('library-light', true);
+    // Label without a chosen item opens the library's first one.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Label' }).click();
+    await expect.poll(() => page.getByTestId('item-name').innerText()).toBe('t10k-00000.png');
+    await library();
   });
 
   it('filters by kind, label status, class and split, and searches by name', async () => {
