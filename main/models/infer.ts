@@ -280,8 +280,7 @@ export function midFrame(
 
 /** Where an output frame lies on the source timeline: a source frame copied as is, or a pair and a time t. */
 export type OutputSlot = { index: number; seconds: number } & (
-  | { source: number; from?: undefined; t?: undefined }
-  | { source?: undefined; from: number; t: number }
+  { source: number; from?: undefined; t?: undefined } | { source?: undefined; from: number; t: number }
 );
 
 export interface Retiming {
@@ -314,7 +313,10 @@ function rateRational(f: number): string {
  * rate > 0): output frame k sits at k / F seconds, i.e. at source position p = k · fps_src / F; an integer p copies
  * source frame p exactly, otherwise the frame is interpolated between floor(p) and floor(p) + 1 at t = p - floor(p).
  */
-export function retiming(info: Pick<VideoInfo, 'fps' | 'fpsRational'>, opts: { factor?: number; fps?: number }): Retiming {
+export function retiming(
+  info: Pick<VideoInfo, 'fps' | 'fpsRational'>,
+  opts: { factor?: number; fps?: number },
+): Retiming {
   const [num, den] = parseRational(info.fpsRational, info.fps);
   const srcFps = num / den;
   if ((opts.factor === undefined) === (opts.fps === undefined))

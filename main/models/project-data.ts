@@ -147,7 +147,13 @@ export async function loadProjectData(
         // Time-conditioned interpolator input at t = 1/2 (see interpolationInput); normalised as a whole below.
         const input = interpolationInput(a, c, 0.5);
         // Every 5th triplet validates, so a one-video project still has validation data.
-        const s: Sample = { input, channels: INTERP_CHANNELS, size: [size, size], target: b.slice(), targetChannels: 3 };
+        const s: Sample = {
+          input,
+          channels: INTERP_CHANNELS,
+          size: [size, size],
+          target: b.slice(),
+          targetChannels: 3,
+        };
         if ((t / 3) % 5 === 4) val.push(s);
         else train.push(s);
       }

@@ -4,11 +4,19 @@
 import { describe, expect, it } from 'vitest';
 
 import { Engine } from '../../main/engine/index.js';
-import { makeBatch, rng, type Sample } from '../../main/models/dataset.js';
+import { INTERP_CHANNELS, interpolationInput, makeBatch, rng, type Sample } from '../../main/models/dataset.js';
 import { ZOO, type ZooArchitecture } from '../../main/models/zoo.js';
 import { brainCubes, brainSlices, fashionSamples, VTEST, videoTriplets } from './data.js';
 
 const engine = new Engine();
+
+/** vtest triplets (a, b -> middle) as time-conditioned interpolator samples at t = 1/2 (10 input channels). */
+const timed = (samples: Sample[]): Sample[] =>
+  samples.map((s) => {
+    const n = s.input.length / 2;
+    const input = interpolationInput(s.input.subarray(0, n), s.input.subarray(n), 0.5, { mean: 0.5, std: 0.25 });
+    return { ...s, input, channels: INTERP_CHANNELS };
+  });
 
 async function trainFew(
   arch: ZooArchitecture,
@@ -95,8 +103,8 @@ describe('model zoo on real data (loss on held-out data falls)', () => {
     [
       's4nd-interpolator',
       async () => ({
-        train: await videoTriplets(VTEST, 24, 32),
-        held: await videoTriplets(VTEST, 6, 32, 300),
+        train: timed(await videoTriplets(VTEST, 24, 32)),
+        held: timed(await videoTriplets(VTEST, 6, 32, 300)),
         outputs: 3,
       }),
       10,
@@ -105,8 +113,8 @@ describe('model zoo on real data (loss on held-out data falls)', () => {
     [
       'conv-interpolator',
       async () => ({
-        train: await videoTriplets(VTEST, 24, 32),
-        held: await videoTriplets(VTEST, 6, 32, 300),
+        train: timed(await videoTriplets(VTEST, 24, 32)),
+        held: timed(await videoTriplets(VTEST, 6, 32, 300)),
         outputs: 3,
       }),
       10,
@@ -128,19 +136,27 @@ describe('model zoo on real data (loss on held-out data falls)', () => {
 });
 
 describe('interpolator initialisation', () => {
-  it('an untrained interpolator outputs the linear blend of its two frames (blendInit)', async () => {
+  it('an untrained interpolator outputs the linear blend of its two frames at the requested t (blendInit)', async () => {
     const [sample] = await videoTriplets(VTEST, 1, 24, 100);
     const s = sample as Sample;
-    const model = engine.createModel(ZOO['s4nd-interpolator'].build({ channels: 6, size: [24, 24], outputs: 3 }), 9);
-    ZOO['s4nd-interpolator'].init?.(model);
-    const out = await model.predict(s.input, [1, 6, 24, 24]);
     const per = 3 * 24 * 24;
+    const a = s.input.subarray(0, per),
+      b = s.input.subarray(per);
+    const model = engine.createModel(
+      ZOO['s4nd-interpolator'].build({ channels: INTERP_CHANNELS, size: [24, 24], outputs: 3 }),
+      9,
+    );
+    ZOO['s4nd-interpolator'].init?.(model);
     let maxErr = 0;
-    for (let i = 0; i < per; i++) {
-      const blend = ((s.input[i] as number) + (s.input[per + i] as number)) / 2;
-      maxErr = Math.max(maxErr, Math.abs((out.data[i] as number) - blend));
+    for (const t of [0.25, 0.5, 0.8]) {
+      const x = interpolationInput(a, b, t, { mean: 0.5, std: 0.25 });
+      const out = await model.predict(x, [1, INTERP_CHANNELS, 24, 24]);
+      for (let i = 0; i < per; i++) {
+        const blend = (1 - t) * (a[i] as number) + t * (b[i] as number);
+        maxErr = Math.max(maxErr, Math.abs((out.data[i] as number) - blend));
+      }
     }
-    expect(maxErr).toBeLessThan(1e-5); // float32 sums of 0.5-weighted terms
+    expect(maxErr).toBeLessThan(1e-5); // float32 blend computed in the input vs here
     model.dispose();
   });
 });
