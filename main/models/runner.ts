@@ -278,6 +278,14 @@ const median = (v: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+type Choice = {
+  runtime: RuntimeKind;
+  /** measured here / read from the cache file / the only runtime the model has / forced by the caller / engine
+   *  because the input is a non-uniform rescale the ONNX export would run at per-axis rates. */
+  source: 'measured' | 'cache' | 'only' | 'forced' | 'rate';
+  decision?: RuntimeDecision;
+};
+
 export interface ChooserOptions {
   mode?: RuntimeMode;
   cacheFile: string;
@@ -294,10 +302,8 @@ export class ModelRunner implements Predictor {
   /** Runtimes that ran at least one call. */
   readonly used = new Set<RuntimeKind>();
   /** Decisions made in this runner, by bucket (with the measured times when measured here or read from cache). */
-  readonly decisions = new Map<
-    string,
-    { runtime: RuntimeKind; source: 'measured' | 'cache' | 'only' | 'forced' | 'rate'; decision?: RuntimeDecision }
-  >();
+  readonly decisions = new Map<string, Choice>();
+  private readonly deciding = new Map<string, Promise<{ choice: Choice; output?: Output }>>();
   private enginePromise: Promise<EngineRunner> | null = null;
   private onnxPromise: Promise<OnnxRunner> | null = null;
   private hashPromise: Promise<string> | null = null;
@@ -374,8 +380,12 @@ export class ModelRunner implements Predictor {
   async predict(x: Float32Array, shape: number[], opts: RunOptions = {}): Promise<Output> {
     const bucket = sizeBucket(shape);
     let d = this.decisions.get(bucket);
+    const pending = this.deciding.get(bucket);
+    if (!d && pending) d = (await pending).choice; // a concurrent call is deciding this bucket: wait for it
     if (!d) {
-      const made = await this.decide(x, shape, opts);
+      const deciding = this.decide(x, shape, opts);
+      this.deciding.set(bucket, deciding);
+      const made = await deciding.finally(() => this.deciding.delete(bucket));
       d = made.choice;
       this.decisions.set(bucket, d);
       if (made.output) {
@@ -394,14 +404,7 @@ export class ModelRunner implements Predictor {
     x: Float32Array,
     shape: number[],
     opts: RunOptions,
-  ): Promise<{
-    choice: {
-      runtime: RuntimeKind;
-      source: 'measured' | 'cache' | 'only' | 'forced' | 'rate';
-      decision?: RuntimeDecision;
-    };
-    output?: Output;
-  }> {
+  ): Promise<{ choice: Choice; output?: Output }> {
     const mode = this.opts.mode ?? 'auto';
     if (mode !== 'auto') return { choice: { runtime: mode, source: 'forced' } };
     if (!this.reg.onnx) return { choice: { runtime: 'engine', source: 'only' } };

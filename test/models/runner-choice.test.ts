@@ -137,6 +137,24 @@ describe('runtime chooser', () => {
     expect(Object.keys(after.decisions).length).toBe(2);
   });
 
+  it('concurrent first calls at one bucket measure it once', async () => {
+    const { manager } = managerWithFreshCache();
+    const reg = await manager.get('fashion-mnist-s4nd');
+    const r = await manager.runner(reg);
+    try {
+      const shape = [1, 1, 28, 28];
+      const outs = await Promise.all([1, 2, 3].map((s) => r.predict(input(shape, s), shape, { rate: 1 })));
+      expect(outs.map((o) => o.shape)).toEqual([
+        [1, 10],
+        [1, 10],
+        [1, 10],
+      ]);
+      expect(chooserStats.measured).toBe(1);
+    } finally {
+      await r.dispose();
+    }
+  });
+
   it('ignores a corrupt cache file (no crash), measures, and rewrites it', async () => {
     const { manager, cacheFile } = managerWithFreshCache();
     const reg = await manager.get('fashion-mnist-s4nd');
