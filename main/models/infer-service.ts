@@ -29,9 +29,14 @@ export interface InferServiceContext {
 export async function runInference(params: InferParams, ctx: InferServiceContext): Promise<InferResult> {
   const engine = ctx.engine ?? new Engine();
   const reg = params.model ? await ctx.manager.get(params.model) : await ctx.manager.defaultFor(params.task);
-  const cpuModel = await engine.loadModel(reg.checkpoint);
-  const backend = await ModelBackend.open(cpuModel, { backend: params.backend ?? 'cpu', ...ctx.gpu });
-  const model = backend.asModel();
+  // On the CPU (and for imported ONNX models, which have no engine checkpoint) the runtime chooser runs the engine or
+  // onnxruntime, whichever was measured faster for the model here (models/runner.ts); WebGPU goes through ModelBackend.
+  const runner = (params.backend ?? 'cpu') === 'cpu' || !reg.hasEngine ? await ctx.manager.runner(reg) : null;
+  const cpuModel = runner ? null : await engine.loadModel(reg.checkpoint);
+  const backend = cpuModel ? await ModelBackend.open(cpuModel, { backend: params.backend ?? 'cpu', ...ctx.gpu }) : null;
+  const model = runner ?? (backend as ModelBackend).asModel();
+  const where = (): string =>
+    backend?.describe() ?? `cpu (${[...(runner?.used ?? [])].join(', ') || 'runtime not chosen yet'})`;
   const store = ProjectStore.open(params.project, { create: false });
   try {
     const wanted = params.itemIds ? new Set(params.itemIds) : null;
@@ -46,7 +51,7 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
     const out: Suggestion[] = [];
     for (const [n, item] of items.entries()) {
       ctx.signal.throwIfAborted();
-      ctx.progress(n, items.length, `${item.path} on ${backend.describe()}`);
+      ctx.progress(n, items.length, `${item.path} on ${where()}`);
       if (params.task === 'classify') {
         const top = await classifyImage(model, reg.card, item.path, { signal: ctx.signal });
         out.push({ itemId: item.id, kind: 'class', top });
@@ -60,11 +65,24 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
     }
     const file = path.join(dir, `${reg.card.id}.json`);
     await writeFileAtomic(file, JSON.stringify(out, null, 1));
-    ctx.progress(items.length, items.length, `done on ${backend.describe()}`);
-    return { model: reg.card.id, suggestions: out.length, file, backend: backend.report() };
+    ctx.progress(items.length, items.length, `done on ${where()}`);
+    const cpuReport = {
+      requested: params.backend ?? 'cpu',
+      used: 'cpu' as const,
+      adapter: null,
+      reason: params.backend === 'webgpu' ? 'an imported ONNX model runs on onnxruntime (CPU)' : null,
+    };
+    return {
+      model: reg.card.id,
+      suggestions: out.length,
+      file,
+      backend: backend?.report() ?? cpuReport,
+      ...(runner ? { runtime: [...runner.used] } : {}),
+    };
   } finally {
     store.close();
-    backend.dispose();
-    cpuModel.dispose();
+    backend?.dispose();
+    cpuModel?.dispose();
+    await runner?.dispose();
   }
 }

@@ -14,6 +14,6 @@ export const inferRunner: JobRunner<'infer'> = async (params, ctx): Promise<Infe
     {
       signal: ctx.signal,
       progress: (done, total, message) => ctx.progress(done, total, message),
-      manager: new ModelManager({ userDir: path.join(ctx.dataDir, 'models') }),
+      manager: new ModelManager({ userDir: path.join(ctx.dataDir, 'models'), cacheDir: ctx.cacheDir }),
     },
   );
