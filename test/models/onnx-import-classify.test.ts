@@ -120,6 +120,15 @@ describe('import a plain ONNX classifier with a mapping', () => {
       await runner.dispose();
     }
     await expect(manager.runner(reg, 'engine')).rejects.toThrow(/no engine checkpoint/);
+
+    // Export (model.onnx + card.json, no checkpoint) and import the folder back: re-validated like a fresh import.
+    const out = await manager.export(reg.card.id, path.join(tmp, 'exported'));
+    const back = await manager.import(out);
+    expect(back.card.id).not.toBe(reg.card.id);
+    expect(back.hasEngine).toBe(false);
+    expect(back.card.onnx?.io).toEqual(reg.card.onnx?.io);
+    expect(back.card.classes).toEqual(CLASSIFY.classes);
+    await expect(manager.import(files.classifier)).rejects.toThrow(/needs its mapping/);
   });
 
   it('imports an NHWC segmenter with a background channel and segments like a direct ORT argmax', async () => {
