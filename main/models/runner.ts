@@ -8,10 +8,12 @@
 // compute threads, arch). Later uses of that model at that bucket read the file and measure nothing. A corrupt or
 // foreign cache file is ignored (and rewritten on the next decision).
 //
-// ONNX is only a candidate where it computes what the engine computes: an engine model's export derives the S4ND rate
-// per axis from the input size, the engine takes one rate (the geometric mean for a non-uniform rescale), so a
-// non-uniformly rescaled input runs on the engine unless the export takes `rate` as an input. Imported third-party
-// ONNX models have no engine checkpoint and always run on onnxruntime, through their input/output mapping.
+// The measurement also compares the two outputs on that input: ONNX is only picked when they agree within the
+// registration parity tolerance (AGREE_TOLERANCE). And ONNX is only a candidate where it computes what the engine
+// computes: an engine model's export derives the S4ND rate per axis from the input size, the engine takes one rate
+// (the geometric mean for a non-uniform rescale), so a non-uniformly rescaled input runs on the engine unless the
+// export takes `rate` as an input. Imported third-party ONNX models have no engine checkpoint and always run on
+// onnxruntime, through their input/output mapping.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -204,6 +206,25 @@ export interface RuntimeDecision {
   shape: number[];
   runs: number;
   date: string;
+  /** max|onnx − engine| / max|engine| on the measured input; above AGREE_TOLERANCE the engine is kept. */
+  maxRel?: number;
+}
+
+/** The measurement doubles as a parity check on the real input: ONNX is only picked within this (the registration
+ *  parity tolerance). */
+export const AGREE_TOLERANCE = { rel: 1e-3, abs: 1e-4 };
+
+function disagreement(a: Output, b: Output): { maxAbs: number; maxRel: number } {
+  if (a.shape.join(',') !== b.shape.join(',') || a.data.length !== b.data.length)
+    return { maxAbs: Infinity, maxRel: Infinity };
+  let num = 0,
+    den = 0;
+  for (let i = 0; i < b.data.length; i++) {
+    const d = Math.abs((a.data[i] as number) - (b.data[i] as number));
+    num = Number.isNaN(d) ? Infinity : Math.max(num, d);
+    den = Math.max(den, Math.abs(b.data[i] as number));
+  }
+  return { maxAbs: num, maxRel: den === 0 ? num : num / den };
 }
 
 interface CacheFile {
@@ -446,12 +467,21 @@ export class ModelRunner implements Predictor {
     }
     const engineMs = median(times.engine);
     const onnxMs = median(times.onnx);
-    const runtime: RuntimeKind = onnxMs < engineMs ? 'onnx' : 'engine';
-    const output = last[runtime];
-    if (!output) throw new Error('unreachable: no output after measuring');
+    if (!last.engine || !last.onnx) throw new Error('unreachable: no output after measuring');
+    const e = disagreement(last.onnx, last.engine);
+    const agree = e.maxRel <= AGREE_TOLERANCE.rel || e.maxAbs <= AGREE_TOLERANCE.abs;
+    const runtime: RuntimeKind = agree && onnxMs < engineMs ? 'onnx' : 'engine';
     return {
-      decision: { runtime, engineMs, onnxMs, shape, runs: reps, date: new Date().toISOString() },
-      output,
+      decision: {
+        runtime,
+        engineMs,
+        onnxMs,
+        shape,
+        runs: reps,
+        date: new Date().toISOString(),
+        maxRel: Number.isFinite(e.maxRel) ? e.maxRel : -1,
+      },
+      output: last[runtime] as Output,
     };
   }
 

@@ -3,14 +3,17 @@
 // cache file is ignored; a model without ONNX runs on the engine; a non-uniformly rescaled input (the engine's single
 // rate vs the export's per-axis rate) runs on the engine. Assertions never depend on which runtime wins.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
+import type { onnx as OnnxTypes } from 'onnx-proto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { rng } from '../../main/models/dataset.js';
 import { ModelManager } from '../../main/models/manager.js';
 import {
+  AGREE_TOLERANCE,
   CACHE_FILE,
   chooserStats,
   EngineRunner,
@@ -18,6 +21,8 @@ import {
   sizeBucket,
   type Output,
 } from '../../main/models/runner.js';
+
+const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxTypes };
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ssm-runner-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -179,6 +184,30 @@ describe('runtime chooser', () => {
       const rewritten = JSON.parse(readFileSync(cacheFile, 'utf8')) as { version: number; decisions: object };
       expect(rewritten.version).toBe(1);
       expect(Object.keys(rewritten.decisions).length).toBe(1);
+    }
+  });
+
+  it('keeps the engine when the ONNX file disagrees with it on the measured input (a tampered bias)', async () => {
+    const { manager, cacheFile } = managerWithFreshCache();
+    const builtin = await manager.get('fashion-mnist-s4nd');
+    const { id: _id, onnx: _onnx, builtin: _b, ...card } = builtin.card;
+    const reg = await manager.register(builtin.checkpoint, { ...card, id: 'tampered-onnx' }, { onnx: 'auto' });
+    const m = onnx.ModelProto.decode(readFileSync(reg.onnx as string));
+    const bias = m.graph?.initializer?.find((t) => (t.dims ?? []).map(Number).join(',') === '10');
+    if (!bias?.rawData) throw new Error('no (10) initializer with raw data in the export');
+    const f = new Float32Array(new Uint8Array(bias.rawData).slice().buffer);
+    for (let i = 0; i < f.length; i++) f[i] = (f[i] as number) + (i % 2 ? 3 : -3);
+    bias.rawData = new Uint8Array(f.buffer);
+    writeFileSync(reg.onnx as string, onnx.ModelProto.encode(m).finish());
+    const r = await manager.runner(reg);
+    try {
+      await r.predict(input([1, 1, 28, 28], 6), [1, 1, 28, 28], { rate: 1 });
+      expect(r.runtime).toBe('engine');
+      const d = r.decisions.get('b1:32x32')?.decision;
+      expect(d?.maxRel).toBeGreaterThan(AGREE_TOLERANCE.rel);
+      expect(existsSync(cacheFile)).toBe(true);
+    } finally {
+      await r.dispose();
     }
   });
 
