@@ -52,6 +52,7 @@ export const useProjectStore = defineStore('project', () => {
   async function open(folder: string): Promise<boolean> {
     const s = await run(() => bridge.call('project.open', { dir: folder }));
     if (s === undefined) return false;
+    if (dir.value !== s.dir) importJobId.value = null; // another project's import is not this one's
     dir.value = s.dir;
     recent.value = [s.dir, ...recent.value.filter((d) => d !== s.dir)];
     applySummary(s);
