@@ -10,10 +10,12 @@
 //
 // The measurement also compares the two outputs on that input: ONNX is only picked when they agree within the
 // registration parity tolerance (AGREE_TOLERANCE). And ONNX is only a candidate where it computes what the engine
-// computes: an engine model's export derives the S4ND rate per axis from the input size, the engine takes one rate
-// (the geometric mean for a non-uniform rescale), so a non-uniformly rescaled input runs on the engine unless the
-// export takes `rate` as an input. Imported third-party ONNX models have no engine checkpoint and always run on
-// onnxruntime, through their input/output mapping.
+// computes: the registered export derives the S4ND rate per axis from the input size, the engine takes one rate (the
+// geometric mean for a non-uniform rescale, e.g. a 182×218 MRI slice for a model trained at 96×96). For such inputs
+// the ONNX candidate is the same checkpoint exported in memory with `rate` as an input (~20 ms), fed the engine's
+// rate; its decisions are cached under their own key (…|rate-input) and it too must agree on the measured input.
+// Imported third-party ONNX models have no engine checkpoint and always run on onnxruntime, through their
+// input/output mapping.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -208,7 +210,12 @@ export interface RuntimeDecision {
   date: string;
   /** max|onnx − engine| / max|engine| on the measured input; above AGREE_TOLERANCE the engine is kept. */
   maxRel?: number;
+  /** The ONNX graph measured: the registered file, or the checkpoint exported with an explicit rate input. */
+  onnx?: OnnxVariant;
 }
+
+/** 'file': the registered model.onnx; 'rate-input': the checkpoint exported in memory with `rate` as an input. */
+export type OnnxVariant = 'file' | 'rate-input';
 
 /** The measurement doubles as a parity check on the real input: ONNX is only picked within this (the registration
  *  parity tolerance). */
@@ -305,6 +312,8 @@ type Choice = {
    *  because the input is a non-uniform rescale the ONNX export would run at per-axis rates. */
   source: 'measured' | 'cache' | 'only' | 'forced' | 'rate';
   decision?: RuntimeDecision;
+  /** Which ONNX graph runs when runtime is 'onnx'. */
+  onnx?: OnnxVariant;
 };
 
 export interface ChooserOptions {
@@ -322,11 +331,12 @@ export interface ChooserOptions {
 export class ModelRunner implements Predictor {
   /** Runtimes that ran at least one call. */
   readonly used = new Set<RuntimeKind>();
-  /** Decisions made in this runner, by bucket (with the measured times when measured here or read from cache). */
+  /** Decisions made in this runner, by decisionKey (with the measured times when measured here or read from cache). */
   readonly decisions = new Map<string, Choice>();
   private readonly deciding = new Map<string, Promise<{ choice: Choice; output?: Output }>>();
   private enginePromise: Promise<EngineRunner> | null = null;
   private onnxPromise: Promise<OnnxRunner> | null = null;
+  private rateOnnxPromise: Promise<OnnxRunner> | null = null;
   private hashPromise: Promise<string> | null = null;
   private readonly cache: RuntimeChoiceCache;
 
@@ -372,6 +382,22 @@ export class ModelRunner implements Predictor {
     return this.onnxPromise;
   }
 
+  /** The checkpoint exported in memory with an explicit `rate` input (for non-uniformly rescaled inputs). */
+  private rateOnnxRunner(): Promise<OnnxRunner> {
+    this.rateOnnxPromise ??= (async () => {
+      const engine = await this.engineRunner();
+      const { exportOnnx, readExportState } = await import('../onnx/export.js');
+      const state = await readExportState(this.reg.checkpoint);
+      const bytes = exportOnnx(engine.model, { state, rate: 'input', producer: 'ssm-studio' });
+      return OnnxRunner.open(bytes, { threads: process.env['SSM_THREADS'] ? computeThreads() : 0 });
+    })();
+    return this.rateOnnxPromise;
+  }
+
+  private onnxFor(variant: OnnxVariant): Promise<OnnxRunner> {
+    return variant === 'rate-input' ? this.rateOnnxRunner() : this.onnxRunner();
+  }
+
   /** sha256 over the model's files (checkpoint, then ONNX): a retrained or replaced model is measured afresh. */
   private modelHash(): Promise<string> {
     this.hashPromise ??= (async () => {
@@ -388,18 +414,30 @@ export class ModelRunner implements Predictor {
     return `${this.reg.card.id}|${await this.modelHash()}|${sizeBucket(shape)}|${machineFingerprint()}`;
   }
 
-  /** Whether the ONNX graph computes what the engine computes for this input (uniform rescale or explicit rate). */
-  private async onnxAgrees(shape: number[]): Promise<boolean> {
+  /**
+   * The ONNX graph that computes what the engine computes for this input: the registered file for a uniform rescale
+   * (or when it takes the rate as an input), else the rate-input export of the checkpoint.
+   */
+  private async variantFor(shape: number[]): Promise<OnnxVariant> {
+    if (!this.reg.hasEngine || this.uniform(shape)) return 'file';
+    return (await this.onnxRunner()).takesRate ? 'file' : 'rate-input';
+  }
+
+  /** Whether the input is a uniform rescale of the training size (one S4ND rate on every axis). */
+  private uniform(shape: number[]): boolean {
     const base = this.reg.card.input.size;
-    const size = shape.slice(2);
-    const rates = size.map((s, a) => (base[a] ?? s) / s);
+    const rates = shape.slice(2).map((s, a) => (base[a] ?? s) / s);
     const r0 = rates[0] ?? 1;
-    if (rates.every((r) => Math.abs(r - r0) <= 1e-9 * r0)) return true;
-    return (await this.onnxRunner()).takesRate;
+    return rates.every((r) => Math.abs(r - r0) <= 1e-9 * r0);
+  }
+
+  /** Key of `decisions`: the size bucket, plus '|rate-input' for a non-uniform rescale of an engine model. */
+  decisionKey(shape: number[]): string {
+    return `${sizeBucket(shape)}${this.reg.hasEngine && !this.uniform(shape) ? '|rate-input' : ''}`;
   }
 
   async predict(x: Float32Array, shape: number[], opts: RunOptions = {}): Promise<Output> {
-    const bucket = sizeBucket(shape);
+    const bucket = this.decisionKey(shape);
     let d = this.decisions.get(bucket);
     const pending = this.deciding.get(bucket);
     if (!d && pending) d = (await pending).choice; // a concurrent call is deciding this bucket: wait for it
@@ -417,7 +455,7 @@ export class ModelRunner implements Predictor {
     }
     this.used.add(d.runtime);
     this.runtime = d.runtime;
-    const runner = d.runtime === 'engine' ? await this.engineRunner() : await this.onnxRunner();
+    const runner = d.runtime === 'engine' ? await this.engineRunner() : await this.onnxFor(d.onnx ?? 'file');
     return runner.predict(x, shape, opts);
   }
 
@@ -427,21 +465,33 @@ export class ModelRunner implements Predictor {
     opts: RunOptions,
   ): Promise<{ choice: Choice; output?: Output }> {
     const mode = this.opts.mode ?? 'auto';
-    if (mode !== 'auto') return { choice: { runtime: mode, source: 'forced' } };
+    if (mode === 'engine') return { choice: { runtime: 'engine', source: 'forced' } };
     if (!this.reg.onnx) return { choice: { runtime: 'engine', source: 'only' } };
-    if (!this.reg.hasEngine) return { choice: { runtime: 'onnx', source: 'only' } };
-    if (!(await this.onnxAgrees(shape))) return { choice: { runtime: 'engine', source: 'rate' } };
-    const key = await this.cacheKey(shape);
+    if (!this.reg.hasEngine) return { choice: { runtime: 'onnx', source: 'only', onnx: 'file' } };
+    let onnx = await this.variantFor(shape);
+    if (onnx === 'rate-input') {
+      // A layer the exporter cannot give a rate input (none today) leaves such inputs to the engine.
+      const ok = await this.rateOnnxRunner().then(
+        () => true,
+        () => false,
+      );
+      if (!ok) {
+        if (mode === 'onnx') onnx = 'file';
+        else return { choice: { runtime: 'engine', source: 'rate' } };
+      }
+    }
+    if (mode === 'onnx') return { choice: { runtime: 'onnx', source: 'forced', onnx } };
+    const key = `${await this.cacheKey(shape)}${onnx === 'rate-input' ? '|rate-input' : ''}`;
     const hit = await this.cache.get(key);
     if (hit) {
       chooserStats.cached++;
-      return { choice: { runtime: hit.runtime, source: 'cache', decision: hit } };
+      return { choice: { runtime: hit.runtime, source: 'cache', decision: hit, onnx } };
     }
-    const { decision, output } = await this.measure(x, shape, opts);
+    const { decision, output } = await this.measure(x, shape, opts, onnx);
     chooserStats.measured++;
     // A cache that cannot be written (read-only dir) costs a re-measurement next time, never the result.
     await this.cache.put(key, decision).catch(() => undefined);
-    return { choice: { runtime: decision.runtime, source: 'measured', decision }, output };
+    return { choice: { runtime: decision.runtime, source: 'measured', decision, onnx }, output };
   }
 
   /** Both runtimes on this input: one warm run each, then alternating timed runs; the faster median wins. */
@@ -449,8 +499,12 @@ export class ModelRunner implements Predictor {
     x: Float32Array,
     shape: number[],
     opts: RunOptions,
+    variant: OnnxVariant,
   ): Promise<{ decision: RuntimeDecision; output: Output }> {
-    const runners: Record<RuntimeKind, Runner> = { engine: await this.engineRunner(), onnx: await this.onnxRunner() };
+    const runners: Record<RuntimeKind, Runner> = {
+      engine: await this.engineRunner(),
+      onnx: await this.onnxFor(variant),
+    };
     const times: Record<RuntimeKind, number[]> = { engine: [], onnx: [] };
     const last: Partial<Record<RuntimeKind, Output>> = {};
     const once = async (k: RuntimeKind): Promise<number> => {
@@ -480,16 +534,17 @@ export class ModelRunner implements Predictor {
         runs: reps,
         date: new Date().toISOString(),
         maxRel: Number.isFinite(e.maxRel) ? e.maxRel : -1,
+        onnx: variant,
       },
       output: last[runtime] as Output,
     };
   }
 
   async dispose(): Promise<void> {
-    const e = this.enginePromise;
-    const o = this.onnxPromise;
-    this.enginePromise = this.onnxPromise = null;
-    await Promise.allSettled([e?.then((r) => r.dispose()), o?.then((r) => r.dispose())]);
+    const all = [this.onnxPromise, this.rateOnnxPromise, this.enginePromise];
+    this.enginePromise = this.onnxPromise = this.rateOnnxPromise = null;
+    // ONNX sessions first: the rate-input export holds no reference to the engine model once built.
+    await Promise.allSettled(all.map((p) => p?.then((r) => r.dispose())));
   }
 }
 

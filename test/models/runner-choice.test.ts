@@ -1,7 +1,8 @@
 // The runtime chooser over the shipped models (models/): the engine and onnxruntime runners agree; the first use of a
 // model at a size bucket measures both and writes the decision, later uses (same or new runner) read it; a corrupt
 // cache file is ignored; a model without ONNX runs on the engine; a non-uniformly rescaled input (the engine's single
-// rate vs the export's per-axis rate) runs on the engine. Assertions never depend on which runtime wins.
+// rate vs the export's per-axis rate) is measured against the checkpoint's rate-input export. Assertions never depend
+// on which runtime wins.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -231,16 +232,31 @@ describe('runtime chooser', () => {
     await expect(manager.runner(reg, 'onnx')).rejects.toThrow(/no ONNX file/);
   });
 
-  it('runs a non-uniformly rescaled input on the engine (its one rate vs the export\u2019s per-axis rate)', async () => {
-    const { manager } = managerWithFreshCache();
+  it('measures a non-uniformly rescaled input against the rate-input export (the engine\u2019s single rate)', async () => {
+    const { manager, cacheFile } = managerWithFreshCache();
     const reg = await manager.get('brain-mri-s4nd-unet');
     const r = await manager.runner(reg);
     try {
+      // A 96×112 slice of a model trained at 96×96: the registered export would run per-axis rates (1 and 0.857),
+      // the engine one rate (their geometric mean); the rate-input export is fed that same rate.
       const shape = [1, 1, 96, 112];
-      await r.predict(input(shape, 4), shape, { rate: 1 });
-      expect(r.runtime).toBe('engine');
-      expect(r.decisions.get(sizeBucket(shape))?.source).toBe('rate');
-      expect(chooserStats.measured).toBe(0);
+      const rate = Math.sqrt((96 / 96) * (96 / 112));
+      const out = await r.predict(input(shape, 4), shape, { rate });
+      expect(out.shape).toEqual([1, 1, 96, 112]);
+      const d = r.decisions.get(r.decisionKey(shape));
+      expect(r.decisionKey(shape)).toBe('b1:128x128|rate-input');
+      expect(d?.source).toBe('measured');
+      expect(d?.onnx).toBe('rate-input');
+      expect(d?.decision?.onnx).toBe('rate-input');
+      expect(d?.decision?.maxRel).toBeLessThanOrEqual(TOL);
+      console.log(`brain 96x112 (rate-input export): ${JSON.stringify(d?.decision)}`);
+      const keys = Object.keys((JSON.parse(readFileSync(cacheFile, 'utf8')) as { decisions: object }).decisions);
+      expect(keys.length).toBe(1);
+      expect(keys[0]).toMatch(/\|b1:128x128\|.*\|rate-input$/);
+      // The uniform 96×96 input is a different decision (the registered file), under its own key.
+      await r.predict(input([1, 1, 96, 96], 5), [1, 1, 96, 96], { rate: 1 });
+      expect(r.decisions.get('b1:128x128')?.onnx).toBe('file');
+      expect(chooserStats.measured).toBe(2);
     } finally {
       await r.dispose();
     }
