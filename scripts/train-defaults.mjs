@@ -4,9 +4,10 @@
 //                        test accuracy on the 10k test set at 28, 14 and 56 px (rate = 28 / size)
 //   brain-mri-s4nd-unet  S4ND 2-D U-Net brain mask on axial slices of the MNI ch2 T1 (mricron-data: ch2.nii.gz with
 //                        ch2bet.nii.gz as the mask); Dice on held-out slices (every 5th), predicted at native size
-//   frame-interp-s4nd    time-conditioned S4ND frame interpolator on 64 px crops of vtest.avi frames 0-599
-//                        (opencv-doc), targets at t = j/m (m = 2, 3, 4); PSNR / SSIM at t = 1/2, 1/3, 2/3 on held-out
-//                        frames 600-640 and on Megamind.avi vs linear blending and frame repetition
+//   frame-interp-s4nd    time-conditioned S4ND frame interpolator on 64 px crops of vtest.avi frames 0-599 and
+//                        Megamind.avi frames 60-269 (opencv-doc), targets at t = j/m (m = 2, 3, 4); PSNR / SSIM at
+//                        t = 1/2, 1/3, 2/3 on held-out vtest frames 600-640 and Megamind.avi frames 0-40 vs linear
+//                        blending and frame repetition
 // Usage: node scripts/build.mjs main && node scripts/train-defaults.mjs [fashion|brain|interp]...
 // Needs the three Debian packages (apt-get install -y dataset-fashion-mnist mricron-data opencv-doc).
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -318,53 +319,58 @@ if (want('interp')) {
   };
   const samples = [];
   const tCount = {};
-  const vinfo = await probeVideo(VTEST);
-  const win = [];
-  let k = -4;
-  for await (const f of readFrames(VTEST, vinfo, { start: 0, count: 600 })) {
-    win.push(rgbPlanes(f.data, f.width, f.height));
-    if (win.length > 5) win.shift();
-    k++;
-    if (win.length < 5) continue;
-    const w = f.width,
-      h = f.height;
-    const m = 2 + (k % 3);
-    const j = 1 + Math.floor(r() * (m - 1));
-    const t = j / m;
-    // Motion-weighted crops: of 10 random windows keep the 2 where frames k and k+m differ most, plus 1 random
-    // window (static background teaches nothing beyond blending).
-    const cands = [];
-    for (let q = 0; q < 10; q++) {
-      const x0 = Math.floor(r() * (w - tile)),
-        y0 = Math.floor(r() * (h - tile));
-      let motion = 0;
-      for (let y = 0; y < tile; y += 4)
-        for (let x = 0; x < tile; x += 4) {
-          const i = (y0 + y) * w + x0 + x;
-          motion += Math.abs(win[0][i] - win[m][i]) + Math.abs(win[0][h * w + i] - win[m][h * w + i]);
-        }
-      cands.push({ x0, y0, motion });
+  const addCrops = async (file, start, count) => {
+    const vinfo = await probeVideo(file);
+    const win = [];
+    let k = -4;
+    for await (const f of readFrames(file, vinfo, { start, count })) {
+      win.push(rgbPlanes(f.data, f.width, f.height));
+      if (win.length > 5) win.shift();
+      k++;
+      if (win.length < 5) continue;
+      const w = f.width,
+        h = f.height;
+      const m = 2 + (k % 3);
+      const j = 1 + Math.floor(r() * (m - 1));
+      const t = j / m;
+      // Motion-weighted crops: of 10 random windows keep the 2 where frames k and k+m differ most, plus 1 random
+      // window (static background teaches nothing beyond blending).
+      const cands = [];
+      for (let q = 0; q < 10; q++) {
+        const x0 = Math.floor(r() * (w - tile)),
+          y0 = Math.floor(r() * (h - tile));
+        let motion = 0;
+        for (let y = 0; y < tile; y += 4)
+          for (let x = 0; x < tile; x += 4) {
+            const i = (y0 + y) * w + x0 + x;
+            motion += Math.abs(win[0][i] - win[m][i]) + Math.abs(win[0][h * w + i] - win[m][h * w + i]);
+          }
+        cands.push({ x0, y0, motion });
+      }
+      const picked = [
+        ...cands
+          .slice(0, 9)
+          .sort((p, q) => q.motion - p.motion)
+          .slice(0, 2),
+        cands[9],
+      ];
+      for (const { x0, y0 } of picked) {
+        const input = interpolationInput(crop(win[0], w, h, x0, y0), crop(win[m], w, h, x0, y0), t, norm);
+        samples.push({
+          input,
+          channels: INTERP_CHANNELS,
+          size: [tile, tile],
+          target: crop(win[j], w, h, x0, y0),
+          targetChannels: 3,
+        });
+        const key = `${j}/${m}`;
+        tCount[key] = (tCount[key] ?? 0) + 1;
+      }
     }
-    const picked = [
-      ...cands
-        .slice(0, 9)
-        .sort((p, q) => q.motion - p.motion)
-        .slice(0, 2),
-      cands[9],
-    ];
-    for (const { x0, y0 } of picked) {
-      const input = interpolationInput(crop(win[0], w, h, x0, y0), crop(win[m], w, h, x0, y0), t, norm);
-      samples.push({
-        input,
-        channels: INTERP_CHANNELS,
-        size: [tile, tile],
-        target: crop(win[j], w, h, x0, y0),
-        targetChannels: 3,
-      });
-      const key = `${j}/${m}`;
-      tCount[key] = (tCount[key] ?? 0) + 1;
-    }
-  }
+  };
+  await addCrops(VTEST, 0, 600);
+  // Megamind.avi frames 60-269 (animation, colour) for variety; its frames 0-40 stay held out for evaluation.
+  if (existsSync(MEGA)) await addCrops(MEGA, 60, 210);
   log('interp training crops by t', JSON.stringify(tCount));
   const valSet = samples.filter((_, i) => i % 20 === 0);
   const trainSet = samples.filter((_, i) => i % 20 !== 0);
@@ -409,7 +415,7 @@ if (want('interp')) {
     trainingResolutions: [32, 64],
     params: model.paramCount(),
     lineage: lineage(
-      'vtest.avi frames 0-599 (Debian opencv-doc), motion-weighted 64x64 crops of frames k, k+m and target k+j (t = j/m, m = 2, 3, 4)',
+      `vtest.avi frames 0-599${existsSync(MEGA) ? ' and Megamind.avi frames 60-269' : ''} (Debian opencv-doc), motion-weighted 64x64 crops of frames k, k+m and target k+j (t = j/m, m = 2, 3, 4)`,
       trainSet,
       valSet.length,
       schedule,

@@ -297,7 +297,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
         { type: 'concat', with: 'frames' },
         { type: 'conv2d', out: o.outputs, kernel: 1 },
       ],
-      loss: { type: 'mse' }, // the figure of merit is PSNR
+      loss: { type: 'l1' },
       optimizer: { weight_decay: 0, clip_grad_norm: 5 },
     }),
     init: blendInit,
@@ -326,7 +326,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
           { type: 'concat', with: 'frames' },
           { type: 'conv2d', out: o.outputs, kernel: 1 },
         ],
-        loss: { type: 'mse' }, // the figure of merit is PSNR
+        loss: { type: 'l1' },
         optimizer: { weight_decay: 0, clip_grad_norm: 5 },
       };
     },

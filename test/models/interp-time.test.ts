@@ -1,5 +1,6 @@
-// The time-conditioned frame interpolator: the shipped model at t = 1/3, 1/2, 2/3 on held-out vtest frames (full
-// 768×576, frames never seen in training) against the true frame, linear blending at t and frame repetition; the
+// The time-conditioned frame interpolator: the shipped model at t = 1/3, 1/2, 2/3 on held-out vtest frames 600-632
+// (full 768×576, never seen in training) against the true frame, linear blending at t and frame repetition (bound:
+// the mean PSNR per t is at least 0.05 dB above blending and above repetition; the figures are printed); the
 // output timeline for any integer factor and any fps; t outside (0, 1) refused. Needs opencv-doc (vtest.avi).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,8 +32,8 @@ beforeAll(async () => {
   model = await engine.loadModel(path.join(DIR, 'model.safetensors'));
   const info = await probeVideo(VTEST);
   // Held-out frames (training used vtest frames 0-599).
-  for await (const f of readFrames(VTEST, info, { start: 620, count: 7 })) {
-    frames.set(f.index >= 620 ? f.index : 620 + f.index, rgbPlanes(f.data, f.width, f.height));
+  for await (const f of readFrames(VTEST, info, { start: 600, count: 33 })) {
+    frames.set(f.index >= 600 ? f.index : 600 + f.index, rgbPlanes(f.data, f.width, f.height));
     W = f.width;
     H = f.height;
   }
@@ -44,14 +45,17 @@ describe('time-conditioned interpolator on held-out real frames', () => {
     expect(card.input.channels).toBe(10);
   });
 
-  // (a, b, target, t): 620 -> 622 at t = 1/2 (frame 621); 623 -> 626 at t = 1/3 and 2/3 (frames 624, 625).
+  // (a, b, target, t) on held-out frames: k -> k+2 at t = 1/2 (frame k+1); k -> k+3 at t = 1/3 and 2/3 (k+1, k+2).
   const cases: [number, number, number, number][] = [
-    [620, 622, 621, 1 / 2],
-    [623, 626, 624, 1 / 3],
-    [623, 626, 625, 2 / 3],
+    ...[600, 610, 620, 630].map((k): [number, number, number, number] => [k, k + 2, k + 1, 1 / 2]),
+    ...[603, 615, 627].flatMap((k): [number, number, number, number][] => [
+      [k, k + 3, k + 1, 1 / 3],
+      [k, k + 3, k + 2, 2 / 3],
+    ]),
   ];
-  it('PSNR vs the true frame at t = 1/3, 1/2, 2/3: at most 0.05 dB below linear blending, above repetition', async () => {
+  it('mean PSNR vs the true frame at t = 1/2, 1/3, 2/3: at least 0.05 dB above linear blending, above repetition', async () => {
     const rows: string[] = [];
+    const sums = new Map<number, { model: number; blend: number; repeat: number; n: number }>();
     for (const [ia, ib, it, t] of cases) {
       const a = frames.get(ia) as Float32Array,
         b = frames.get(ib) as Float32Array,
@@ -63,12 +67,20 @@ describe('time-conditioned interpolator on held-out real frames', () => {
       rows.push(
         `t=${t.toFixed(3)} frames ${ia}->${ib} target ${it}: model ${p.model.toFixed(3)} dB, blend ${p.blend.toFixed(3)} dB, repeat ${p.repeat.toFixed(3)} dB`,
       );
-      expect(p.model).toBeGreaterThan(25);
-      expect(p.model).toBeGreaterThan(p.repeat);
-      expect(p.model).toBeGreaterThan(p.blend - 0.05);
+      const s = sums.get(t) ?? { model: 0, blend: 0, repeat: 0, n: 0 };
+      sums.set(t, { model: s.model + p.model, blend: s.blend + p.blend, repeat: s.repeat + p.repeat, n: s.n + 1 });
+    }
+    for (const [t, s] of sums) {
+      const m = { model: s.model / s.n, blend: s.blend / s.n, repeat: s.repeat / s.n };
+      rows.push(
+        `mean t=${t.toFixed(3)} (${s.n} frames): model ${m.model.toFixed(3)} dB, blend ${m.blend.toFixed(3)} dB (model - blend ${(m.model - m.blend).toFixed(3)}), repeat ${m.repeat.toFixed(3)} dB`,
+      );
+      expect(m.model).toBeGreaterThan(25);
+      expect(m.model).toBeGreaterThan(m.repeat);
+      expect(m.model).toBeGreaterThan(m.blend + 0.05); // deterministic: 0.15-0.20 dB with the shipped weights
     }
     console.log(rows.join('\n'));
-  }, 60_000);
+  }, 90_000);
 
   it('t outside the open interval (0, 1) is refused with a clear error', async () => {
     const a = frames.get(620) as Float32Array,
