@@ -11,6 +11,8 @@ import sharp from 'sharp';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SHOTS = path.join(ROOT, 'test-results', 'e2e');
+/** Committed screenshots (test/e2e/screenshots/) are rewritten only on request: SSM_UPDATE_SCREENSHOTS=1. */
+export const UPDATE_SCREENSHOTS = process.env['SSM_UPDATE_SCREENSHOTS'] === '1';
 
 export interface RunningApp {
   url: string;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { MediaInfo } from '../../contract/media.js';
 import { ProjectStore } from '../../main/project/store.js';
-import { launchChromium, ROOT, SHOTS, startApp, type RunningApp } from './harness.js';
+import { launchChromium, ROOT, SHOTS, startApp, UPDATE_SCREENSHOTS, type RunningApp } from './harness.js';
 
 const COMMITTED = path.join(ROOT, 'test', 'e2e', 'screenshots');
 const DEMO_ITEMS = 47; // 40 Fashion-MNIST + 3 photos + 1 video + MR series + CT slice + NIfTI volume
@@ -25,7 +25,7 @@ const problems: string[] = [];
 async function shot(name: string, keep = false): Promise<void> {
   const file = path.join(SHOTS, `${name}.png`);
   await page.screenshot({ path: file });
-  if (!keep) return;
+  if (!keep || !UPDATE_SCREENSHOTS) return;
   // The committed copy stays under 300 KB: lossless at maximum compression, else a 256-colour palette.
   const lossless = await sharp(file).png({ compressionLevel: 9, effort: 10 }).toBuffer();
   const small = lossless.length < 250_000 ? lossless : await sharp(file).png({ palette: true, quality: 95 }).toBuffer();

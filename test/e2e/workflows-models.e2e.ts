@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ProjectStore } from '../../main/project/store.js';
-import { launchChromium, ROOT, SHOTS, startApp, type RunningApp } from './harness.js';
+import { launchChromium, ROOT, SHOTS, startApp, UPDATE_SCREENSHOTS, type RunningApp } from './harness.js';
 
 const COMMITTED = path.join(ROOT, 'test', 'e2e', 'screenshots');
 
@@ -37,7 +37,7 @@ async function shot(name: string, keep = false): Promise<void> {
   await page.waitForTimeout(300); // charts follow the new width
   await page.screenshot({ path: file });
   await page.setViewportSize({ width: 1360, height: 900 });
-  if (keep) await copyFile(file, path.join(COMMITTED, `${name}.png`));
+  if (keep && UPDATE_SCREENSHOTS) await copyFile(file, path.join(COMMITTED, `${name}.png`));
 }
 
 async function nav(name: 'Train' | 'Results' | 'Models'): Promise<void> {
