@@ -34,7 +34,11 @@ process.on('message', (raw: HostToWorker) => {
       const now = Date.now();
       if (done < total && now - lastSent < PROGRESS_INTERVAL_MS) return;
       lastSent = now;
-      send(metrics ? { type: 'progress', jobId, done, total, message, metrics } : { type: 'progress', jobId, done, total, message });
+      send(
+        metrics
+          ? { type: 'progress', jobId, done, total, message, metrics }
+          : { type: 'progress', jobId, done, total, message },
+      );
     },
   };
   runJob(raw.job.kind, raw.job.params, ctx)

@@ -37,7 +37,9 @@ describe('layering lint rule', () => {
   });
 
   it('keeps the contract free of imports', async () => {
-    expect(await restrictedMessages("import { z } from 'zod';\nexport const s = z;\n", 'contract/bad.ts')).not.toHaveLength(0);
+    expect(
+      await restrictedMessages("import { z } from 'zod';\nexport const s = z;\n", 'contract/bad.ts'),
+    ).not.toHaveLength(0);
     expect(await restrictedMessages("export type * from './jobs.js';\n", 'contract/ok.ts')).toHaveLength(0);
   });
 });
