@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -106,8 +107,11 @@ void Gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const flo
   const int64_t mp = (M + kMr - 1) / kMr;  // row panels
   const int64_t np = (N + kNr - 1) / kNr;  // column panels
   // Packed A: mp panels of (K, kMr); packed B: np panels of (K, kNr). Zero padding past M / N.
-  Tensor apack(Shape{mp * K * kMr});
-  Tensor bpack(Shape{np * K * kNr});
+  // One grow-only pair per thread: Gemm runs inside parallel loops (e.g. per image in conv), so per-call buffers would
+  // make the memory a step needs depend on how many threads happened to join; these reach their size in warm-up.
+  thread_local std::vector<float> apack, bpack;
+  if (apack.size() < static_cast<std::size_t>(mp * K * kMr)) apack.resize(static_cast<std::size_t>(mp * K * kMr));
+  if (bpack.size() < static_cast<std::size_t>(np * K * kNr)) bpack.resize(static_cast<std::size_t>(np * K * kNr));
   float* Ap = apack.data();
   float* Bp = bpack.data();
   const bool big = M * N * K >= (1 << 16);
