@@ -92,18 +92,46 @@ export type SegmentEvaluation = {
   reference: { className: string; dice: number; iou: number }[] | null;
 };
 
-export type FrameScore = { index: number; psnr: number; ssim: number; blendPsnr: number; blendSsim: number };
+/** A held-out frame: its index, its time t between the kept frames around it, and the scores of its prediction. */
+export type FrameScore = {
+  index: number;
+  t: number;
+  psnr: number;
+  ssim: number;
+  blendPsnr: number;
+  blendSsim: number;
+};
+
+/** Held-out evaluation: keep every 2nd frame (predict the rest at t = 1/2) or every 3rd (t = 1/3 and 2/3). */
+export type InterpolationStep = 2 | 3;
 
 export type InterpolationEvaluation = {
   model: string;
   fps: number;
   width: number;
   height: number;
-  /** Held-out frames: every odd frame dropped, predicted from its neighbours and compared with the real one. */
+  /** Source frames kept: every `step`-th; the step - 1 frames between two kept ones are held out. */
+  step: InterpolationStep;
+  /** Held-out frames, each predicted from the two kept frames around it at its t and compared with the real one. */
   frames: FrameScore[];
+  /** Means over the held-out frames; the baseline is the linear blend (1 - t)·a + t·b. */
   mean: { psnr: number; ssim: number; blendPsnr: number; blendSsim: number };
-  /** The selected pair (source frames `index - 1` and `index + 1`) as RGB (H, W, 3) base64. */
-  selected: { index: number; t: number; a: string; b: string; real: string | null; predicted: string };
+  /**
+   * The pair around the selected held-out frame `index` (source frames `from` and `to` = from + step) as RGB (H, W, 3)
+   * base64, and the frame predicted at exactly t (any t in (0, 1)). `real` / `realIndex`: the source frame at t when t
+   * falls on one (t = j / step), else null.
+   */
+  selected: {
+    index: number;
+    from: number;
+    to: number;
+    t: number;
+    a: string;
+    b: string;
+    real: string | null;
+    realIndex: number | null;
+    predicted: string;
+  };
 };
 
 /** A timed probe of a few training steps at one size (the schedule editor's throughput before a run exists). */
@@ -135,14 +163,38 @@ export interface ResultsApi {
     params: { project: string; model: string; itemId: number; out: string };
     result: { file: string; format: 'png' | 'nifti' };
   };
+  /**
+   * Held-out evaluation on the first `step` · `pairs` + 1 frames (downscaled to `width`; `step` 2 by default) and the
+   * frame at time `t` (any number strictly between 0 and 1) between the kept frames around held-out frame `index`.
+   */
   'results.interpolate': {
-    params: { path: string; model: string; width: number; pairs: number; index: number; t: number };
+    params: {
+      path: string;
+      model: string;
+      width: number;
+      pairs: number;
+      index: number;
+      t: number;
+      step?: InterpolationStep;
+    };
     result: InterpolationEvaluation;
   };
-  /** Interpolates the first `maxFrames` frames (downscaled to `width`) at `factor` × the frame rate into out. */
+  /**
+   * Interpolates the first `maxFrames` frames (downscaled to `width`) to `factor` × the frame rate (any integer ≥ 2)
+   * or to `fps` (any rate > 0; give exactly one) into out (.mp4 / .webm). Source frames on the output grid are kept
+   * (`kept` of them); the others are predicted at their exact time between the two source frames around them.
+   */
   'results.exportVideo': {
-    params: { path: string; model: string; factor: number; width: number; maxFrames: number; out: string };
-    result: { out: string; frames: number; fps: number };
+    params: {
+      path: string;
+      model: string;
+      factor?: number;
+      fps?: number;
+      width: number;
+      maxFrames: number;
+      out: string;
+    };
+    result: { out: string; frames: number; fps: number; kept: number };
   };
   /** Times a few training steps of an architecture (or the model to fine-tune) at `size` on random data. */
   'results.probe': {

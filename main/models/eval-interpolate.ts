@@ -1,13 +1,14 @@
-// Interpolation results: drop every odd frame of a video (downscaled), predict it from its two neighbours and compare
-// with the real frame (PSNR, SSIM; a 50/50 blend of the neighbours as the baseline); any timestep in (0, 1) by
-// recursive midpoints (the interpolator predicts midpoints), rounded to the nearest 1/8; and export of an
-// interpolated video at 2, 4 or 8 × the frame rate.
-import type { InterpolationEvaluation } from '../../contract/results.js';
+// Interpolation results: hold out frames of a video (downscaled) — every odd frame (t = 1/2) or two of every three
+// (t = 1/3, 2/3) — predict each from the two kept frames around it at its exact time and compare with the real frame
+// (PSNR, SSIM; the linear blend (1 - t)·a + t·b as the baseline); the frame at any time t in (0, 1) between a selected
+// pair (one model call at exactly t); and export of a downscaled clip at any integer factor or target frame rate on
+// the timeline of `retiming` (source frames on the output grid kept unchanged).
+import type { InterpolationEvaluation, InterpolationStep } from '../../contract/results.js';
 import type { Model } from '../engine/model.js';
 import { AppError } from '../ipc/app-error.js';
 import { encodeVideo } from '../media/video-encode.js';
 import { probeVideo, readFrames } from '../media/video.js';
-import { midFrame } from './infer.js';
+import { interpolatePair, retiming } from './infer.js';
 import type { RegisteredModel } from './manager.js';
 import { rgbPlanes, toRgb } from './media-input.js';
 import { psnr, ssim } from './metrics.js';
@@ -19,63 +20,67 @@ export function scaledSize(w0: number, h0: number, width: number): { w: number; 
   return { w, h };
 }
 
-/** The frame at timestep t in (0, 1) between a and b, by recursive midpoints down to 1/8. */
-export async function frameAt(
-  model: Model,
-  reg: RegisteredModel,
-  a: Float32Array,
-  b: Float32Array,
-  t: number,
-  h: number,
-  w: number,
-  depth = 3,
-): Promise<Float32Array> {
-  const mid = await midFrame(model, reg.card, a, b, h, w);
-  if (depth <= 1 || Math.abs(t - 0.5) < 1 / 16) return mid;
-  return t < 0.5
-    ? frameAt(model, reg, a, mid, 2 * t, h, w, depth - 1)
-    : frameAt(model, reg, mid, b, 2 * t - 1, h, w, depth - 1);
-}
+/** Most output frames one export writes (a guard against a factor or rate that would never finish). */
+export const MAX_EXPORT_FRAMES = 100_000;
 
 const b64 = (planes: Float32Array, w: number, h: number): string => Buffer.from(toRgb(planes, w, h)).toString('base64');
+const clamp = (v: Float32Array): Float32Array => v.map((x) => Math.min(1, Math.max(0, x)));
+
+function checkInterpolator(reg: RegisteredModel): void {
+  if (reg.card.task !== 'interpolate')
+    throw new AppError('bad_request', `model '${reg.card.id}' is not an interpolator`);
+}
 
 export async function evaluateInterpolation(
   model: Model,
   reg: RegisteredModel,
   file: string,
-  opts: { width: number; pairs: number; index: number; t: number },
+  opts: { width: number; pairs: number; index: number; t: number; step?: InterpolationStep },
 ): Promise<InterpolationEvaluation> {
-  if (reg.card.task !== 'interpolate')
-    throw new AppError('bad_request', `model '${reg.card.id}' is not an interpolator`);
+  checkInterpolator(reg);
+  const step: InterpolationStep = opts.step ?? 2;
   const info = await probeVideo(file);
   const { w, h } = scaledSize(info.width, info.height, opts.width);
-  const count = Math.min(info.frames, 2 * opts.pairs + 1);
-  if (count < 3) throw new AppError('bad_request', 'the video needs at least 3 frames');
+  const count = Math.min(info.frames, step * opts.pairs + 1);
+  if (count < step + 1) throw new AppError('bad_request', `the video needs at least ${step + 1} frames`);
   const frames: Float32Array[] = [];
   for await (const f of readFrames(file, info, { count, width: w, height: h })) frames.push(rgbPlanes(f.data, w, h));
+  // The selected held-out frame (falls back to frame 1) and the kept pair around it.
+  const lastFrom = Math.floor((frames.length - 1) / step) * step - step;
+  const held = opts.index % step !== 0 && opts.index - (opts.index % step) <= lastFrom;
+  const index = held ? opts.index : 1;
+  const from = index - (index % step),
+    to = from + step;
   const scores: InterpolationEvaluation['frames'] = [];
-  const clamp = (v: Float32Array): Float32Array => v.map((x) => Math.min(1, Math.max(0, x)));
-  let selectedPred: Float32Array | null = null;
-  for (let i = 1; i + 1 < frames.length; i += 2) {
-    const a = frames[i - 1] as Float32Array,
-      b = frames[i + 1] as Float32Array,
-      real = frames[i] as Float32Array;
-    const pred = clamp(await midFrame(model, reg.card, a, b, h, w));
-    const blend = a.map((x, j) => (x + (b[j] as number)) / 2);
-    scores.push({
-      index: i,
-      psnr: psnr(pred, real),
-      ssim: ssim(pred, real, 3, h, w),
-      blendPsnr: psnr(blend, real),
-      blendSsim: ssim(blend, real, 3, h, w),
-    });
-    if (i === opts.index) selectedPred = pred;
+  const predictions = new Map<number, Float32Array>();
+  for (let k = 0; k + step < frames.length; k += step) {
+    const a = frames[k] as Float32Array,
+      b = frames[k + step] as Float32Array;
+    for (let j = 1; j < step; j++) {
+      const t = j / step;
+      const real = frames[k + j] as Float32Array;
+      const pred = clamp(await interpolatePair(model, reg.card, a, b, t, h, w));
+      const blend = a.map((x, i) => (1 - t) * x + t * (b[i] as number));
+      scores.push({
+        index: k + j,
+        t,
+        psnr: psnr(pred, real),
+        ssim: ssim(pred, real, 3, h, w),
+        blendPsnr: psnr(blend, real),
+        blendSsim: ssim(blend, real, 3, h, w),
+      });
+      if (k === from) predictions.set(k + j, pred);
+    }
   }
-  const sel = scores.some((s) => s.index === opts.index) ? opts.index : 1;
-  const a = frames[sel - 1] as Float32Array,
-    b = frames[sel + 1] as Float32Array;
-  const t = Math.round(Math.min(7 / 8, Math.max(1 / 8, opts.t)) * 8) / 8;
-  const predicted = t === 0.5 && selectedPred ? selectedPred : clamp(await frameAt(model, reg, a, b, t, h, w));
+  // The frame at exactly t (no rounding); a source frame exists there when t = j / step.
+  const t = opts.t;
+  const a = frames[from] as Float32Array,
+    b = frames[to] as Float32Array;
+  const j = Math.round(t * step);
+  const realIndex = j > 0 && j < step && Math.abs(t * step - j) < 1e-9 ? from + j : null;
+  const predicted =
+    (realIndex !== null && j / step === t ? predictions.get(realIndex) : undefined) ??
+    clamp(await interpolatePair(model, reg.card, a, b, t, h, w));
   const mean = (f: (s: (typeof scores)[number]) => number): number =>
     scores.reduce((acc, s) => acc + f(s), 0) / Math.max(1, scores.length);
   return {
@@ -83,6 +88,7 @@ export async function evaluateInterpolation(
     fps: info.fps,
     width: w,
     height: h,
+    step,
     frames: scores,
     mean: {
       psnr: mean((s) => s.psnr),
@@ -91,47 +97,67 @@ export async function evaluateInterpolation(
       blendSsim: mean((s) => s.blendSsim),
     },
     selected: {
-      index: sel,
+      index,
+      from,
+      to,
       t,
       a: b64(a, w, h),
       b: b64(b, w, h),
-      real: t === 0.5 ? b64(frames[sel] as Float32Array, w, h) : null,
+      real: realIndex !== null ? b64(frames[realIndex] as Float32Array, w, h) : null,
+      realIndex,
       predicted: b64(predicted, w, h),
     },
   };
 }
 
-/** Interpolates the first `maxFrames` frames (downscaled to `width`) at factor × the frame rate into `out`. */
+/**
+ * Interpolates the first `maxFrames` frames (downscaled to `width`) to `factor` × the frame rate (any integer ≥ 2) or
+ * to `fps` (any rate > 0) into `out`. The output timeline is `retiming`'s (the one `interpolateVideo` writes for full
+ * size videos): source frames on the grid are written unchanged, every other output frame is predicted at its exact
+ * t between the two source frames around it. Streams: two source frames are held at a time.
+ */
 export async function exportInterpolatedVideo(
   model: Model,
   reg: RegisteredModel,
   file: string,
-  opts: { factor: number; width: number; maxFrames: number; out: string },
-): Promise<{ out: string; frames: number; fps: number }> {
-  if (reg.card.task !== 'interpolate')
-    throw new AppError('bad_request', `model '${reg.card.id}' is not an interpolator`);
-  if (![2, 4, 8].includes(opts.factor))
-    throw new AppError('bad_request', 'the factor must be 2, 4 or 8 (recursive midpoints)', 'params.factor');
+  opts: { factor?: number; fps?: number; width: number; maxFrames: number; out: string },
+): Promise<{ out: string; frames: number; fps: number; kept: number }> {
+  checkInterpolator(reg);
   const info = await probeVideo(file);
+  const timing = retiming(info, { factor: opts.factor, fps: opts.fps });
   const { w, h } = scaledSize(info.width, info.height, opts.width);
   const count = Math.min(info.frames, opts.maxFrames);
-  async function between(a: Float32Array, b: Float32Array, f: number): Promise<Float32Array[]> {
-    if (f <= 1) return [];
-    const mid = await midFrame(model, reg.card, a, b, h, w);
-    return [...(await between(a, mid, f / 2)), mid, ...(await between(mid, b, f / 2))];
-  }
+  const total = timing.total(count);
+  if (total > MAX_EXPORT_FRAMES)
+    throw new AppError(
+      'bad_request',
+      `${count} source frames at ${timing.fps.toFixed(3)} fps make ${total} output frames; at most ${MAX_EXPORT_FRAMES} are written (lower the factor, the rate or the frames)`,
+      opts.factor !== undefined ? 'params.factor' : 'params.fps',
+    );
+  let kept = 0;
   async function* frames(): AsyncGenerator<Uint8Array> {
-    let prev: Float32Array | null = null;
+    let k = 0;
+    let i = 0;
+    let prev: { raw: Uint8Array; planes: Float32Array } | null = null;
     for await (const f of readFrames(file, info, { count, width: w, height: h })) {
-      const cur = rgbPlanes(f.data, w, h);
-      if (prev) for (const mid of await between(prev, cur, opts.factor)) yield toRgb(mid, w, h);
-      yield f.data;
+      const cur = { raw: f.data, planes: rgbPlanes(f.data, w, h) };
+      // Output slots up to source frame i: source frame i - 1 itself, or a time between i - 1 and i.
+      for (let slot = timing.slot(k); k < total && prev; slot = timing.slot(++k)) {
+        if (slot.source === i - 1) {
+          kept++;
+          yield prev.raw;
+        } else if (slot.from === i - 1) {
+          yield toRgb(await interpolatePair(model, reg.card, prev.planes, cur.planes, slot.t, h, w), w, h);
+        } else break;
+      }
       prev = cur;
+      i++;
+    }
+    if (prev && k < total && timing.slot(k).source === i - 1) {
+      kept++;
+      yield prev.raw;
     }
   }
-  const fps = info.fps * opts.factor;
-  const [num, den] = info.fpsRational.split('/').map(Number);
-  const rational = num && den ? `${num * opts.factor}/${den}` : String(fps);
-  const written = await encodeVideo(frames(), { out: opts.out, width: w, height: h, fps: rational });
-  return { out: opts.out, frames: written, fps };
+  const written = await encodeVideo(frames(), { out: opts.out, width: w, height: h, fps: timing.fpsRational });
+  return { out: opts.out, frames: written, fps: timing.fps, kept };
 }

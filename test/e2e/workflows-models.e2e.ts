@@ -2,7 +2,8 @@
 // with a two-stage progressive-resizing schedule and watch its charts grow; pause it, reload the page and find it,
 // resume it, quit and restart the app mid-run and resume it from its last checkpoint to the end; train a tiny
 // interpolator; evaluate classification (metrics, top-k, accuracy vs resolution), segmentation (overlay, contours,
-// Dice/IoU, export) and interpolation (side by side, slider, difference, PSNR per frame, any timestep, export); then
+// Dice/IoU, export) and interpolation (side by side, slider, difference, PSNR per frame, held out at t = 1/2 or at
+// 1/3 and 2/3, the frame at a non-dyadic t, export at factor 3); then
 // the model cards: rename, export, delete, import, compare.
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { probeVideo } from '../../main/media/video.js';
 import { ProjectStore } from '../../main/project/store.js';
 import { launchChromium, ROOT, SHOTS, startApp, UPDATE_SCREENSHOTS, type RunningApp } from './harness.js';
 
@@ -253,24 +255,61 @@ describe('train, results and models workflows', () => {
     await page.getByLabel('Wipe position').fill('30');
     await page.getByText('Difference heatmap').click();
     await page.getByTestId('interp-diff').locator('canvas').waitFor();
-    await page.getByLabel('Target fps').fill('3');
+    // Export: any target frame rate > 0 or any integer factor ≥ 2 (not only 2, 4, 8).
+    await page.getByLabel('Target fps').fill('0');
     await page.getByLabel('Target fps').dispatchEvent('change');
-    await page.getByText(/the interpolator makes ×2, ×4 or ×8/).waitFor();
+    await page.getByText('The target frame rate must be a number > 0').waitFor();
+    expect(await page.getByRole('button', { name: 'Export video' }).isDisabled()).toBe(true);
     await page.getByLabel('Target fps').fill('');
     await page.getByLabel('Target fps').dispatchEvent('change');
+    await page.getByLabel('Factor').fill('2.5');
+    await page.getByText('The factor must be an integer ≥ 2.').waitFor();
+    await page.getByLabel('Factor').fill('3');
+    expect(await page.getByText('The factor must be an integer ≥ 2.').count()).toBe(0);
     await page.getByLabel('Source frames').fill('4');
     await page.getByRole('button', { name: 'Export video' }).click();
     const done = await page.getByTestId('video-exported').innerText({ timeout: 90_000 });
-    expect(done).toMatch(/^Wrote 7 frames/); // 4 frames ×2: 3 new frames between them
-    // Any timestep: t = 0.25 by recursive midpoints; no real frame exists there, so no difference view.
+    // 4 frames ×3: 2 new frames in each of the 3 intervals, 3·(4 − 1) + 1 = 10; the 4 source frames kept.
+    expect(done).toMatch(/^Wrote 10 frames at \d+\.\d+ fps \(4 source frames kept\) to \//);
+    const exported = await probeVideo(/ to (\/.+)$/.exec(done)?.[1] ?? '');
+    const source = await probeVideo(path.join(ROOT, 'samples/video/vtest-4s.mp4'));
+    expect(exported.frames).toBe(10);
+    expect(exported.fps).toBeCloseTo(3 * source.fps, 6);
+    // Any timestep in (0, 1): t = 0.3 exactly (1/8 rounding would give 0.25); no real frame exists there.
     await page.getByText('Side by side').click();
-    await page.getByLabel('Timestep').fill('0.25');
+    await page.getByLabel('Timestep').fill('1');
+    await page.getByText(/The timestep must be a number strictly between 0 and 1/).waitFor();
+    expect(await page.getByRole('button', { name: 'Interpolate' }).isDisabled()).toBe(true);
+    await page.getByLabel('Timestep').fill('0.3');
     await page.getByRole('button', { name: 'Interpolate' }).click();
-    await page.getByText('Predicted, t = 0.25').waitFor({ timeout: 60_000 });
+    await page.getByText('Predicted, t = 0.3', { exact: true }).waitFor({ timeout: 60_000 });
     expect(await page.getByText('Real frame 1').count()).toBe(0);
-    await page.getByLabel('Timestep').fill('0.5');
+    expect(await page.getByText('Predicted, t = 0.25').count()).toBe(0);
+    // Two of every three frames held out: 12 frames predicted at t = 1/3 and 2/3 against the real ones.
+    await page.getByLabel('Held-out frames per pair').selectOption('3');
+    await expect.poll(() => page.getByLabel('Timestep').inputValue()).toBe('1/3');
+    await page.getByRole('button', { name: 'Interpolate' }).click();
+    await expect
+      .poll(() => page.getByTestId('interp-summary').innerText(), { timeout: 90_000 })
+      .toMatch(/^12 held-out frames at 64×\d+/);
+    expect(await points(page.getByTestId('chart-interp'))).toBe(12);
+    await page.getByText('Predicted, t = 0.3333', { exact: true }).waitFor();
+    await page.getByText('Real frame 1', { exact: true }).waitFor();
+    await page.getByLabel('Held-out frame', { exact: true }).selectOption('5');
+    await expect.poll(() => page.getByLabel('Timestep').inputValue()).toBe('2/3');
+    await page.getByRole('button', { name: 'Interpolate' }).click();
+    await page.getByText('Real frame 5', { exact: true }).waitFor({ timeout: 60_000 });
+    await page.getByText('Frame 3', { exact: true }).waitFor();
+    await page.getByText('Frame 6', { exact: true }).waitFor();
+    await page.getByText('Predicted, t = 0.6667', { exact: true }).waitFor();
+    // Back to every odd frame at t = 1/2 for the screenshot.
+    await page.getByLabel('Held-out frames per pair').selectOption('2');
+    await expect.poll(() => page.getByLabel('Timestep').inputValue()).toBe('0.5');
     await page.getByRole('button', { name: 'Interpolate' }).click();
     await page.getByText('Real frame 1').waitFor({ timeout: 60_000 });
+    await expect
+      .poll(() => page.getByTestId('interp-summary').innerText(), { timeout: 90_000 })
+      .toMatch(/^6 held-out frames at 64×\d+/);
     await shot('results-interpolate', true);
   });
 

@@ -54,12 +54,12 @@ export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi
           return { file, format: seg.kind };
         }),
       ),
-    'results.interpolate': ({ path: file, model, width, pairs, index, t }) =>
-      withModel(model, (m, reg) => evaluateInterpolation(m, reg, file, { width, pairs, index, t })),
-    'results.exportVideo': ({ path: file, model, factor, width, maxFrames, out }) =>
+    'results.interpolate': ({ path: file, model, width, pairs, index, t, step }) =>
+      withModel(model, (m, reg) => evaluateInterpolation(m, reg, file, { width, pairs, index, t, step })),
+    'results.exportVideo': ({ path: file, model, factor, fps, width, maxFrames, out }) =>
       withModel(model, async (m, reg) => {
         await mkdir(path.dirname(out), { recursive: true });
-        return exportInterpolatedVideo(m, reg, file, { factor, width, maxFrames, out });
+        return exportInterpolatedVideo(m, reg, file, { factor, fps, width, maxFrames, out });
       }),
     'results.probe': ({ project, task, architecture, from, size, batchSize }) => {
       engine ??= new Engine();

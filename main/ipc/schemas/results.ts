@@ -32,7 +32,11 @@ export const resultsSchemas: ParamSchemas<ResultsApi> = {
       width: z.number().int().min(8).max(4096),
       pairs: z.number().int().min(1).max(256),
       index: z.number().int().min(1),
-      t: z.number().gt(0).lt(1),
+      t: z.number().refine((t) => t > 0 && t < 1, {
+        error: (issue) =>
+          `the interpolation time t must be strictly between 0 and 1 (0 and 1 are the two source frames), got ${String(issue.input)}`,
+      }),
+      step: z.union([z.literal(2), z.literal(3)], 'must be 2 (t = 1/2) or 3 (t = 1/3, 2/3)').optional(),
     })
     .strict(),
   'results.exportVideo': z
@@ -41,13 +45,25 @@ export const resultsSchemas: ParamSchemas<ResultsApi> = {
       model: modelId,
       factor: z
         .number()
-        .int()
-        .refine((f) => f === 2 || f === 4 || f === 8, 'must be 2, 4 or 8'),
+        .refine((f) => Number.isSafeInteger(f) && f >= 2, {
+          error: (issue) => `the factor must be an integer ≥ 2, got ${String(issue.input)}`,
+        })
+        .optional(),
+      fps: z
+        .number()
+        .refine((f) => Number.isFinite(f) && f > 0, {
+          error: (issue) => `the output frame rate must be a number > 0, got ${String(issue.input)}`,
+        })
+        .optional(),
       width: z.number().int().min(8).max(4096),
       maxFrames: z.number().int().min(2).max(100_000),
       out: absolutePath,
     })
-    .strict(),
+    .strict()
+    .refine((p) => (p.factor === undefined) !== (p.fps === undefined), {
+      error: 'give exactly one of factor (an integer ≥ 2) or fps (a rate > 0)',
+      path: ['factor'],
+    }),
   'results.probe': z
     .object({
       project: absolutePath,
