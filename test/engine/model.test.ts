@@ -328,8 +328,9 @@ describe('async execution and cancellation', () => {
     const during = ticks - start;
     clearInterval(timer);
     expect(elapsed).toBeGreaterThanOrEqual(80);
-    // A blocked loop would let the timer fire at most once (after the step). Require a quarter of the ideal count.
-    expect(during).toBeGreaterThanOrEqual(Math.max(3, Math.floor(elapsed / 5 / 4)));
+    // A blocked loop would let the timer fire at most once (after the step). Require a tenth of the ideal count
+    // (loose on purpose: a loaded CI machine delays timers, and the contrast with a blocked loop stays stark).
+    expect(during).toBeGreaterThanOrEqual(Math.max(3, Math.floor(elapsed / 5 / 10)));
     model.dispose();
   });
 

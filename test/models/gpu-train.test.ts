@@ -250,8 +250,9 @@ describe('training on the WebGPU backend', () => {
     } finally {
       const t0 = Date.now();
       await host.dispose();
-      // The job process exits by itself once the job is done (dawn.node does not keep it alive).
-      expect(Date.now() - t0).toBeLessThan(3000);
+      // The job process exits by itself once the job is done (dawn.node does not keep it alive): dispose would
+      // otherwise wait for the 5 s cancel grace period and a SIGKILL.
+      expect(Date.now() - t0).toBeLessThan(4500);
     }
   }, 120_000);
 });
