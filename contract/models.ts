@@ -41,6 +41,8 @@ export type ModelLineage = {
   date: string;
   steps: number;
   trainSeconds: number;
+  /** The train / validation split the run used (absent on cards from before the split choice: the project's). */
+  split?: TrainSplit;
   /** Set when the model was imported as a plain ONNX file rather than trained here. */
   imported?: { file: string; sha256: string };
   /** Where the training steps ran, over the whole run (absent on cards from before backend selection). */
@@ -112,6 +114,15 @@ export type BackendReport = {
 
 export type AugmentParams = { flip: boolean; crop: number; intensity: number };
 
+/**
+ * How classify / segment training data is split into train and validation (interpolation always validates on
+ * every 5th triplet of each video). 'project': the items' stored splits (test items are left out), items without one
+ * validate when their content hash starts with 0-2 (3/16, about 19%). 'hash': stored splits are ignored and every
+ * item (test ones included) validates when the first 8 hex digits of its content hash, read as a fraction of
+ * 2^32, are below `fraction`.
+ */
+export type TrainSplit = { mode: 'project' } | { mode: 'hash'; fraction: number };
+
 export type TrainParams = {
   /** Project folder whose labels (classify), masks (segment) or videos (interpolate) and splits are the data. */
   project: string;
@@ -132,6 +143,8 @@ export type TrainParams = {
   /** Epochs without improvement before a stage ends early (the last stage: training stops). */
   patience?: number;
   augment?: AugmentParams;
+  /** Train / validation split (default: { mode: 'project' }). */
+  split?: TrainSplit;
   /** Stop after this many optimizer steps in this process (tests: a deterministic point to crash at). */
   maxSteps?: number;
   /** Compute backend for this call (default: the app's Settings.backend); not kept with the run, like maxSteps. */

@@ -1,7 +1,9 @@
 // Training data from a project: whole-item labels of images (classify), masks of images and NIfTI/DICOM volume
 // slices (segment), frame triplets of videos (interpolate; every 5th triplet validates), each with its split. Items without a split go to val
 // when the first hex digit of their content hash is 0-2 (about 19%), to train otherwise: stable across runs.
-import type { ModelTask, Normalization } from '../../contract/models.js';
+// With a { mode: 'hash', fraction } split (classify / segment), stored splits are ignored and an item validates when
+// its content hash, read as a fraction (hashFraction), is below `fraction`.
+import type { ModelTask, Normalization, TrainSplit } from '../../contract/models.js';
 import type { ProjectItem } from '../../contract/project.js';
 import { AppError } from '../ipc/app-error.js';
 import { probeVideo, readFrames } from '../media/video.js';
@@ -17,7 +19,14 @@ export interface ProjectData {
   normalize: Normalization;
 }
 
-function splitOf(item: ProjectItem): 'train' | 'val' | 'test' {
+/** The first 8 hex digits of a content hash as a fraction in [0, 1) (the renderer's Train view counts the same way). */
+export function hashFraction(hash: string): number {
+  const v = parseInt(hash.slice(0, 8), 16);
+  return Number.isFinite(v) ? v / 2 ** 32 : 0;
+}
+
+export function splitOf(item: ProjectItem, split: TrainSplit = { mode: 'project' }): 'train' | 'val' | 'test' {
+  if (split.mode === 'hash') return hashFraction(item.hash) < split.fraction ? 'val' : 'train';
   if (item.split) return item.split;
   return parseInt(item.hash.charAt(0), 16) < 3 ? 'val' : 'train';
 }
@@ -57,6 +66,8 @@ export interface LoadOptions {
   frameSize?: number;
   /** Interpolation: at most this many triplets per video. */
   maxTriplets?: number;
+  /** Train / validation split of classify and segment items (default: the project's). */
+  split?: TrainSplit;
 }
 
 export async function loadProjectData(
@@ -70,7 +81,7 @@ export async function loadProjectData(
   let classes: string[] = [];
   let channels = opts.channels ?? 1;
   const put = (item: ProjectItem, s: Sample): void => {
-    const sp = splitOf(item);
+    const sp = splitOf(item, opts.split);
     if (sp === 'train') train.push(s);
     else if (sp === 'val') val.push(s);
   };

@@ -105,6 +105,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
       normalize: parent?.card.input.normalize,
       signal: ctx.signal,
       frameSize: Math.max(...p.schedule.map((s) => s.size)),
+      split: p.split,
     });
     const seed = p.seed ?? 1;
     const baseSize = parent ? (parent.card.input.size[0] ?? 28) : Math.max(...p.schedule.map((s) => s.size));
@@ -227,6 +228,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
           date: new Date().toISOString(),
           steps: state.step,
           trainSeconds: Math.round(state.seconds * 10) / 10,
+          ...(p.task === 'interpolate' ? {} : { split: p.split ?? { mode: 'project' } }),
           backend: { ...outcome.backend, steps: backendSteps(state) },
         },
       };

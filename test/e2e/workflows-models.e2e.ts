@@ -5,7 +5,7 @@
 // Dice/IoU, export) and interpolation (side by side, slider, difference, PSNR per frame, held out at t = 1/2 or at
 // 1/3 and 2/3, the frame at a non-dyadic t, export at factor 3); then
 // the model cards: rename, export, delete, import, compare.
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { probeVideo } from '../../main/media/video.js';
 import { ProjectStore } from '../../main/project/store.js';
+import { classifierBytes } from '../models/onnx-import-fixtures.js';
 import { launchChromium, ROOT, SHOTS, startApp, UPDATE_SCREENSHOTS, type RunningApp } from './harness.js';
 
 const COMMITTED = path.join(ROOT, 'test', 'e2e', 'screenshots');
@@ -89,6 +90,17 @@ describe('train, results and models workflows', () => {
     await expect
       .poll(() => page.getByTestId('train-data').innerText())
       .toMatch(/Images by split: train 0 · val 0 · test 0 \(not used\) · none 43\./);
+    // The split choice: a content-hash hold-out of half the images changes the counts shown; back to the project's.
+    await page.getByLabel('Validation split').selectOption('hash');
+    await page.getByLabel('Validation fraction').fill('0.5');
+    await expect
+      .poll(() => page.getByTestId('train-data').innerText())
+      .toMatch(/Images by content-hash hold-out \(50%\): train \d+ · val \d+\./);
+    const held = /train (\d+) · val (\d+)\./.exec(await page.getByTestId('train-data').innerText());
+    expect(Number(held?.[1]) + Number(held?.[2])).toBe(43);
+    expect(Number(held?.[2])).toBeGreaterThan(0);
+    await page.getByLabel('Validation split').selectOption('project');
+    await expect.poll(() => page.getByTestId('train-data').innerText()).toMatch(/Images by split: train 0 · val 0/);
     // Long enough to pause mid-run on 2 cores (~3 ms per step at these sizes): 180 epochs of 8 steps.
     await setStage(1, 14, 100);
     await setStage(2, 28, 80);
@@ -336,6 +348,29 @@ describe('train, results and models workflows', () => {
     await page.getByRole('button', { name: 'Import' }).click();
     await page.getByText(/Imported “Demo classifier \(renamed\)”/).waitFor({ timeout: 60_000 });
     await list.getByRole('button', { name: /renamed/ }).waitFor();
+
+    // A plain third-party ONNX classifier with its mapping; a file that is not ONNX gets a clear error.
+    const badOnnx = path.join(app.tmp, 'not-a-model.onnx');
+    await writeFile(badOnnx, 'this is not an ONNX model');
+    await page.getByLabel('Model folder to import').fill(badOnnx);
+    await page.getByTestId('onnx-mapping').waitFor();
+    await page.getByLabel('ONNX classes').fill('dark, mid, bright');
+    await page.getByLabel('ONNX input size').fill('28');
+    await page.getByLabel('ONNX channels').fill('1');
+    await page.getByLabel('ONNX scores').selectOption('probabilities');
+    await page.getByLabel('ONNX model name').fill('Third-party classifier');
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/not-a-model\.onnx cannot be imported/)
+      .waitFor({ timeout: 60_000 });
+    const goodOnnx = path.join(app.tmp, 'third-party.onnx');
+    await writeFile(goodOnnx, classifierBytes());
+    await page.getByLabel('Model folder to import').fill(goodOnnx);
+    await page.getByRole('button', { name: 'Import' }).click();
+    await page.getByText(/Imported “Third-party classifier”/).waitFor({ timeout: 60_000 });
+    await list.getByRole('button', { name: /Third-party classifier/ }).waitFor();
+    await expect.poll(() => page.getByTestId('model-card').innerText()).toMatch(/Third-party classifier/);
 
     await page.getByLabel('Model A').selectOption('fashion-mnist-s4nd');
     const imported = await page.getByLabel('Model B').locator('option', { hasText: 'renamed' }).getAttribute('value');

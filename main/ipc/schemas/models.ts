@@ -38,6 +38,12 @@ export const trainParams = z
       .object({ flip: z.boolean(), crop: z.number().min(0).max(0.5), intensity: z.number().min(0).max(1) })
       .strict()
       .optional(),
+    split: z
+      .discriminatedUnion('mode', [
+        z.object({ mode: z.literal('project') }).strict(),
+        z.object({ mode: z.literal('hash'), fraction: z.number().gt(0).lt(1) }).strict(),
+      ])
+      .optional(),
     maxSteps: z.number().int().min(0).optional(),
     backend: z.enum(['cpu', 'webgpu']).optional(),
   })

@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 
-import type { ModelCard, ModelTask } from '../../../contract/index.js';
+import type { ModelCard, ModelTask, OnnxImportParams } from '../../../contract/index.js';
 import { useBridge } from '../composables/useBridge.js';
 import { errorMessage } from '../transport/call-error.js';
 
@@ -69,8 +69,9 @@ export const useModelsStore = defineStore('models', () => {
     return true;
   }
 
-  async function importFrom(path: string): Promise<ModelCard | undefined> {
-    const card = await run(() => bridge.call('models.import', { path }));
+  /** An exported model folder, or a plain .onnx file with its input/output mapping (`onnx`). */
+  async function importFrom(path: string, onnx?: OnnxImportParams): Promise<ModelCard | undefined> {
+    const card = await run(() => bridge.call('models.import', onnx ? { path, onnx } : { path }));
     if (card === undefined) return undefined;
     notice.value = `Imported “${card.name}” as ${card.id}`;
     await refresh();
