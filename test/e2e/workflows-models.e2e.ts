@@ -331,6 +331,7 @@ describe('train, results and models workflows', () => {
     await list.getByRole('button', { name: /demo classifier/ }).click();
     const card = page.getByTestId('model-card');
     await expect.poll(() => card.getByTestId('card-lineage').innerText()).toMatch(/14px×100 → 28px×80/);
+    expect(await card.getByTestId('card-lineage').innerText()).toMatch(/val, split: project splits\)/);
     expect(await card.getByTestId('card-resolutions').innerText()).toBe('14px, 28px');
     await page.getByLabel('New name').fill('Demo classifier (renamed)');
     await page.getByRole('button', { name: 'Rename' }).click();
