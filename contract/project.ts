@@ -131,6 +131,14 @@ export interface ProjectApi {
     result: ProjectSummary;
   };
   'project.mask': { params: { dir: string; itemId: number; axis: number; slice: number }; result: MaskData | null };
+  /**
+   * A saved mask suggestion (suggestions/<model>.json, kind 'mask') of an image or axial volume slice: class indices
+   * (0 background, 1..K) on the item's grid; null when that model saved no mask suggestion for the item.
+   */
+  'project.suggestedMask': {
+    params: { dir: string; itemId: number; model: string; axis: number; slice: number };
+    result: MaskData | null;
+  };
   /** Stores (null: removes) the mask of an image or volume slice; one undoable edit. */
   'project.setMask': {
     params: { dir: string; itemId: number; axis: number; slice: number; mask: MaskData | null };

@@ -75,6 +75,16 @@ export type ClassifyEvaluation = {
   seconds: number;
 };
 
+/** A segmenter on every image / axial slice of a project that has a reference mask: mean Dice and IoU per class. */
+export type SegmentSetEvaluation = {
+  model: string;
+  /** Items with at least one evaluated reference mask. */
+  items: number;
+  /** Images and volume slices evaluated (0: the project has no reference masks; the means are then 0). */
+  planes: number;
+  perClass: { className: string; dice: number; iou: number }[];
+};
+
 export type SegmentEvaluation = {
   model: string;
   itemId: number;
@@ -157,6 +167,11 @@ export interface ResultsApi {
   'results.segment': {
     params: { project: string; model: string; itemId: number; slice: number | null };
     result: SegmentEvaluation;
+  };
+  /** Both segmenters on the same reference-masked images and slices of the project (Dice / IoU per class). */
+  'results.compareSegment': {
+    params: { project: string; models: [string, string] };
+    result: [SegmentSetEvaluation, SegmentSetEvaluation];
   };
   /** The predicted mask of one item: PNG (images) or NIfTI (volumes), written into the folder `out`. */
   'results.exportMask': {

@@ -1,6 +1,6 @@
 // Segmentation results: a registered model's mask of one image or one axial volume slice (at its native size), and
 // per-class Dice / IoU against the project's reference mask of that image or slice when one exists.
-import type { SegmentEvaluation } from '../../contract/results.js';
+import type { SegmentEvaluation, SegmentSetEvaluation } from '../../contract/results.js';
 import type { Model } from '../engine/model.js';
 import { AppError } from '../ipc/app-error.js';
 import type { ProjectStore } from '../project/store.js';
@@ -91,5 +91,42 @@ export async function evaluateSegmentation(
     maskBase64: Buffer.from(mask).toString('base64'),
     classes: card.classes,
     reference,
+  };
+}
+
+/**
+ * One segmenter on every image or axial volume slice of the project that has a reference mask (the same set for any
+ * model): per class, the mean Dice / IoU over those planes. Planes whose mask size differs from the picture's are
+ * skipped (not counted).
+ */
+export async function evaluateSegmentationSet(
+  model: Model,
+  reg: RegisteredModel,
+  store: ProjectStore,
+): Promise<SegmentSetEvaluation> {
+  const planes = store.masks().filter((m) => m.axis === 2);
+  const sums = reg.card.classes.map((className) => ({ className, dice: 0, iou: 0 }));
+  const items = new Set<number>();
+  let n = 0;
+  for (const p of planes) {
+    const kind = store.item(p.itemId).kind;
+    if (kind !== 'image' && kind !== 'nifti' && kind !== 'dicom') continue;
+    if (kind === 'image' && p.slice !== 0) continue;
+    const e = await evaluateSegmentation(model, reg, store, p.itemId, kind === 'image' ? null : p.slice);
+    if (e.reference === null || e.slice !== p.slice) continue;
+    e.reference.forEach((r, c) => {
+      const s = sums[c];
+      if (!s) return;
+      s.dice += r.dice;
+      s.iou += r.iou;
+    });
+    items.add(p.itemId);
+    n += 1;
+  }
+  return {
+    model: reg.card.id,
+    items: items.size,
+    planes: n,
+    perClass: sums.map((s) => ({ className: s.className, dice: n ? s.dice / n : 0, iou: n ? s.iou / n : 0 })),
   };
 }

@@ -40,6 +40,7 @@ export const SHORTCUTS: readonly ShortcutGroup[] = [
       { keys: [['Shift', '1…0']], action: 'Pick the mask class' },
       { keys: [['n'], ['p']], action: 'Next / previous item' },
       { keys: [['s']], action: 'Accept the top model suggestion' },
+      { keys: [['m']], action: 'Accept the suggested mask into the mask (as the current class)' },
       { keys: [['h'], ['b'], ['e'], ['l']], action: 'Pan, brush, eraser, fill' },
       { keys: [['['], [']']], action: 'Smaller / bigger brush' },
       { keys: [['a'], ['w']], action: 'Mark this image or slice accepted / needing work' },

@@ -7,6 +7,8 @@ import type { ItemSuggestion, ProjectApi } from '../../../contract/project.js';
 import { AppError } from '../../ipc/app-error.js';
 import type { Handler } from '../../ipc/router.js';
 import { writeFileAtomic } from '../../project/atomic.js';
+import { decodeImage } from '../../media/image.js';
+import { readNifti } from '../../media/nifti.js';
 import { hasMediaExtension } from '../../media/sniff.js';
 import { exportProject } from '../../project/export.js';
 import type { ProjectRegistry } from '../../project/registry.js';
@@ -73,6 +75,40 @@ async function writeUpload(dir: string, name: string, bytes: Buffer): Promise<st
   throw new AppError('conflict', `too many files named ${base} in ${folder}`);
 }
 
+/** One plane of a saved suggestion's class-index mask (a PNG, or an axial slice of a NIfTI volume). */
+async function readSuggestedPlane(
+  dir: string,
+  file: string,
+  fileAxis: number,
+  axis: number,
+  slice: number,
+): Promise<{ width: number; height: number; data: Uint8Array }> {
+  // Only files the infer job wrote under <project>/suggestions/ are read.
+  const root = path.resolve(dir, 'suggestions') + path.sep;
+  if (!path.resolve(file).startsWith(root))
+    throw new AppError('bad_request', `suggestion file is outside the project's suggestions folder: ${file}`);
+  if (/\.png$/i.test(file)) {
+    const img = await decodeImage(file);
+    if (slice !== 0) throw new AppError('bad_request', `an image has slice 0 only, not ${slice}`, 'params.slice');
+    const data = new Uint8Array(img.width * img.height);
+    for (let i = 0; i < data.length; i++) data[i] = img.data[i * img.channels] as number;
+    return { width: img.width, height: img.height, data };
+  }
+  if (axis !== fileAxis)
+    throw new AppError(
+      'unsupported',
+      `the mask suggestion is by axis ${fileAxis} slices, not axis ${axis}`,
+      'params.axis',
+    );
+  const { volume } = await readNifti(file);
+  const [nx, ny, nz] = volume.dims;
+  if (slice >= nz) throw new AppError('bad_request', `slice ${slice} is past the ${nz} slices`, 'params.slice');
+  const per = nx * ny;
+  const data = new Uint8Array(per);
+  for (let p = 0; p < per; p++) data[p] = Math.round(volume.data[(slice * per + p) * volume.channels] as number);
+  return { width: nx, height: ny, data };
+}
+
 async function predictedIds(dir: string): Promise<number[]> {
   return [...new Set((await readSuggestions(dir)).map((s) => s.itemId))];
 }
@@ -131,6 +167,13 @@ export function projectHandlers(
     'project.mask': async ({ dir, itemId, axis, slice }) => {
       const m = projects.get(dir).mask(itemId, axis, slice);
       return m ? { width: m.width, height: m.height, dataBase64: Buffer.from(m.data).toString('base64') } : null;
+    },
+    'project.suggestedMask': async ({ dir, itemId, model, axis, slice }) => {
+      projects.get(dir).item(itemId);
+      const s = (await readSuggestions(dir)).find((x) => x.itemId === itemId && x.model === model && x.kind === 'mask');
+      if (!s || s.kind !== 'mask') return null;
+      const m = await readSuggestedPlane(dir, s.file, s.axis, axis, slice);
+      return { width: m.width, height: m.height, dataBase64: Buffer.from(m.data).toString('base64') };
     },
     'project.setMask': async ({ dir, itemId, axis, slice, mask }) => {
       const store = projects.get(dir);

@@ -5,7 +5,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ModelCard } from '../../../contract/models.js';
-import type { ResultsApi } from '../../../contract/results.js';
+import type { ResultsApi, SegmentSetEvaluation } from '../../../contract/results.js';
 import { Engine, type Model } from '../../engine/model.js';
 import type { Handler } from '../../ipc/router.js';
 import { AppError } from '../../ipc/app-error.js';
@@ -13,7 +13,7 @@ import { evaluateClassifier } from '../../models/eval-classify.js';
 import { evaluateInterpolation, exportInterpolatedVideo } from '../../models/eval-interpolate.js';
 import { probeTraining } from '../../models/eval-probe.js';
 import { listRuns } from '../../models/eval-runs.js';
-import { evaluateSegmentation } from '../../models/eval-segment.js';
+import { evaluateSegmentation, evaluateSegmentationSet } from '../../models/eval-segment.js';
 import { segmentFile } from '../../models/infer.js';
 import { CARD, type ModelManager, type RegisteredModel } from '../../models/manager.js';
 import { writeFileAtomic } from '../../project/atomic.js';
@@ -41,6 +41,14 @@ export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi
       withModel(model, (m, reg) => withStore(project, (store) => evaluateClassifier(m, reg, store, split, sizes))),
     'results.segment': ({ project, model, itemId, slice }) =>
       withModel(model, (m, reg) => withStore(project, (store) => evaluateSegmentation(m, reg, store, itemId, slice))),
+    'results.compareSegment': async ({ project, models }) => {
+      const one = (id: string): Promise<SegmentSetEvaluation> =>
+        withModel(id, (m, reg) => withStore(project, (store) => evaluateSegmentationSet(m, reg, store)));
+      // One after the other: each loads its model on the shared engine.
+      const a = await one(models[0]);
+      const b = await one(models[1]);
+      return [a, b];
+    },
     'results.exportMask': ({ project, model, itemId, out }) =>
       withModel(model, (m, reg) =>
         withStore(project, async (store) => {

@@ -40,6 +40,9 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
     })
     .strict(),
   'project.mask': z.object({ dir: absolutePath, itemId, axis, slice }).strict(),
+  'project.suggestedMask': z
+    .object({ dir: absolutePath, itemId, model: z.string().min(1).max(200), axis, slice })
+    .strict(),
   'project.setMask': z
     .object({
       dir: absolutePath,

@@ -24,6 +24,7 @@ export const resultsSchemas: ParamSchemas<ResultsApi> = {
   'results.segment': z
     .object({ project: absolutePath, model: modelId, itemId, slice: z.number().int().min(0).nullable() })
     .strict(),
+  'results.compareSegment': z.object({ project: absolutePath, models: z.tuple([modelId, modelId]) }).strict(),
   'results.exportMask': z.object({ project: absolutePath, model: modelId, itemId, out: absolutePath }).strict(),
   'results.interpolate': z
     .object({
