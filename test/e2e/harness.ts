@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -89,4 +89,25 @@ export async function makeImageFolder(parent: string, count: number): Promise<st
     ),
   );
   return folder;
+}
+
+/** One request over the app's WebSocket (/ws, the page's session), as the renderer's bridge sends it. */
+export async function callOverWebSocket<T>(page: Page, method: string, params: Record<string, unknown>): Promise<T> {
+  const reply = await page.evaluate(
+    async ([m, p]) =>
+      new Promise<{ ok: boolean; result?: unknown; error?: { message: string } }>((resolve, reject) => {
+        const ws = new WebSocket(`ws://${location.host}/ws`);
+        ws.onerror = () => reject(new Error('websocket error'));
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'request', id: 1, method: m, params: p }));
+        ws.onmessage = (e: MessageEvent) => {
+          const msg = JSON.parse(String(e.data)) as { type: string; id?: number; ok: boolean };
+          if (msg.id !== 1) return;
+          ws.close();
+          resolve(msg);
+        };
+      }),
+    [method, params] as const,
+  );
+  if (!reply.ok) throw new Error(`${method}: ${reply.error?.message ?? 'failed'}`);
+  return reply.result as T;
 }

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ItemFilter, JobInfo } from '../../contract/index.js';
-import { launchChromium, startApp, type RunningApp } from './harness.js';
+import { callOverWebSocket, launchChromium, startApp, type RunningApp } from './harness.js';
 
 let app: RunningApp;
 let browser: Browser;
@@ -16,26 +16,9 @@ let page: Page;
 let volumeId = 0;
 const problems: string[] = [];
 
-/** One request over the app's WebSocket (/ws, the page's session), as the renderer's bridge sends it. */
-async function call<T>(method: string, params: Record<string, unknown>): Promise<T> {
-  const reply = await page.evaluate(
-    async ([m, p]) =>
-      new Promise<{ ok: boolean; result?: unknown; error?: { message: string } }>((resolve, reject) => {
-        const ws = new WebSocket(`ws://${location.host}/ws`);
-        ws.onerror = () => reject(new Error('websocket error'));
-        ws.onopen = () => ws.send(JSON.stringify({ type: 'request', id: 1, method: m, params: p }));
-        ws.onmessage = (e: MessageEvent) => {
-          const msg = JSON.parse(String(e.data)) as { type: string; id?: number; ok: boolean };
-          if (msg.id !== 1) return;
-          ws.close();
-          resolve(msg);
-        };
-      }),
-    [method, params] as const,
-  );
-  if (!reply.ok) throw new Error(`${method}: ${reply.error?.message ?? 'failed'}`);
-  return reply.result as T;
-}
+/** One contract request over the app's WebSocket, from the page's session. */
+const call = <T>(method: string, params: Record<string, unknown>): Promise<T> =>
+  callOverWebSocket<T>(page, method, params);
 
 const maskPixels = async (): Promise<number> =>
   Number(((await page.getByTestId('mask-pixels').innerText()).match(/([\d,]+) pixels/)?.[1] ?? '0').replace(/,/g, ''));
