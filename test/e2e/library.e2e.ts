@@ -85,6 +85,24 @@ async function saved(): Promise<void> {
   await page.getByText('All changes saved').waitFor();
 }
 
+/** The mask pixel count once a stroke has finished (two reads 300 ms apart agree) and its edit is saved. */
+async function settledPixels(): Promise<number> {
+  let last = -1;
+  await expect
+    .poll(
+      async () => {
+        const now = await maskPixels();
+        const same = now === last;
+        last = now;
+        return same;
+      },
+      { interval: 300 },
+    )
+    .toBe(true);
+  await saved();
+  return last;
+}
+
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   await mkdir(COMMITTED, { recursive: true });
@@ -229,12 +247,11 @@ describe('projects, library, viewers and labeling', () => {
     await page.keyboard.press('b');
     await stroke();
     await expect.poll(maskPixels).toBeGreaterThan(500);
-    await saved();
-    const painted = await maskPixels();
+    const painted = await settledPixels();
     await page.keyboard.press('e');
     await stroke(40);
     await expect.poll(maskPixels).toBeLessThan(painted);
-    await saved();
+    await settledPixels(); // the whole eraser stroke is one saved edit before it is undone
     await page.keyboard.press('Control+z'); // undo the eraser stroke
     await expect.poll(maskPixels).toBe(painted);
     await page.keyboard.press('Control+Shift+z');
