@@ -26,7 +26,7 @@ export type LayerSpec =
   | { type: 'dropout'; p?: number }
   | { type: 'avg_pool' | 'max_pool'; kernel: number; stride?: number }
   | { type: 'global_avg_pool' | 'flatten' }
-  | { type: 'upsample'; scale?: number; mode?: 'nearest' | 'bilinear' }
+  | { type: 'upsample'; scale?: number; mode?: 'nearest' | 'bilinear' | 'trilinear' }
   | { type: 'residual'; layers: LayerSpec[] }
   | { type: 'save'; name: string }
   | { type: 'concat'; with: string }
@@ -142,7 +142,7 @@ const LAYER_OPTIONS: Record<string, Record<string, OptionKind>> = {
   max_pool: POOL,
   global_avg_pool: {},
   flatten: {},
-  upsample: { scale: int(1, 8), mode: oneOf('nearest', 'bilinear') },
+  upsample: { scale: int(1, 8), mode: oneOf('nearest', 'bilinear', 'trilinear') },
   residual: { layers: { kind: 'layers' } },
   save: { name: { kind: 'name' } },
   concat: { with: { kind: 'name' } },
@@ -384,7 +384,11 @@ function inferLayers(
         break;
       case 'avg_pool':
       case 'max_pool': {
-        const x = spatialOf(where, shape, 2);
+        // 2-D (C, H, W) or 3-D (C, D, H, W): a square / cubic kernel on every spatial axis.
+        const x = spatialOf(where, shape);
+        if (x.size.length !== 2 && x.size.length !== 3) {
+          throw new SpecError(`${where} pools 2 or 3 spatial dims but gets ${describeShape(shape)}`);
+        }
         const k = r('kernel', 2),
           stride = r('stride', k);
         const size = x.size.map((n) => Math.floor((n - k) / stride) + 1);
@@ -405,10 +409,21 @@ function inferLayers(
         break;
       }
       case 'upsample': {
-        const x = spatialOf(where, shape, 2);
+        // nearest on 2 or 3 spatial dims; bilinear needs exactly 2 (C, H, W), trilinear exactly 3 (C, D, H, W).
+        const x = spatialOf(where, shape);
+        const mode = s('mode', 'nearest');
+        const want = mode === 'bilinear' ? 2 : mode === 'trilinear' ? 3 : 0;
+        if (x.size.length !== 2 && x.size.length !== 3) {
+          throw new SpecError(`${where} upsamples 2 or 3 spatial dims but gets ${describeShape(shape)}`);
+        }
+        if (want && x.size.length !== want) {
+          throw new SpecError(
+            `${where}: mode '${mode}' needs ${want} spatial dims but gets ${describeShape(shape)}; use '${want === 2 ? 'trilinear' : 'bilinear'}' for ${x.size.length}-D inputs`,
+          );
+        }
         const scale = r('scale', 2);
         shape = { kind: 'spatial', channels: x.channels, size: x.size.map((n) => n * scale) };
-        norm = { type, scale, mode: s('mode', 'nearest') };
+        norm = { type, scale, mode };
         break;
       }
       case 'residual': {

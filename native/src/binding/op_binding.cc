@@ -48,7 +48,7 @@ Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a,
   }
   if (op == "upsample")
     return need(1),
-           ops::Upsample2d(t, in[0], static_cast<int>(a.num_or("scale", 2)), a.str_or("mode", "nearest") == "bilinear");
+           ops::Upsample(t, in[0], static_cast<int>(a.num_or("scale", 2)), a.str_or("mode", "nearest") != "nearest");
   if (op == "layernorm") {
     need(3);
     return ops::LayerNorm(t, in[0], in[1], in[2], a.bool_or("channels_first", true),
@@ -72,10 +72,10 @@ Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a,
   if (op == "permute") return need(1), ops::Permute(t, in[0], IntList(a, "perm", {}));
   if (op == "avg_pool")
     return need(1),
-           ops::AvgPool2d(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
+           ops::AvgPool(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
   if (op == "max_pool")
     return need(1),
-           ops::MaxPool2d(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
+           ops::MaxPool(t, in[0], static_cast<int>(a.num_or("kernel", 2)), static_cast<int>(a.num_or("stride", 2)));
   if (op == "global_avg_pool") return need(1), ops::GlobalAvgPool(t, in[0]);
   if (op == "cross_entropy")
     return need(2), ops::CrossEntropy(t, in[0], in[1]->value, static_cast<float>(a.num_or("label_smoothing", 0.0)));

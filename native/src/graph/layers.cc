@@ -88,7 +88,7 @@ class Pool : public Layer {
   bool is_max = false;
   int kernel = 2, stride = 2;
   Var* Forward(Tape& t, Var* x, RunContext&) override {
-    return is_max ? ops::MaxPool2d(t, x, kernel, stride) : ops::AvgPool2d(t, x, kernel, stride);
+    return is_max ? ops::MaxPool(t, x, kernel, stride) : ops::AvgPool(t, x, kernel, stride);
   }
 };
 
@@ -108,8 +108,8 @@ class Flatten : public Layer {
 class Upsample : public Layer {
  public:
   int scale = 2;
-  bool bilinear = false;
-  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Upsample2d(t, x, scale, bilinear); }
+  bool linear = false;  // bilinear (2-D) or trilinear (3-D); the rank of the input picks which
+  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Upsample(t, x, scale, linear); }
 };
 
 class Save : public Layer {
@@ -233,7 +233,10 @@ std::unique_ptr<Layer> BuildLayer(const Json& spec, const std::string& prefix, M
   if (type == "upsample") {
     auto l = std::make_unique<Upsample>();
     l->scale = Int(spec, "scale", 2);
-    l->bilinear = spec.str_or("mode", "nearest") == "bilinear";
+    const std::string mode = spec.str_or("mode", "nearest");
+    if (mode != "nearest" && mode != "bilinear" && mode != "trilinear")
+      throw std::invalid_argument("upsample: unknown mode '" + mode + "' at " + prefix);
+    l->linear = mode != "nearest";
     return l;
   }
   if (type == "residual") {

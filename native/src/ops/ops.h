@@ -27,6 +27,10 @@ Var* Conv(Tape& t, Var* x, Var* w, Var* b, const std::vector<int>& stride, const
 Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding);
 // x (B, C, H, W) -> (B, C, H*scale, W*scale). bilinear uses align_corners=false (PyTorch's default).
 Var* Upsample2d(Tape& t, Var* x, int scale, bool bilinear);
+// x (B, C, D, H, W) -> (B, C, D*scale, H*scale, W*scale). trilinear: align_corners=false taps as Upsample2d's.
+Var* Upsample3d(Tape& t, Var* x, int scale, bool trilinear);
+// Dispatch on rank: (B, C, H, W) -> Upsample2d, (B, C, D, H, W) -> Upsample3d (linear = bilinear / trilinear).
+Var* Upsample(Tape& t, Var* x, int scale, bool linear);
 
 // ---- normalisation / activations ---------------------------------------------------------------------------
 // channels_first: x (B, C, S...) normalised over C; else x (N..., C) normalised over the last dim.
@@ -52,6 +56,12 @@ Var* Permute(Tape& t, Var* x, const std::vector<int>& perm);
 // x (B, C, H, W) -> (B, C, (H-k)/s+1, (W-k)/s+1), no padding.
 Var* AvgPool2d(Tape& t, Var* x, int kernel, int stride);
 Var* MaxPool2d(Tape& t, Var* x, int kernel, int stride);
+// x (B, C, D, H, W) -> (B, C, (D-k)/s+1, (H-k)/s+1, (W-k)/s+1), no padding, cubic kernel k.
+Var* AvgPool3d(Tape& t, Var* x, int kernel, int stride);
+Var* MaxPool3d(Tape& t, Var* x, int kernel, int stride);
+// Dispatch on rank (4 -> 2-D, 5 -> 3-D); the graph's avg_pool / max_pool layers use these.
+Var* AvgPool(Tape& t, Var* x, int kernel, int stride);
+Var* MaxPool(Tape& t, Var* x, int kernel, int stride);
 // x (B, C, S...) -> (B, C)
 Var* GlobalAvgPool(Tape& t, Var* x);
 
