@@ -13,7 +13,8 @@ export type ZooArchitecture =
   | 's4nd-unet2d'
   | 'conv-unet2d'
   | 's4nd-classifier3d'
-  | 's4nd-segmenter3d'
+  | 's4nd-unet3d'
+  | 'conv-unet3d'
   | 's4nd-interpolator'
   | 'conv-interpolator';
 
@@ -257,26 +258,70 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
       optimizer: OPTIMIZER,
     }),
   },
-  's4nd-segmenter3d': {
-    architecture: 's4nd-segmenter3d',
+  's4nd-unet3d': {
+    architecture: 's4nd-unet3d',
     task: 'segment',
     dims: 3,
     s4nd: true,
-    multiple: 1,
+    multiple: 2,
     lr: 1e-2,
     description:
-      'S4ND 3-D segmenter: full-resolution isotropic S4ND blocks over (D, H, W) (the engine has no 3-D pooling or upsampling, so no U-Net), one sigmoid channel per class',
-    build: (o) => ({
-      input: { channels: o.channels, size: o.size },
-      layers: [
-        { type: 'conv3d', out: o.width ?? 8, kernel: 3, padding: 1 },
-        ...repeat(o.depth ?? 2, () => s4ndBlock(o.dState ?? 8)),
-        { type: 'layernorm' },
-        { type: 'conv3d', out: o.outputs, kernel: 1 },
-      ],
-      loss: { type: 'bce_with_logits' },
-      optimizer: OPTIMIZER,
-    }),
+      'S4ND 3-D U-Net: the 2-D U-Net layout on volumes (conv3d stem, S4ND blocks over (D, H, W) at full and half resolution, 2×2×2 max-pool down, trilinear up, skip concatenation), one sigmoid channel per foreground class',
+    build: (o) => {
+      const w = o.width ?? 8;
+      const ds = o.dState ?? 8;
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          { type: 'conv3d', out: w, kernel: 3, padding: 1 }, // (w, D, H, W)
+          s4ndBlock(ds),
+          { type: 'save', name: 'enc1' },
+          { type: 'max_pool', kernel: 2 }, // (w, D/2, H/2, W/2)
+          { type: 'conv3d', out: 2 * w, kernel: 1 },
+          s4ndBlock(ds),
+          s4ndBlock(ds),
+          { type: 'upsample', scale: 2, mode: 'trilinear' }, // (2w, D, H, W)
+          { type: 'concat', with: 'enc1' }, // (3w, D, H, W)
+          { type: 'conv3d', out: w, kernel: 3, padding: 1 },
+          { type: 'gelu' },
+          s4ndBlock(ds),
+          { type: 'conv3d', out: o.outputs, kernel: 1 }, // (classes, D, H, W)
+        ],
+        loss: { type: 'bce_with_logits' },
+        optimizer: OPTIMIZER,
+      };
+    },
+  },
+  'conv-unet3d': {
+    architecture: 'conv-unet3d',
+    task: 'segment',
+    dims: 3,
+    s4nd: false,
+    multiple: 2,
+    lr: 5e-3,
+    description:
+      'Conv3D U-Net baseline: the same layout as the S4ND 3-D U-Net with 3×3×3 conv + GELU in place of S4ND blocks',
+    build: (o) => {
+      const w = o.width ?? 6;
+      const conv = (out: number): LayerSpec[] => [{ type: 'conv3d', out, kernel: 3, padding: 1 }, { type: 'gelu' }];
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          ...conv(w), // (w, D, H, W)
+          ...conv(w),
+          { type: 'save', name: 'enc1' },
+          { type: 'max_pool', kernel: 2 }, // (w, D/2, H/2, W/2)
+          ...conv(2 * w),
+          ...conv(2 * w),
+          { type: 'upsample', scale: 2, mode: 'trilinear' }, // (2w, D, H, W)
+          { type: 'concat', with: 'enc1' }, // (3w, D, H, W)
+          ...conv(w),
+          { type: 'conv3d', out: o.outputs, kernel: 1 }, // (classes, D, H, W)
+        ],
+        loss: { type: 'bce_with_logits' },
+        optimizer: OPTIMIZER,
+      };
+    },
   },
   's4nd-interpolator': {
     architecture: 's4nd-interpolator',

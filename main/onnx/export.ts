@@ -257,9 +257,10 @@ function emitLayerUnchecked(ctx: Ctx, layer: NormalizedLayer, prefix: string, wh
       needSpatial();
       const k = num(layer, 'kernel', where);
       const s = num(layer, 'stride', where);
+      // 2-D or 3-D: a square / cubic window over every spatial axis (MaxPool / AveragePool take any rank).
       const value = g.op(layer.type === 'avg_pool' ? 'AveragePool' : 'MaxPool', [v], {
-        kernel_shape: { ints: [k, k] },
-        strides: { ints: [s, s] },
+        kernel_shape: { ints: Array<number>(act.spatial).fill(k) },
+        strides: { ints: Array<number>(act.spatial).fill(s) },
       });
       return { value, spatial: act.spatial };
     }
@@ -274,7 +275,7 @@ function emitLayerUnchecked(ctx: Ctx, layer: NormalizedLayer, prefix: string, wh
     case 'upsample': {
       needSpatial();
       const s = num(layer, 'scale', where);
-      const bilinear = layer['mode'] === 'bilinear';
+      const bilinear = layer['mode'] === 'bilinear' || layer['mode'] === 'trilinear'; // Resize 'linear' on 2 or 3 axes
       const scales = g.f32([1, 1, ...Array<number>(act.spatial).fill(s)]);
       const attrs: Record<string, Attr> = bilinear
         ? { mode: { s: 'linear' }, coordinate_transformation_mode: { s: 'pytorch_half_pixel' } }

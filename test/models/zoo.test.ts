@@ -81,7 +81,7 @@ describe('model zoo on real data (loss on held-out data falls)', () => {
       1e-2,
     ],
     [
-      's4nd-segmenter3d',
+      's4nd-unet3d',
       async () => {
         const a = await brainCubes(40, 12, 1);
         const b = await brainCubes(8, 12, 99);
@@ -89,6 +89,16 @@ describe('model zoo on real data (loss on held-out data falls)', () => {
       },
       8,
       1e-2,
+    ],
+    [
+      'conv-unet3d',
+      async () => {
+        const a = await brainCubes(40, 12, 1);
+        const b = await brainCubes(8, 12, 99);
+        return { train: a.seg, held: b.seg, outputs: 1 };
+      },
+      8,
+      5e-3,
     ],
     [
       's4nd-classifier3d',

@@ -58,6 +58,7 @@ import {
   upsample,
   upsampleBackward,
 } from '../ops/nn.js';
+import { pool3d, pool3dBackward, pool3dOut, upsample3d, upsample3dBackward } from '../ops/resample3d.js';
 import { type S4dAxisParams, type S4ndConfig, pyRound, s4ndBackward, s4ndForward, s4ndSizes } from '../ops/s4nd.js';
 import { type DplrAxisParams, dplrKernel, dplrKernelBackward } from '../ops/dplr.js';
 import { maxFftLength } from '../ops/fft.js';
@@ -266,6 +267,7 @@ export class GpuModel {
         const s = num('stride', k);
         const isMax = l.type === 'max_pool';
         return (run, x) => {
+          if (x.shape.length === 5) return pool3dLayer(run, x, k, s, isMax);
           const [nb = 1, c = 1, h = 1, w = 1] = x.shape;
           const g = { planes: nb * c, h, w, k, s, isMax };
           const y = pool2d(run.rt, run.b, x.t, g);
@@ -294,6 +296,7 @@ export class GpuModel {
         const scale = num('scale', 2);
         const bilinear = l['mode'] === 'bilinear';
         return (run, x) => {
+          if (x.shape.length === 5) return upsample3dLayer(run, x, scale, l['mode'] === 'trilinear');
           const [nb = 1, c = 1, h = 1, w = 1] = x.shape;
           const g = { planes: nb * c, h, w, scale, bilinear };
           const out = new V(upsample(run.rt, run.b, x.t, g), [nb, c, h * scale, w * scale], x.needsGrad);
@@ -836,4 +839,24 @@ function activation(kind: 'gelu' | 'silu' | 'relu' | 'sigmoid'): Fn {
     if (run.train && x.needsGrad) run.tape.push(() => out.grad && accV(run, x, bwd(run.rt, run.b, out.grad, x.t)));
     return out;
   };
+}
+
+/** avg_pool / max_pool on a volume x (B, C, D, H, W) -> (B, C, Do, Ho, Wo). */
+function pool3dLayer(run: Run, x: V, k: number, s: number, isMax: boolean): V {
+  const [nb = 1, c = 1, d = 1, h = 1, w = 1] = x.shape;
+  const g = { planes: nb * c, d, h, w, k, s, isMax };
+  const out = new V(pool3d(run.rt, run.b, x.t, g), [nb, c, ...pool3dOut(g)], x.needsGrad);
+  if (run.train && x.needsGrad)
+    run.tape.push(() => out.grad && accV(run, x, pool3dBackward(run.rt, run.b, out.grad, x.t, g)));
+  return out;
+}
+
+/** upsample (nearest or trilinear) on a volume x (B, C, D, H, W) -> (B, C, D·s, H·s, W·s). */
+function upsample3dLayer(run: Run, x: V, scale: number, trilinear: boolean): V {
+  const [nb = 1, c = 1, d = 1, h = 1, w = 1] = x.shape;
+  const g = { planes: nb * c, d, h, w, scale, trilinear };
+  const out = new V(upsample3d(run.rt, run.b, x.t, g), [nb, c, d * scale, h * scale, w * scale], x.needsGrad);
+  if (run.train && x.needsGrad)
+    run.tape.push(() => out.grad && accV(run, x, upsample3dBackward(run.rt, run.b, out.grad, g)));
+  return out;
 }
