@@ -294,9 +294,13 @@ export class GpuModel {
         };
       case 'upsample': {
         const scale = num('scale', 2);
-        const bilinear = l['mode'] === 'bilinear';
+        const mode = typeof l['mode'] === 'string' ? l['mode'] : 'nearest';
+        const bilinear = mode === 'bilinear';
+        const rank = mode === 'bilinear' ? 4 : mode === 'trilinear' ? 5 : 0; // nearest: 2-D or 3-D
         return (run, x) => {
-          if (x.shape.length === 5) return upsample3dLayer(run, x, scale, l['mode'] === 'trilinear');
+          if (rank && x.shape.length !== rank)
+            throw new Error(`upsample: mode '${mode}' does not take input (${x.shape.join(', ')})`);
+          if (x.shape.length === 5) return upsample3dLayer(run, x, scale, mode === 'trilinear');
           const [nb = 1, c = 1, h = 1, w = 1] = x.shape;
           const g = { planes: nb * c, h, w, scale, bilinear };
           const out = new V(upsample(run.rt, run.b, x.t, g), [nb, c, h * scale, w * scale], x.needsGrad);

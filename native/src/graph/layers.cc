@@ -108,8 +108,13 @@ class Flatten : public Layer {
 class Upsample : public Layer {
  public:
   int scale = 2;
-  bool linear = false;  // bilinear (2-D) or trilinear (3-D); the rank of the input picks which
-  Var* Forward(Tape& t, Var* x, RunContext&) override { return ops::Upsample(t, x, scale, linear); }
+  std::string mode = "nearest";  // nearest (2-D or 3-D), bilinear (2-D only) or trilinear (3-D only)
+  Var* Forward(Tape& t, Var* x, RunContext&) override {
+    const int want = mode == "bilinear" ? 4 : mode == "trilinear" ? 5 : 0;
+    if (want && x->value.rank() != want)
+      throw std::invalid_argument("upsample: mode '" + mode + "' does not take input " + x->value.shape().str());
+    return ops::Upsample(t, x, scale, mode != "nearest");
+  }
 };
 
 class Save : public Layer {
@@ -233,10 +238,9 @@ std::unique_ptr<Layer> BuildLayer(const Json& spec, const std::string& prefix, M
   if (type == "upsample") {
     auto l = std::make_unique<Upsample>();
     l->scale = Int(spec, "scale", 2);
-    const std::string mode = spec.str_or("mode", "nearest");
-    if (mode != "nearest" && mode != "bilinear" && mode != "trilinear")
-      throw std::invalid_argument("upsample: unknown mode '" + mode + "' at " + prefix);
-    l->linear = mode != "nearest";
+    l->mode = spec.str_or("mode", "nearest");
+    if (l->mode != "nearest" && l->mode != "bilinear" && l->mode != "trilinear")
+      throw std::invalid_argument("upsample: unknown mode '" + l->mode + "' at " + prefix);
     return l;
   }
   if (type == "residual") {
