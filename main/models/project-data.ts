@@ -1,5 +1,7 @@
 // Training data from a project: whole-item labels of images (classify), masks of images and NIfTI/DICOM volume
-// slices (segment), frame triplets of videos (interpolate; every 5th triplet validates), each with its split. Items without a split go to val
+// slices (segment), frame triplets of videos (interpolate; every 5th triplet validates), each with its split.
+// With `dims: 3` (a 3-D architecture) classify reads clips of labelled videos and segment reads masked volume slabs
+// (project-data-3d.ts). Items without a split go to val
 // when the first hex digit of their content hash is 0-2 (about 19%), to train otherwise: stable across runs.
 // With a { mode: 'hash', fraction } split (classify / segment), stored splits are ignored and an item validates when
 // its content hash, read as a fraction (hashFraction), is below `fraction`.
@@ -9,6 +11,7 @@ import { AppError } from '../ipc/app-error.js';
 import { probeVideo, readFrames } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
 import { INTERP_CHANNELS, interpolationInput, type Sample } from './dataset.js';
+import { loadProjectData3d } from './project-data-3d.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, rgbPlanes, volumeScale } from './media-input.js';
 
 export interface ProjectData {
@@ -62,8 +65,10 @@ export interface LoadOptions {
   channels?: number;
   normalize?: Normalization;
   signal?: AbortSignal;
-  /** Interpolation: frames are read at this size (the largest stage size). */
+  /** Interpolation: frames are read at this size (the largest stage size); 3-D: the clip / volume cube size. */
   frameSize?: number;
+  /** Spatial axes of the model (default 2); 3 loads video clips (classify) or volume slabs (segment). */
+  dims?: 2 | 3;
   /** Interpolation: at most this many triplets per video. */
   maxTriplets?: number;
   /** Train / validation split of classify and segment items (default: the project's). */
@@ -85,7 +90,9 @@ export async function loadProjectData(
     if (sp === 'train') train.push(s);
     else if (sp === 'val') val.push(s);
   };
-  if (task === 'classify') {
+  if (opts.dims === 3 && task !== 'interpolate') {
+    ({ classes, channels } = await loadProjectData3d(store, task, items, opts, put));
+  } else if (task === 'classify') {
     const labels = store.allLabels().filter((l) => l.frameStart === null);
     classes = opts.classes ?? [...new Set(labels.map((l) => l.className))].sort();
     if (classes.length < 2)
