@@ -206,3 +206,45 @@ export async function loadProjectData3d(
     );
   return { classes, channels };
 }
+
+/**
+ * Training samples a 3-D run would load, without decoding anything (the Train view's time estimate): clips per label
+ * from each video's frame count (ffprobe), or volumes with 2 or more consecutive masked axial slices. `isTrain` says
+ * whether an item trains (the caller's split rule).
+ */
+export async function countTrainSamples3d(
+  store: ProjectStore,
+  task: ModelTask,
+  size: number,
+  isTrain: (item: ProjectItem) => boolean,
+): Promise<{ samples: number; outputs: number; channels: number }> {
+  if (task === 'classify') {
+    const labels = store.allLabels().filter((l) => store.item(l.itemId).kind === 'video');
+    const frames = new Map<number, number>();
+    let n = 0;
+    for (const l of labels) {
+      const item = store.item(l.itemId);
+      if (!isTrain(item)) continue;
+      let f = frames.get(item.id);
+      if (f === undefined) {
+        f = (await probeVideo(item.path)).frames;
+        frames.set(item.id, f);
+      }
+      n += clipStarts(Math.min(l.frameStart ?? 0, f - 1), Math.min(l.frameEnd ?? f - 1, f - 1), size, 8).length;
+    }
+    return { samples: n, outputs: Math.max(2, new Set(labels.map((l) => l.className)).size), channels: 3 };
+  }
+  const slices = new Map<number, number[]>();
+  for (const m of store.masks()) {
+    if (m.axis !== 2) continue;
+    const item = store.item(m.itemId);
+    if ((item.kind !== 'nifti' && item.kind !== 'dicom') || !isTrain(item)) continue;
+    slices.set(item.id, [...(slices.get(item.id) ?? []), m.slice]);
+  }
+  let n = 0;
+  for (const list of slices.values()) {
+    const run = longestRun([...list].sort((a, b) => a - b));
+    if (run && run[1] - run[0] >= 1) n++;
+  }
+  return { samples: n, outputs: 1, channels: 1 };
+}

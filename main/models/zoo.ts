@@ -268,7 +268,7 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     description:
       'Conv3D baseline clip / volume classifier: 3×3×3 conv + ReLU, a 2×2×2 strided conv (no 3-D pooling in the engine), two 3×3×3 conv + ReLU, global pool, linear head',
     build: (o) => {
-      const w = o.width ?? 8;
+      const w = o.width ?? 4; // ~2.2k parameters on 1 channel, as s4nd-classifier3d
       return {
         input: { channels: o.channels, size: o.size },
         layers: [

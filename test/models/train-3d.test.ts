@@ -17,10 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelCard, Suggestion, TrainResult } from '../../contract/index.js';
 import { ROOT } from '../../main/app/paths.js';
 import { readNifti } from '../../main/media/nifti.js';
+import { probeVideo, readFrames } from '../../main/media/video.js';
+import { rgbPlanes } from '../../main/models/media-input.js';
 import { runInference } from '../../main/models/infer-service.js';
 import { ModelManager } from '../../main/models/manager.js';
-import { loadProjectData } from '../../main/models/project-data.js';
-import { clipStarts, longestRun } from '../../main/models/project-data-3d.js';
+import { interpolationWindows, loadProjectData } from '../../main/models/project-data.js';
+import { clipStarts, countTrainSamples3d, longestRun } from '../../main/models/project-data-3d.js';
+import { splitOfItem } from '../../main/models/eval-classify.js';
 import { runTraining } from '../../main/models/train-service.js';
 import { ProjectStore } from '../../main/project/store.js';
 import { clipProject, volumeProject, type ClipProject, type VolumeProject } from './project-fixture-3d.js';
@@ -78,6 +81,9 @@ describe('3-D data rules', () => {
         expect(s.size).toEqual([16, 16, 16]);
         expect(s.input.length).toBe(3 * 16 ** 3);
       }
+      // The Train view's estimate counts the same clips without decoding them.
+      const count = await countTrainSamples3d(store, 'classify', 16, (i) => splitOfItem(i) === 'train');
+      expect(count).toEqual({ samples: 8, outputs: 2, channels: 3 });
       // A 2-D classifier finds no image labels in this project.
       await expect(loadProjectData(store, 'classify', {})).rejects.toThrow(/2 or more classes|no classify/);
     } finally {
@@ -91,6 +97,7 @@ describe('3-D data rules', () => {
       const d = await loadProjectData(store, 'segment', { dims: 3, frameSize: 24 });
       expect(d.classes).toEqual(['foreground']);
       expect(d.train.length).toBe(2);
+      expect((await countTrainSamples3d(store, 'segment', 24, (i) => splitOfItem(i) === 'train')).samples).toBe(2);
       expect(d.val.length).toBe(1);
       for (const s of [...d.train, ...d.val]) {
         expect(s.size).toEqual([24, 24, 24]);
@@ -99,6 +106,56 @@ describe('3-D data rules', () => {
         expect(fg).toBeGreaterThan(0.1); // brain inside the cube
         expect(fg).toBeLessThan(0.9);
       }
+    } finally {
+      store.close();
+    }
+  }, 60_000);
+});
+
+describe('interpolation data from project videos', () => {
+  it('triplets at t = j/m for m = 2, 3, 4 (not only 1/2), target frame k + j between frames k and k + m', async () => {
+    expect(interpolationWindows(20, 64)).toEqual([
+      { start: 0, m: 2, j: 1 },
+      { start: 3, m: 3, j: 1 },
+      { start: 7, m: 4, j: 1 },
+      { start: 12, m: 2, j: 1 },
+      { start: 15, m: 3, j: 2 },
+    ]);
+    const ts = new Set(interpolationWindows(1000, 64).map((w) => `${w.j}/${w.m}`));
+    expect([...ts].sort()).toEqual(['1/2', '1/3', '1/4', '2/3', '2/4', '3/4']);
+    const store = ProjectStore.open(clips.project, { create: false });
+    try {
+      const d = await loadProjectData(store, 'interpolate', { frameSize: 16, maxTriplets: 9 });
+      // Five 32-frame pieces give 8 windows each (3 + 4 + 5 frames per 3 windows), the 48-frame one 9; every 5th
+      // window of a video validates.
+      expect(d.train.length + d.val.length).toBe(49);
+      expect(d.val.length).toBe(6);
+      const { mean, std } = d.normalize;
+      const tOf = (x: Float32Array): number => (x[x.length - 1] as number) * std + mean;
+      const seen = new Set([...d.train, ...d.val].map((s) => Math.round(tOf(s.input) * 1000) / 1000));
+      expect([...seen].sort()).toEqual([0.25, 0.333, 0.5, 0.667, 0.75].sort());
+      // The blend channels hold (1 - t)·a + t·b of the two input frames.
+      const s0 = d.train[2] as (typeof d.train)[number]; // window 2: m = 4, j = 1
+      const n = 3 * 16 * 16;
+      const t = tOf(s0.input);
+      expect(t).toBeCloseTo(0.25, 5);
+      for (let i = 0; i < n; i += 97)
+        expect(s0.input[2 * n + i] as number).toBeCloseTo(
+          (1 - t) * (s0.input[i] as number) + t * (s0.input[n + i] as number),
+          4,
+        );
+      // Its frames are frames 7 (a), 11 (b) and 8 (target) of the first video, decoded at 16×16.
+      const first = store.items(0, 100).find((i) => i.kind === 'video') as { path: string };
+      const info = await probeVideo(first.path);
+      const fr: Float32Array[] = [];
+      for await (const f of readFrames(first.path, info, { count: 12, width: 16, height: 16 }))
+        fr.push(rgbPlanes(f.data, 16, 16).map((v) => (v - mean) / std));
+      const maxDiff = (x: Float32Array, y: Float32Array): number =>
+        x.reduce((m, v, i) => Math.max(m, Math.abs(v - (y[i] as number))), 0);
+      expect(maxDiff(s0.input.subarray(0, n), fr[7] as Float32Array)).toBeLessThan(1e-5);
+      expect(maxDiff(s0.input.subarray(n, 2 * n), fr[11] as Float32Array)).toBeLessThan(1e-5);
+      expect(maxDiff(s0.target as Float32Array, fr[8] as Float32Array)).toBeLessThan(1e-5);
+      expect(maxDiff(s0.target as Float32Array, fr[7] as Float32Array)).toBeGreaterThan(0.05);
     } finally {
       store.close();
     }
@@ -142,7 +199,7 @@ describe('3-D training and inference services', () => {
     expect(card.input.channels).toBe(3);
     expect(card.trainingResolutions).toEqual([8, 16]);
     expect(card.metrics.map((m) => m.size)).toEqual([8, 16]);
-    console.log('clip3d validation:', JSON.stringify(card.metrics));
+    console.log(`clip3d: ${card.params} params, validation:`, JSON.stringify(card.metrics));
     for (const m of card.metrics) expect(Number.isFinite(m.metrics['accuracy'])).toBe(true);
     expect(card.onnx?.parity.length).toBeGreaterThanOrEqual(2);
     expect(card.onnx?.parity.every((p) => p.ok)).toBe(true);
@@ -159,6 +216,16 @@ describe('3-D training and inference services', () => {
     const inf = await runInference({ project: clips.project, task: 'classify', model: card.id }, { ...quiet, manager });
     expect(inf.suggestions).toBe(6); // every video item
     const sug = JSON.parse(await readFile(inf.file, 'utf8')) as Suggestion[];
+    // The held-out videos (media/val/<class>/…) get their own class on top.
+    const store = ProjectStore.open(clips.project, { create: false });
+    const valItems = store.items(0, 100).filter((i) => i.split === 'val');
+    store.close();
+    expect(valItems.length).toBe(2);
+    for (const item of valItems) {
+      const s = sug.find((x) => x.itemId === item.id);
+      if (s?.kind !== 'class') throw new Error(`no class suggestion for ${item.path}`);
+      expect(s.top[0]?.label).toBe(path.basename(path.dirname(item.path)));
+    }
     for (const s of sug) {
       if (s.kind !== 'class') throw new Error('expected class suggestions');
       expect(s.top.length).toBe(2);
@@ -166,6 +233,35 @@ describe('3-D training and inference services', () => {
       expect(Math.abs((s.top[0]?.p as number) + (s.top[1]?.p as number) - 1)).toBeLessThan(1e-3);
     }
   }, 180_000);
+
+  it('the conv3d-classifier baseline trains on the same clips through the service and registers with ONNX', async () => {
+    const r = await runTraining(
+      {
+        project: clips.project,
+        task: 'classify',
+        architecture: 'conv3d-classifier',
+        schedule: [{ size: 16, epochs: 12 }],
+        batchSize: 4,
+        seed: 3,
+        patience: 10,
+      },
+      { ...quiet, manager },
+    );
+    const card = r.card as ModelCard;
+    const hist = (
+      JSON.parse(await readFile(path.join(clips.project, 'runs', r.runId, 'state.json'), 'utf8')) as {
+        history: { trainLoss: number; validation: { metrics: Record<string, number> }[] }[];
+      }
+    ).history;
+    console.log(
+      `conv3d-classifier: ${card.params} params, validation ${JSON.stringify(card.metrics)}, train loss / val accuracy per epoch ${hist.map((h) => `${h.trainLoss.toFixed(3)}/${h.validation[0]?.metrics['accuracy']}`).join(' ')}`,
+    );
+    expect(card.input.resolutionFlexible).toBe(false);
+    expect(card.input.dims).toBe(3);
+    expect(card.onnx?.parity.every((p) => p.ok)).toBe(true);
+    // It learns the training clips (held-out accuracy on 4 clips is reported, not asserted: a figure, not a bar).
+    expect(hist.at(-1)?.trainLoss as number).toBeLessThan((hist[0]?.trainLoss as number) * 0.75);
+  }, 120_000);
 
   it('volume segmenter: two-stage schedule, registered with ONNX, NIfTI suggestion on the volume grid', async () => {
     const r = await runTraining(
