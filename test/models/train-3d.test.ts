@@ -302,6 +302,9 @@ describe('3-D training and inference services', () => {
     if (s?.kind !== 'mask') throw new Error('expected a mask suggestion');
     const pred = (await readNifti(s.file)).volume;
     expect(pred.dims).toEqual(val.dims);
+    const src = (await readNifti(val.path)).volume;
+    expect(pred.spacing).toEqual(src.spacing);
+    expect(pred.affine).toEqual(src.affine);
     let inter = 0,
       a = 0,
       b = 0;
