@@ -1,6 +1,7 @@
 // A timed probe for the Train view's schedule editor: a few optimizer steps of the chosen architecture (or the parent
 // model being fine-tuned) on random data at one size, and the number of training samples the project holds for the
 // task, so each stage's time can be predicted (samples per second scaled by pixel count) before a run has measured it.
+// 3-D architectures count clips of labelled videos or masked volumes (countTrainSamples3d, project-data-3d.ts).
 import type { ModelTask } from '../../contract/models.js';
 import type { ProbeResult } from '../../contract/results.js';
 import type { Engine, Model } from '../engine/model.js';
@@ -10,6 +11,7 @@ import { probeVideo } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
 import { rng } from './dataset.js';
 import { splitOfItem } from './eval-classify.js';
+import { countTrainSamples3d } from './project-data-3d.js';
 import type { ModelManager } from './manager.js';
 import { DEFAULT_ARCHITECTURE, zooEntry } from './zoo.js';
 
@@ -52,10 +54,13 @@ export async function probeTraining(
   store: ProjectStore,
   p: { task: ModelTask; architecture: string | null; from: string | null; size: number; batchSize: number },
 ): Promise<ProbeResult> {
-  const count = await countTrainSamples(store, p.task);
   const parent = p.from ? await manager.get(p.from) : null;
   const architecture = parent?.card.architecture ?? p.architecture ?? DEFAULT_ARCHITECTURE[p.task];
   const entry = zooEntry(architecture);
+  const count =
+    entry.dims === 3 && p.task !== 'interpolate'
+      ? await countTrainSamples3d(store, p.task, p.size, (i) => splitOfItem(i) === 'train')
+      : await countTrainSamples(store, p.task);
   if (entry.task !== p.task)
     throw new AppError('bad_request', `architecture '${architecture}' is for ${entry.task}, not ${p.task}`);
   const channels = parent?.card.input.channels ?? count.channels;

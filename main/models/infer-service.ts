@@ -2,6 +2,7 @@
 // predictions as suggestions (not labels: the user accepts or edits them) under <project>/suggestions/:
 //   <modelId>.json            Suggestion[] (classes with probabilities, or mask files with their foreground share)
 //   <modelId>/item-<id>.png | .nii.gz   predicted class-index masks on the item's own grid
+// 3-D models (card.input.dims === 3) classify video items (clips, infer-3d.ts) and segment volumes in one pass.
 // Backend: `params.backend` (the infer job fills it from Settings.backend; default here: the CPU). With 'webgpu' the
 // engine model's predictions run on the GPU executor (backend.ts), falling back to the CPU with the reason, which the
 // result and the progress message report.
@@ -14,7 +15,8 @@ import type { GpuRuntime } from '../gpu/runtime.js';
 import { writeFileAtomic } from '../project/atomic.js';
 import { ProjectStore } from '../project/store.js';
 import { ModelBackend } from './backend.js';
-import { classifyImage, segmentFile } from './infer.js';
+import { segmentFile } from './infer.js';
+import { classifyMedia, runsOn } from './infer-3d.js';
 import type { ModelManager } from './manager.js';
 
 export interface InferServiceContext {
@@ -42,9 +44,7 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
     const wanted = params.itemIds ? new Set(params.itemIds) : null;
     const items = store
       .items(0, 1_000_000)
-      .filter((i) =>
-        wanted ? wanted.has(i.id) : params.task === 'classify' ? i.kind === 'image' : i.kind !== 'video',
-      );
+      .filter((i) => (wanted ? wanted.has(i.id) : runsOn(reg.card, params.task, i.kind)));
     const dir = path.join(params.project, 'suggestions');
     const maskDir = path.join(dir, reg.card.id);
     await mkdir(maskDir, { recursive: true });
@@ -53,7 +53,7 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
       ctx.signal.throwIfAborted();
       ctx.progress(n, items.length, `${item.path} on ${where()}`);
       if (params.task === 'classify') {
-        const top = await classifyImage(model, reg.card, item.path, { signal: ctx.signal });
+        const top = await classifyMedia(model, reg.card, item.path, { kind: item.kind, signal: ctx.signal });
         out.push({ itemId: item.id, kind: 'class', top });
       } else {
         const isDir = (await stat(item.path)).isDirectory();

@@ -127,6 +127,8 @@ export async function segmentFile(
   opts: { isDir: boolean; gzip?: boolean; signal?: AbortSignal },
 ): Promise<SegmentResult> {
   if (!isVolumePath(file, opts.isDir)) {
+    if (card.input.dims === 3)
+      throw new AppError('bad_request', `model '${card.id}' is a 3-D segmenter: give it a volume (NIfTI / DICOM)`);
     const img = await loadImage(file, card.input.channels);
     const [mask] = await segmentPlanes(model, card, [img.data], img.height, img.width, opts.signal);
     const data = mask as Uint8Array;

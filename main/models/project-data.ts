@@ -1,5 +1,8 @@
 // Training data from a project: whole-item labels of images (classify), masks of images and NIfTI/DICOM volume
-// slices (segment), frame triplets of videos (interpolate; every 5th triplet validates), each with its split. Items without a split go to val
+// slices (segment), frame triplets of videos (interpolate: frames k, k + m -> k + j at t = j / m for m = 2, 3, 4, see
+// interpolationWindows; every 5th triplet validates), each with its split.
+// With `dims: 3` (a 3-D architecture) classify reads clips of labelled videos and segment reads masked volume slabs
+// (project-data-3d.ts). Items without a split go to val
 // when the first hex digit of their content hash is 0-2 (about 19%), to train otherwise: stable across runs.
 // With a { mode: 'hash', fraction } split (classify / segment), stored splits are ignored and an item validates when
 // its content hash, read as a fraction (hashFraction), is below `fraction`.
@@ -9,6 +12,7 @@ import { AppError } from '../ipc/app-error.js';
 import { probeVideo, readFrames } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
 import { INTERP_CHANNELS, interpolationInput, type Sample } from './dataset.js';
+import { loadProjectData3d } from './project-data-3d.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, rgbPlanes, volumeScale } from './media-input.js';
 
 export interface ProjectData {
@@ -56,15 +60,34 @@ function stats(samples: Sample[]): Normalization {
   return { mean, std: Math.max(1e-3, Math.sqrt(Math.max(0, ss / Math.max(1, n) - mean * mean))) };
 }
 
+/**
+ * Interpolation triplets of a video of `frames` frames: windows of m + 1 consecutive frames (m = 2, 3, 4 in turn, not
+ * overlapping), input frames `start` and `start + m`, target frame `start + j` at t = j / m with j cycling through
+ * 1 .. m - 1 (as `scripts/train-defaults.mjs interp`), so a model fine-tuned on a project learns any t, not only ½.
+ */
+export function interpolationWindows(frames: number, max: number): { start: number; m: number; j: number }[] {
+  const out: { start: number; m: number; j: number }[] = [];
+  let start = 0;
+  for (let w = 0; out.length < max; w++) {
+    const m = 2 + (w % 3);
+    if (start + m >= frames) break;
+    out.push({ start, m, j: 1 + (Math.floor(w / 3) % (m - 1)) });
+    start += m + 1;
+  }
+  return out;
+}
+
 export interface LoadOptions {
   /** Classes to keep and their order (fine-tuning with the parent's classes); default: every labelled class, sorted. */
   classes?: string[];
   channels?: number;
   normalize?: Normalization;
   signal?: AbortSignal;
-  /** Interpolation: frames are read at this size (the largest stage size). */
+  /** Interpolation: frames are read at this size (the largest stage size); 3-D: the clip / volume cube size. */
   frameSize?: number;
-  /** Interpolation: at most this many triplets per video. */
+  /** Spatial axes of the model (default 2); 3 loads video clips (classify) or volume slabs (segment). */
+  dims?: 2 | 3;
+  /** Interpolation: at most this many triplets (windows) per video. */
   maxTriplets?: number;
   /** Train / validation split of classify and segment items (default: the project's). */
   split?: TrainSplit;
@@ -85,7 +108,9 @@ export async function loadProjectData(
     if (sp === 'train') train.push(s);
     else if (sp === 'val') val.push(s);
   };
-  if (task === 'classify') {
+  if (opts.dims === 3 && task !== 'interpolate') {
+    ({ classes, channels } = await loadProjectData3d(store, task, items, opts, put));
+  } else if (task === 'classify') {
     const labels = store.allLabels().filter((l) => l.frameStart === null);
     classes = opts.classes ?? [...new Set(labels.map((l) => l.className))].sort();
     if (classes.length < 2)
@@ -142,21 +167,24 @@ export async function loadProjectData(
     for (const item of items.filter((i) => i.kind === 'video')) {
       const info = await probeVideo(item.path, opts.signal);
       const frames: Float32Array[] = [];
-      const max = Math.min(info.frames, 3 * (opts.maxTriplets ?? 64));
-      for await (const f of readFrames(item.path, info, {
-        count: max,
-        width: size,
-        height: size,
-        signal: opts.signal,
-      })) {
-        frames.push(rgbPlanes(f.data, f.width, f.height));
-      }
-      for (let t = 0; t + 2 < frames.length; t += 3) {
-        const a = frames[t] as Float32Array,
-          b = frames[t + 1] as Float32Array,
-          c = frames[t + 2] as Float32Array;
-        // Time-conditioned interpolator input at t = 1/2 (see interpolationInput); normalised as a whole below.
-        const input = interpolationInput(a, c, 0.5);
+      const windows = interpolationWindows(info.frames, opts.maxTriplets ?? 64);
+      const last = windows.at(-1);
+      const max = last ? last.start + last.m + 1 : 0;
+      if (max > 0)
+        for await (const f of readFrames(item.path, info, {
+          count: max,
+          width: size,
+          height: size,
+          signal: opts.signal,
+        })) {
+          frames.push(rgbPlanes(f.data, f.width, f.height));
+        }
+      for (const [n, w] of windows.entries()) {
+        const a = frames[w.start] as Float32Array,
+          b = frames[w.start + w.j] as Float32Array,
+          c = frames[w.start + w.m] as Float32Array;
+        // Time-conditioned interpolator input at t = j / m (see interpolationInput); normalised as a whole below.
+        const input = interpolationInput(a, c, w.j / w.m);
         // Every 5th triplet validates, so a one-video project still has validation data.
         const s: Sample = {
           input,
@@ -165,7 +193,7 @@ export async function loadProjectData(
           target: b.slice(),
           targetChannels: 3,
         };
-        if ((t / 3) % 5 === 4) val.push(s);
+        if (n % 5 === 4) val.push(s);
         else train.push(s);
       }
     }

@@ -5,6 +5,8 @@
 // The compute backend is `params.backend` (the train job fills it from Settings.backend; default here: the CPU); it
 // is a property of the call, not of the run (a run paused on the GPU may resume on the CPU and vice versa), and the
 // card's lineage.backend counts the steps that ran on each.
+// 3-D architectures (zooEntry(arch).dims === 3) train on video clips (classify) or volume slabs (segment) from the
+// project (project-data-3d.ts); every stage is a cube of its size and S4ND's rate = base / size on every axis.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -106,6 +108,7 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
       signal: ctx.signal,
       frameSize: Math.max(...p.schedule.map((s) => s.size)),
       split: p.split,
+      dims: entry.dims,
     });
     const seed = p.seed ?? 1;
     const baseSize = parent ? (parent.card.input.size[0] ?? 28) : Math.max(...p.schedule.map((s) => s.size));

@@ -187,9 +187,9 @@ export function initialState(config: TrainConfig, trainCount: number): TrainStat
   };
 }
 
-/** Work units of one step at `size`: pixels relative to the base, so the ETA accounts for cheap early stages. */
-function stepCost(size: number, base: number): number {
-  return (size / base) ** 2;
+/** Work units of one step at `size`: pixels (voxels) relative to the base, so the ETA accounts for cheap early stages. */
+function stepCost(size: number, base: number, dims = 2): number {
+  return (size / base) ** dims;
 }
 
 /**
@@ -235,13 +235,13 @@ async function trainOn(
   const base = model.spec.input.size;
   const baseSize = base[0] ?? 1;
   const perEpoch = batchesPerEpoch(trainSet.length, config.batchSize);
-  const costs = config.schedule.map((s) => stepCost(s.size, baseSize) * s.epochs * perEpoch);
+  const costs = config.schedule.map((s) => stepCost(s.size, baseSize, base.length) * s.epochs * perEpoch);
   const totalWork = costs.reduce((a, b) => a + b, 0);
   const workDone = (): number => {
     let w = 0;
     for (let i = 0; i < state.stage && i < config.schedule.length; i++) w += costs[i] as number;
     const st = config.schedule[state.stage];
-    if (st) w += stepCost(st.size, baseSize) * (state.epoch * perEpoch + state.batch);
+    if (st) w += stepCost(st.size, baseSize, base.length) * (state.epoch * perEpoch + state.batch);
     return w;
   };
   const scale = 1000 / Math.max(1e-9, totalWork);

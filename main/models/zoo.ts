@@ -13,6 +13,7 @@ export type ZooArchitecture =
   | 's4nd-unet2d'
   | 'conv-unet2d'
   | 's4nd-classifier3d'
+  | 'conv3d-classifier'
   | 's4nd-unet3d'
   | 'conv-unet3d'
   | 's4nd-interpolator'
@@ -257,6 +258,34 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
       loss: CLASSIFY_LOSS,
       optimizer: OPTIMIZER,
     }),
+  },
+  'conv3d-classifier': {
+    architecture: 'conv3d-classifier',
+    task: 'classify',
+    dims: 3,
+    s4nd: false,
+    multiple: 2,
+    lr: 3e-3,
+    description:
+      'Conv3D baseline clip / volume classifier: 3×3×3 conv + ReLU, a 2×2×2 strided conv, two 3×3×3 conv + ReLU, global pool, linear head',
+    build: (o) => {
+      const w = o.width ?? 4; // ~2.2k parameters on 1 channel, as s4nd-classifier3d
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          { type: 'conv3d', out: w, kernel: 3, padding: 1 }, // (w, D, H, W)
+          { type: 'relu' },
+          { type: 'conv3d', out: 2 * w, kernel: 2, stride: 2 }, // (2w, D/2, H/2, W/2)
+          { type: 'relu' },
+          { type: 'conv3d', out: 2 * w, kernel: 3, padding: 1 },
+          { type: 'relu' },
+          { type: 'global_avg_pool' }, // (2w)
+          { type: 'linear', out: o.outputs },
+        ],
+        loss: CLASSIFY_LOSS,
+        optimizer: OPTIMIZER,
+      };
+    },
   },
   's4nd-unet3d': {
     architecture: 's4nd-unet3d',

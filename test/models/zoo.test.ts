@@ -111,6 +111,16 @@ describe('model zoo on real data (loss on held-out data falls)', () => {
       1e-2,
     ],
     [
+      'conv3d-classifier',
+      async () => {
+        const a = await brainCubes(64, 12, 2);
+        const b = await brainCubes(16, 12, 98);
+        return { train: a.cls, held: b.cls, outputs: 2 };
+      },
+      10,
+      3e-3,
+    ],
+    [
       's4nd-interpolator',
       async () => ({
         train: timed(await videoTriplets(VTEST, 24, 32)),

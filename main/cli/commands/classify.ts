@@ -3,9 +3,11 @@
 // Images run at their native size (S4ND rate = training size / image size) unless --size resamples them to S × S
 // first; imported ONNX models at their declared size. `runtime` is the one that ran the file: 'auto' (default) uses
 // whichever of the engine and onnxruntime was measured faster for the model at that size bucket on this machine.
+// A 3-D clip classifier (--model) takes videos: the mean over clips of F frames × F × F px (F its base size, or
+// --size), see models/infer-3d.ts.
 import path from 'node:path';
 
-import { classifyImage } from '../../models/infer.js';
+import { classifyMedia } from '../../models/infer-3d.js';
 import { stringOption, UsageError, type Command } from '../command.js';
 import { DATA_DIR_OPTION, RUNTIME_OPTION, runnerFor, withSigint } from './model-common.js';
 
@@ -18,7 +20,8 @@ function intOption(v: string | undefined, name: string, min: number): number | u
 
 export const classifyCommand: Command = {
   name: 'classify',
-  summary: 'classify images with a model (default: the shipped classifier), at their native size or --size',
+  summary:
+    'classify images (videos with a 3-D clip model) with a model (default: the shipped classifier), at their native size or --size',
   usage: 'ssm-studio classify <files...> [--model ID] [--size S] [--top K] [--runtime auto|engine|onnx] [--json]',
   options: {
     model: { type: 'string' },
@@ -28,14 +31,14 @@ export const classifyCommand: Command = {
     ...DATA_DIR_OPTION,
   },
   async run(args, io) {
-    if (args.positionals.length === 0) throw new UsageError('give at least one image');
+    if (args.positionals.length === 0) throw new UsageError('give at least one image (or video for a 3-D model)');
     const size = intOption(stringOption(args, 'size'), 'size', 4);
     const top = intOption(stringOption(args, 'top'), 'top', 1) ?? 3;
     const { reg, runner } = await runnerFor(args, 'classify');
     try {
       await withSigint(async (signal) => {
         for (const file of args.positionals) {
-          const best = await classifyImage(runner, reg.card, path.resolve(file), { size, top, signal });
+          const best = await classifyMedia(runner, reg.card, path.resolve(file), { size, top, signal });
           const runtime = runner.runtime;
           if (args.values.json)
             io.stdout.write(`${JSON.stringify({ file, model: reg.card.id, runtime, top: best })}\n`);

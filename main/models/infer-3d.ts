@@ -1,0 +1,103 @@
+// Inference with 3-D models: classify a video with a 3-D classifier (card.input.dims === 3), and the dispatch the infer
+// service and the CLI use to pick the 2-D or 3-D path from the model card (never from the architecture's name).
+//
+// A video is classified from up to `clips` clips (default 4) spread evenly over the whole video, each of F
+// consecutive frames decoded by ffmpeg at F × F px (F = the model's base size, or `size` for a cube of that size
+// with S4ND rate = base / size), the same sampling as training (project-data-3d.ts); the class probabilities are the
+// mean of the clips' softmax outputs. (A 3-D segmenter on a volume runs in segmentFile (infer.ts): one pass on the
+// native grid, rate from rateFor.)
+import type { ModelCard, ModelTask } from '../../contract/models.js';
+import type { MediaKind } from '../../contract/media.js';
+import { AppError } from '../ipc/app-error.js';
+import { probeVideo } from '../media/video.js';
+import { classifyImage, type TopClass } from './infer.js';
+import { normalizeInPlace } from './media-input.js';
+import { softmax } from './metrics.js';
+import { clipStarts, decodeClipTensor } from './project-data-3d.js';
+import type { Predictor } from './runner.js';
+import { rateFor } from './zoo.js';
+
+const VIDEO_EXT = /\.(mp4|m4v|mov|mkv|webm|avi|mpe?g|ogv|wmv|flv)$/i;
+
+export interface ClassifyClipOptions {
+  /** Cube size (frames = height = width); default the model's base size. */
+  size?: number;
+  top?: number;
+  /** Clips averaged over (default 4). */
+  clips?: number;
+  signal?: AbortSignal;
+}
+
+/** Classifies a video with a 3-D classifier: mean class probabilities over clips spread over the video. */
+export async function classifyVideo(
+  model: Predictor,
+  card: ModelCard,
+  file: string,
+  opts: ClassifyClipOptions = {},
+): Promise<TopClass[]> {
+  if (card.input.dims !== 3) throw new AppError('bad_request', `model '${card.id}' is not a 3-D (clip) classifier`);
+  const m = card.input.multiple;
+  const size = opts.size
+    ? Array.from({ length: 3 }, () => Math.max(m, Math.round((opts.size as number) / m) * m))
+    : [...card.input.size];
+  const [F] = size as [number];
+  const info = await probeVideo(file, opts.signal);
+  const C = card.input.channels;
+  const starts = clipStarts(0, info.frames - 1, F, opts.clips ?? 4);
+  const k = Math.max(1, card.classes.length);
+  const mean = new Array<number>(k).fill(0);
+  const per = C * size.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(starts.length * per); // (clips, C, F, H, W)
+  for (const [i, start] of starts.entries()) {
+    const clip = await decodeClipTensor(file, info, start, F, C, size, opts.signal);
+    x.set(normalizeInPlace(clip, card.input.normalize), i * per);
+  }
+  const out = await model.predict(x, [starts.length, C, ...size], {
+    rate: rateFor(card.input.size, size),
+    signal: opts.signal,
+  });
+  for (let i = 0; i < starts.length; i++) {
+    const p = softmax(out.data.subarray(i * k, (i + 1) * k));
+    for (let c = 0; c < k; c++) mean[c] = (mean[c] as number) + (p[c] as number) / starts.length;
+  }
+  return mean
+    .map((v, index) => ({ index, label: card.classes[index] ?? String(index), p: Math.round(v * 1e4) / 1e4 }))
+    .sort((a, b) => b.p - a.p)
+    .slice(0, opts.top ?? 5);
+}
+
+/**
+ * Classifies an image (2-D model) or a video (3-D model); a mismatch is a clear error. `kind` (a project item's) says
+ * whether the file is a video; without it the file extension does.
+ */
+export async function classifyMedia(
+  model: Predictor,
+  card: ModelCard,
+  file: string,
+  opts: ClassifyClipOptions & { kind?: MediaKind } = {},
+): Promise<TopClass[]> {
+  const video = opts.kind ? opts.kind === 'video' : VIDEO_EXT.test(file);
+  if (card.input.dims === 3) {
+    if (!video)
+      throw new AppError(
+        'bad_request',
+        `model '${card.id}' is a 3-D clip classifier: give it a video (${file} is not one)`,
+        'params.model',
+      );
+    return classifyVideo(model, card, file, opts);
+  }
+  if (video)
+    throw new AppError(
+      'bad_request',
+      `model '${card.id}' classifies images; ${file} is a video: use a 3-D clip classifier (e.g. s4nd-classifier3d)`,
+      'params.model',
+    );
+  return classifyImage(model, card, file, opts);
+}
+
+/** Which project items a model runs on by default: 2-D classify images, 3-D classify videos, 3-D segment volumes. */
+export function runsOn(card: Pick<ModelCard, 'input'>, task: ModelTask, kind: MediaKind): boolean {
+  if (task === 'classify') return kind === (card.input.dims === 3 ? 'video' : 'image');
+  if (card.input.dims === 3) return kind === 'nifti' || kind === 'dicom';
+  return kind !== 'video';
+}
