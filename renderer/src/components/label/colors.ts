@@ -1,4 +1,5 @@
-// Per-class colours for chips and mask overlays: class i (in key order) gets COLORS[i % 10]; index -1 is grey.
+// Per-class colours for chips and mask overlays: the class holding mask value v gets COLORS[(v - 1) % 10] (index
+// v - 1 here), so a class keeps its colour when classes are added, renamed or reordered; index -1 is grey.
 export const CLASS_COLORS: readonly [number, number, number][] = [
   [230, 57, 70],
   [42, 157, 143],
@@ -20,6 +21,11 @@ export function classRgb(index: number): [number, number, number] {
 export function classColor(index: number): string {
   const [r, g, b] = classRgb(index);
   return `rgb(${r} ${g} ${b})`;
+}
+
+/** The colour of a class from its mask value (null: grey). */
+export function valueColor(value: number | null): string {
+  return classColor(value === null ? -1 : value - 1);
 }
 
 /** The key that picks class `index` (1–9, then 0), or '' past the tenth. */
