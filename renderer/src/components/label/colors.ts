@@ -13,9 +13,24 @@ export const CLASS_COLORS: readonly [number, number, number][] = [
   [106, 153, 78],
 ];
 
+/**
+ * The colour of class index `index`: the ten above, then hues 137.5° apart (the golden angle) so that an 11th or
+ * later class does not repeat an earlier colour.
+ */
 export function classRgb(index: number): [number, number, number] {
   if (index < 0) return [128, 128, 128];
-  return CLASS_COLORS[index % CLASS_COLORS.length] as [number, number, number];
+  const fixed = CLASS_COLORS[index];
+  if (fixed) return fixed;
+  return hslRgb((index * 137.508) % 360, 0.65, 0.5);
+}
+
+function hslRgb(h: number, s: number, l: number): [number, number, number] {
+  const a = s * Math.min(l, 1 - l);
+  const f = (n: number): number => {
+    const k = (n + h / 30) % 12;
+    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return [f(0), f(8), f(4)];
 }
 
 export function classColor(index: number): string {
