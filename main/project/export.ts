@@ -74,7 +74,8 @@ async function exportLabelsJson(store: ProjectStore, out: string): Promise<Expor
       .filter((l) => l.itemId === i.id)
       .map((l) => ({ class: l.className, frameStart: l.frameStart, frameEnd: l.frameEnd })),
   }));
-  await writeFileAtomic(out, `${JSON.stringify({ classes: store.summary().classes, items }, null, 2)}\n`);
+  const { classes, maskClasses } = store.summary();
+  await writeFileAtomic(out, `${JSON.stringify({ classes, maskClasses, items }, null, 2)}\n`);
   return { out, files: 1 };
 }
 

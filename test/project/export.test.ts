@@ -63,9 +63,11 @@ describe('export', () => {
     await exportProject(store, 'labels-json', out('labels.json'));
     const j = JSON.parse(readFileSync(out('labels.json'), 'utf8')) as {
       classes: string[];
+      maskClasses: { value: number; name: string }[];
       items: { path: string; labels: unknown[] }[];
     };
     expect(j.classes).toContain('intro');
+    expect(j.maskClasses).toContainEqual({ value: tumour, name: 'tumour' });
     expect(j.items.find((i) => i.path.endsWith('clip.mp4'))?.labels).toEqual([
       { class: 'testcard', frameStart: null, frameEnd: null },
       { class: 'intro', frameStart: 0, frameEnd: 4 },
