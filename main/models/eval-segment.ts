@@ -29,8 +29,10 @@ export function classMask(logits: Float32Array, k: number, per: number): Uint8Ar
   return out;
 }
 
-/** Dice and IoU of class `c` between two class-index masks (1 / 1 when both are empty). */
-/** Dice / IoU of pred == c against ref == refValue ('any': every non-zero reference pixel). */
+/**
+ * Dice and IoU of class `c` of a predicted class-index mask against the reference pixels holding `refValue` ('any':
+ * every non-zero reference pixel); 1 / 1 when both are empty.
+ */
 export function overlap(
   pred: Uint8Array,
   ref: Uint8Array,

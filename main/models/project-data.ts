@@ -125,15 +125,23 @@ export async function loadProjectData(
       raw.push({ item, input, mask: mask.data, w: mask.width, h: mask.height });
     }
     // Classes named from the project's stored mask values (a value with no class: "class <value>"), in value order;
-    // fine-tuning keeps the parent's classes, each found by name. channelOf[value] = output channel + 1 (0: none).
+    // fine-tuning keeps the parent's classes, each found by name (as results compare them: a one-class parent with no
+    // class of its name takes every painted pixel, others their position). channelOf[value] = channel + 1 (0: none).
     const names = store.maskValueNames();
     const channelOf = new Uint8Array(256);
     if (opts.classes) {
-      classes = opts.classes;
-      classes.forEach((name, c) => {
+      const parent = opts.classes;
+      classes = parent;
+      const unmatched: number[] = [];
+      parent.forEach((name, c) => {
         const v = store.maskValueOf(name);
         if (v !== null) channelOf[v] = c + 1;
+        else unmatched.push(c);
       });
+      for (const c of unmatched) {
+        if (parent.length === 1) for (const v of used) channelOf[v] = 1;
+        else if (c + 1 < 256 && channelOf[c + 1] === 0) channelOf[c + 1] = c + 1;
+      }
     } else {
       const values = [...used].sort((a, b) => a - b);
       classes = values.map((v) => names.get(v) ?? `class ${v}`);

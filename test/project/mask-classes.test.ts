@@ -157,6 +157,14 @@ describe('mask values of classes', () => {
     // Renamed later: the next training names it anew, channels unchanged.
     s.renameClass('mole', 'vole');
     expect((await loadProjectData(s, 'segment')).classes).toEqual(['zebra', 'vole', 'class 7']);
+    // Fine-tuning keeps the parent's classes and order, each found by name.
+    const tuned = await loadProjectData(s, 'segment', { classes: ['vole', 'zebra'] });
+    const tt = [...tuned.train, ...tuned.val][0]!.target as Float32Array;
+    expect([...tt.subarray(0, per)]).toEqual([...mask].map((v) => (v === 3 ? 1 : 0)));
+    expect([...tt.subarray(per, 2 * per)]).toEqual([...mask].map((v) => (v === 1 ? 1 : 0)));
+    // A one-class parent whose class the project lacks ("brain") learns every painted pixel.
+    const one = await loadProjectData(s, 'segment', { classes: ['brain'] });
+    expect([...([...one.train, ...one.val][0]!.target as Float32Array)]).toEqual([...mask].map((v) => (v ? 1 : 0)));
     s.close();
   });
 });
