@@ -58,6 +58,18 @@ export interface MediaPixels {
   dataBase64: string;
 }
 
+/** One voxel of a volume: its raw value and where it is. */
+export interface VoxelValue {
+  /** Voxel index (x, y, z). */
+  voxel: [number, number, number];
+  /** The stored value in the volume's units (NIfTI scl_slope/scl_inter, DICOM rescale slope/intercept applied). */
+  value: number;
+  /** 'HU' for a rescaled CT series; null when the file does not say. */
+  unit: string | null;
+  /** Position in mm (RAS world coordinates from the NIfTI sform/qform or the DICOM geometry). */
+  mm: [number, number, number];
+}
+
 export interface MediaApi {
   'media.info': { params: { path: string }; result: MediaInfo };
   /** One video frame (by index) or image page, scaled to fit maxSize × maxSize (never enlarged). */
@@ -72,4 +84,6 @@ export interface MediaApi {
     params: { path: string; axis: 0 | 1 | 2; index: number; window: { center: number; width: number } | null };
     result: MediaPicture & { window: { center: number; width: number } };
   };
+  /** The raw value and physical position of one voxel of a grey volume (the viewer's readout). */
+  'media.voxel': { params: { path: string; x: number; y: number; z: number }; result: VoxelValue };
 }

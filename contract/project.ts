@@ -37,6 +37,22 @@ export interface MaskInfo {
   height: number;
 }
 
+/** A class and the value its pixels hold in masks (1..255; stable: renaming keeps it, a value is never reused). */
+export interface MaskClass {
+  value: number;
+  name: string;
+}
+
+/** How one class of a model's mask suggestion was taken into the project's masks. */
+export interface SuggestedMaskClass {
+  /** The model card's class name (index + 1 in the model's output). */
+  name: string;
+  /** The project mask value it became; null: left as background. */
+  value: number | null;
+  /** True when a project class of that name exists; false when it became the paint value or background. */
+  matched: boolean;
+}
+
 export interface ProjectSummary {
   dir: string;
   schemaVersion: number;
@@ -44,6 +60,8 @@ export interface ProjectSummary {
   labels: number;
   masks: number;
   classes: string[];
+  /** Classes that hold a mask value, by value. */
+  maskClasses: MaskClass[];
   canUndo: boolean;
   canRedo: boolean;
 }
@@ -132,12 +150,14 @@ export interface ProjectApi {
   };
   'project.mask': { params: { dir: string; itemId: number; axis: number; slice: number }; result: MaskData | null };
   /**
-   * A saved mask suggestion (suggestions/<model>.json, kind 'mask') of an image or axial volume slice: class indices
-   * (0 background, 1..K) on the item's grid; null when that model saved no mask suggestion for the item.
+   * A saved mask suggestion (suggestions/<model>.json, kind 'mask') of an image or axial volume slice, in the
+   * project's mask values: each of the model card's classes becomes the project class of the same name; a class the
+   * project lacks becomes `paintValue` (the class being painted; absent: background). Null when that model saved no
+   * mask suggestion for the item.
    */
   'project.suggestedMask': {
-    params: { dir: string; itemId: number; model: string; axis: number; slice: number };
-    result: MaskData | null;
+    params: { dir: string; itemId: number; model: string; axis: number; slice: number; paintValue?: number };
+    result: (MaskData & { classes: SuggestedMaskClass[] }) | null;
   };
   /** Stores (null: removes) the mask of an image or volume slice; one undoable edit. */
   'project.setMask': {
@@ -160,6 +180,12 @@ export interface ProjectApi {
     };
     result: ProjectSummary;
   };
+  /** Creates a class (and its mask value) without labelling anything. */
+  'project.addClass': { params: { dir: string; name: string }; result: ProjectSummary };
+  /** Renames a class: its labels and its mask value follow (painted masks keep their meaning); one undoable edit. */
+  'project.renameClass': { params: { dir: string; from: string; to: string }; result: ProjectSummary };
+  /** Deletes a class no label or mask uses (refused otherwise, with what still uses it); one undoable edit. */
+  'project.deleteClass': { params: { dir: string; name: string }; result: ProjectSummary };
   'project.undo': { params: { dir: string }; result: ProjectSummary };
   'project.redo': { params: { dir: string }; result: ProjectSummary };
   'project.export': {

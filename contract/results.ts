@@ -115,6 +115,31 @@ export type FrameScore = {
 /** Held-out evaluation: keep every 2nd frame (predict the rest at t = 1/2) or every 3rd (t = 1/3 and 2/3). */
 export type InterpolationStep = 2 | 3;
 
+/** Mean PSNR (dB) and SSIM over held-out frames. */
+export type InterpolationScore = { psnr: number; ssim: number };
+
+/** Both interpolators (and the linear blend) on the same held-out frames of one step. */
+export type InterpolationCompareStep = {
+  /** 2: every 2nd frame kept, the others predicted at t = 1/2; 3: two of three held out, t = 1/3 and 2/3. */
+  step: InterpolationStep;
+  /** Held-out frames scored (the same frames for both models). */
+  frames: number;
+  models: [InterpolationScore, InterpolationScore];
+  /** The baseline: (1 - t)·a + t·b. */
+  blend: InterpolationScore;
+};
+
+export type InterpolationComparison = {
+  itemId: number;
+  path: string;
+  models: [string, string];
+  /** Frame size evaluated (the video downscaled to `width`). */
+  width: number;
+  height: number;
+  fps: number;
+  steps: InterpolationCompareStep[];
+};
+
 export type InterpolationEvaluation = {
   model: string;
   fps: number;
@@ -172,6 +197,15 @@ export interface ResultsApi {
   'results.compareSegment': {
     params: { project: string; models: [string, string] };
     result: [SegmentSetEvaluation, SegmentSetEvaluation];
+  };
+  /**
+   * Two interpolators re-evaluated on the same held-out frames of one project video (its first `pairs` kept pairs,
+   * downscaled to `width`): at t = 1/2 (step 2) and at t = 1/3, 2/3 (step 3), mean PSNR / SSIM per model and of the
+   * linear blend.
+   */
+  'results.compareInterpolate': {
+    params: { project: string; models: [string, string]; itemId: number; width: number; pairs: number };
+    result: InterpolationComparison;
   };
   /** The predicted mask of one item: PNG (images) or NIfTI (volumes), written into the folder `out`. */
   'results.exportMask': {

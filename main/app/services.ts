@@ -81,7 +81,11 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     ...mediaHandlers(),
     ...modelHandlers(models),
     ...resultsHandlers(models),
-    ...projectHandlers(projects, { dataDir: options.dataDir, samplesDir: path.join(ROOT, 'samples') }),
+    ...projectHandlers(projects, {
+      dataDir: options.dataDir,
+      samplesDir: path.join(ROOT, 'samples'),
+      cardClasses: async (id) => (await models.get(id)).card.classes,
+    }),
   });
 
   return {

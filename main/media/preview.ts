@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 
 import sharp from 'sharp';
 
-import type { MediaPicture, WindowPreset } from '../../contract/media.js';
+import type { MediaPicture, VoxelValue, WindowPreset } from '../../contract/media.js';
 import { AppError } from '../ipc/app-error.js';
 import { assembleSeries, readDicomHeader, readDicomVolume } from './dicom.js';
 import { decodeImage, encodePng } from './image.js';
@@ -48,6 +48,8 @@ interface CachedVolume {
   key: string;
   volume: Volume;
   presets: WindowPreset[];
+  /** Unit of the values: 'HU' for a rescaled CT series, else null. */
+  unit: string | null;
 }
 const cache: CachedVolume[] = [];
 const CACHE_SIZE = 2;
@@ -64,16 +66,21 @@ async function loadVolume(p: string): Promise<CachedVolume> {
     if (series.length !== 1)
       throw new AppError('unsupported', `folder holds ${series.length} DICOM series; point at one series folder`);
     const s = series[0] as (typeof series)[number];
-    loaded = { key, volume: await readDicomVolume(s), presets: s.headers[0]?.windows ?? [] };
+    loaded = {
+      key,
+      volume: await readDicomVolume(s),
+      presets: s.headers[0]?.windows ?? [],
+      unit: s.headers[0]?.modality === 'CT' ? 'HU' : null,
+    };
   } else {
     const format = await detect(p);
     if (format === 'dicom') {
       const h = await readDicomHeader(p);
       const [s] = assembleSeries([h]);
       if (!s) throw new AppError('corrupt_input', 'no DICOM image in the file');
-      loaded = { key, volume: await readDicomVolume(s), presets: h.windows };
+      loaded = { key, volume: await readDicomVolume(s), presets: h.windows, unit: h.modality === 'CT' ? 'HU' : null };
     } else if (format === 'nifti' || format === 'nifti-gz') {
-      loaded = { key, volume: (await readNifti(p)).volume, presets: [] };
+      loaded = { key, volume: (await readNifti(p)).volume, presets: [], unit: null };
     } else {
       throw new AppError('unsupported', `not a volume (DICOM or NIfTI): ${p}`);
     }
@@ -81,6 +88,23 @@ async function loadVolume(p: string): Promise<CachedVolume> {
   cache.unshift(loaded);
   cache.length = Math.min(cache.length, CACHE_SIZE);
   return loaded;
+}
+
+/** One voxel's stored value (rescaled) and its world position in mm; the volume stays cached for the next one. */
+export async function voxelValue(p: string, voxel: [number, number, number]): Promise<VoxelValue> {
+  const { volume, unit } = await loadVolume(p);
+  const [nx, ny, nz] = volume.dims;
+  const [x, y, z] = voxel;
+  if (x >= nx || y >= ny || z >= nz)
+    throw new AppError('bad_request', `voxel (${x}, ${y}, ${z}) is outside the ${nx}×${ny}×${nz} volume`, 'params.x');
+  if (volume.channels !== 1) throw new AppError('unsupported', 'colour volumes have no single voxel value');
+  const value = volume.data[(z * ny + y) * nx + x] as number;
+  const a = volume.affine;
+  const mm = [0, 1, 2].map((r) => {
+    const row = a[r] as number[];
+    return (row[0] as number) * x + (row[1] as number) * y + (row[2] as number) * z + (row[3] as number);
+  }) as [number, number, number];
+  return { voxel: [x, y, z], value, unit, mm };
 }
 
 /** A slice as 8-bit grey PNG with the given window, the file's first preset, or the slice's own range. */

@@ -29,14 +29,22 @@ export function classMask(logits: Float32Array, k: number, per: number): Uint8Ar
   return out;
 }
 
-/** Dice and IoU of class `c` between two class-index masks (1 / 1 when both are empty). */
-export function overlap(pred: Uint8Array, ref: Uint8Array, c: number): { dice: number; iou: number } {
+/**
+ * Dice and IoU of class `c` of a predicted class-index mask against the reference pixels holding `refValue` ('any':
+ * every non-zero reference pixel); 1 / 1 when both are empty.
+ */
+export function overlap(
+  pred: Uint8Array,
+  ref: Uint8Array,
+  c: number,
+  refValue: number | 'any' = c,
+): { dice: number; iou: number } {
   let inter = 0,
     a = 0,
     b = 0;
   for (let i = 0; i < pred.length; i++) {
     const p = pred[i] === c,
-      r = ref[i] === c;
+      r = refValue === 'any' ? ref[i] !== 0 : ref[i] === refValue;
     if (p) a++;
     if (r) b++;
     if (p && r) inter++;
@@ -76,7 +84,10 @@ export async function evaluateSegmentation(
   const ref = store.mask(itemId, 2, k0);
   const reference =
     ref && ref.width === w && ref.height === h
-      ? card.classes.map((className, c) => ({ className, ...overlap(mask, ref.data, c + 1) }))
+      ? card.classes.map((className, c) => ({
+          className,
+          ...overlap(mask, ref.data, c + 1, referenceValue(store, card.classes, className, c)),
+        }))
       : null;
   const grey = new Uint8Array(w * h);
   for (let i = 0; i < grey.length; i++) grey[i] = Math.round(Math.min(1, Math.max(0, plane[i] as number)) * 255);
@@ -92,6 +103,16 @@ export async function evaluateSegmentation(
     classes: card.classes,
     reference,
   };
+}
+
+/**
+ * The project's mask value a card class is compared with: the project class of the same name; a one-class model
+ * with no such class (e.g. "foreground") against every painted pixel; otherwise by position (value c + 1).
+ */
+function referenceValue(store: ProjectStore, classes: string[], className: string, c: number): number | 'any' {
+  const v = store.maskValueOf(className);
+  if (v !== null) return v;
+  return classes.length === 1 ? 'any' : c + 1;
 }
 
 /**

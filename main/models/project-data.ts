@@ -126,7 +126,7 @@ export async function loadProjectData(
     }
   } else if (task === 'segment') {
     const masks = store.masks();
-    let maxClass = 1;
+    const used = new Set<number>();
     const volumes = new Map<number, { data: Awaited<ReturnType<typeof loadVolume>>; scale: number }>();
     const raw: { item: ProjectItem; input: Float32Array; mask: Uint8Array; w: number; h: number }[] = [];
     for (const m of masks) {
@@ -146,18 +146,40 @@ export async function loadProjectData(
         }
         input = axialSlice(v.data.volume, m.slice, v.scale);
       } else continue;
-      for (const b of mask.data) maxClass = Math.max(maxClass, b);
+      for (const b of mask.data) if (b !== 0) used.add(b);
       raw.push({ item, input, mask: mask.data, w: mask.width, h: mask.height });
     }
-    classes =
-      opts.classes ?? Array.from({ length: maxClass }, (_, i) => (maxClass === 1 ? 'foreground' : `class ${i + 1}`));
+    // Classes named from the project's stored mask values (a value with no class: "class <value>"), in value order;
+    // fine-tuning keeps the parent's classes, each found by name (as results compare them: a one-class parent with no
+    // class of its name takes every painted pixel, others their position). channelOf[value] = channel + 1 (0: none).
+    const names = store.maskValueNames();
+    const channelOf = new Uint8Array(256);
+    if (opts.classes) {
+      const parent = opts.classes;
+      classes = parent;
+      const unmatched: number[] = [];
+      parent.forEach((name, c) => {
+        const v = store.maskValueOf(name);
+        if (v !== null) channelOf[v] = c + 1;
+        else unmatched.push(c);
+      });
+      for (const c of unmatched) {
+        if (parent.length === 1) for (const v of used) channelOf[v] = 1;
+        else if (c + 1 < 256 && channelOf[c + 1] === 0) channelOf[c + 1] = c + 1;
+      }
+    } else {
+      const values = [...used].sort((a, b) => a - b);
+      classes = values.map((v) => names.get(v) ?? `class ${v}`);
+      values.forEach((v, c) => (channelOf[v] = c + 1));
+    }
     const k = classes.length;
+    if (k === 0) throw new AppError('bad_request', 'the project has masks but none has a painted pixel');
     for (const r of raw) {
       const per = r.w * r.h;
-      const target = new Float32Array(k * per);
+      const target = new Float32Array(k * per); // (K, H, W)
       for (let p = 0; p < per; p++) {
-        const c = r.mask[p] as number;
-        if (c >= 1 && c <= k) target[(c - 1) * per + p] = 1;
+        const c = channelOf[r.mask[p] as number] as number;
+        if (c !== 0) target[(c - 1) * per + p] = 1;
       }
       put(r.item, { input: r.input, channels, size: [r.h, r.w], target, targetChannels: k });
     }

@@ -1,6 +1,7 @@
 // Exports: labels as CSV/JSON, an ImageFolder copy, masks as PNG or NIfTI (with the source's geometry), and
 // COCO-style segmentation JSON. Every export is atomic: built in a temporary sibling and renamed into place.
-// Mask values are class indices: 0 is background, k is the k-th class of the project's sorted class list.
+// Mask values are the project's stored class values (0 is background; see ProjectStore.maskClasses); each mask export
+// writes them to a labels.json sidecar, and COCO names its categories from them.
 import { copyFile, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -22,6 +23,14 @@ export interface ExportResult {
 
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 120) || '_';
+}
+
+/** The name → value map of a mask export's labels.json (every reserved value; an unnamed one as "class <v>"). */
+export const LABELS_SIDECAR = 'labels.json';
+function labelsSidecar(store: ProjectStore): string {
+  const labels: Record<string, number> = { background: 0 };
+  for (const [v, name] of store.maskValueNames()) labels[name ?? `class ${v}`] = v;
+  return `${JSON.stringify({ labels, description: 'mask pixel value of each class (0: background)' }, null, 2)}\n`;
 }
 
 export async function exportProject(store: ProjectStore, format: ExportFormat, out: string): Promise<ExportResult> {
@@ -65,7 +74,8 @@ async function exportLabelsJson(store: ProjectStore, out: string): Promise<Expor
       .filter((l) => l.itemId === i.id)
       .map((l) => ({ class: l.className, frameStart: l.frameStart, frameEnd: l.frameEnd })),
   }));
-  await writeFileAtomic(out, `${JSON.stringify({ classes: store.summary().classes, items }, null, 2)}\n`);
+  const { classes, maskClasses } = store.summary();
+  await writeFileAtomic(out, `${JSON.stringify({ classes, maskClasses, items }, null, 2)}\n`);
   return { out, files: 1 };
 }
 
@@ -107,7 +117,8 @@ async function exportMasksPng(store: ProjectStore, out: string): Promise<ExportR
       const name = `${item.id}_${safeName(path.basename(item.path))}_axis${m.axis}_slice${m.slice}.png`;
       await writeFileAtomic(path.join(dir, name), png);
     }
-    return { out, files: masks.length };
+    await writeFileAtomic(path.join(dir, LABELS_SIDECAR), labelsSidecar(store));
+    return { out, files: masks.length + 1 };
   });
 }
 
@@ -187,7 +198,8 @@ async function exportMasksNifti(store: ProjectStore, out: string): Promise<Expor
       );
       await writeFileAtomic(path.join(dir, `${item.id}_${safeName(path.basename(item.path))}_mask.nii.gz`), nii);
     }
-    return { out, files: itemIds.length };
+    await writeFileAtomic(path.join(dir, LABELS_SIDECAR), labelsSidecar(store));
+    return { out, files: itemIds.length + 1 };
   });
 }
 
@@ -229,7 +241,7 @@ function rle(
 }
 
 async function exportCoco(store: ProjectStore, out: string): Promise<ExportResult> {
-  const classes = store.summary().classes;
+  const names = store.maskValueNames();
   const images: unknown[] = [];
   const annotations: unknown[] = [];
   const used = new Set<number>();
@@ -262,7 +274,7 @@ async function exportCoco(store: ProjectStore, out: string): Promise<ExportResul
       });
     }
   }
-  const categories = [...used].sort((a, b) => a - b).map((v) => ({ id: v, name: classes[v - 1] ?? `class_${v}` }));
+  const categories = [...used].sort((a, b) => a - b).map((v) => ({ id: v, name: names.get(v) ?? `class_${v}` }));
   const coco = { info: { description: 'SSM Studio export', version: '1.0' }, images, annotations, categories };
   await writeFileAtomic(out, `${JSON.stringify(coco)}\n`);
   return { out, files: 1 };

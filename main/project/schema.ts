@@ -1,8 +1,13 @@
 // Versioned migrations. PRAGMA user_version holds the version; each migration runs in one transaction with its bump,
 // so a crash mid-migration leaves the previous version intact.
+import { inflateSync } from 'node:zlib';
+
 import type Database from 'better-sqlite3';
 
-const MIGRATIONS: readonly string[] = [
+/** A migration: SQL, or a function for steps SQL cannot do (reading the deflated mask blobs). */
+type Migration = string | ((db: Database.Database) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   // 1: the first schema.
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -71,6 +76,25 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX labels_class ON labels(class_id);
   `,
+  // 2: stable mask values. A mask pixel holds a value 1..255; mask_values says which class it means. A value is
+  // given once and never renumbered or reused: renaming keeps it, deleting the class leaves it retired (class_id NULL).
+  (db) => {
+    db.exec(`CREATE TABLE mask_values (
+      value INTEGER PRIMARY KEY CHECK (value BETWEEN 1 AND 255),
+      class_id INTEGER UNIQUE REFERENCES classes(id) ON DELETE SET NULL
+    )`);
+    // Before version 2 a mask value v meant the v-th class in name order (what the Label view painted with): keep
+    // that meaning for every class that exists now.
+    const ids = db.prepare('SELECT id FROM classes ORDER BY name LIMIT 255').pluck().all() as number[];
+    const insert = db.prepare('INSERT INTO mask_values (value, class_id) VALUES (?, ?)');
+    ids.forEach((id, i) => insert.run(i + 1, id));
+    // Values painted past the last class (painted before any class existed) stay unnamed but reserved.
+    const used = new Set<number>();
+    for (const blob of db.prepare('SELECT data FROM masks').pluck().iterate() as Iterable<Buffer>) {
+      for (const v of inflateSync(blob)) used.add(v);
+    }
+    for (const v of [...used].sort((a, b) => a - b)) if (v > ids.length) insert.run(v, null);
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -82,7 +106,9 @@ export function migrate(db: Database.Database): number {
   }
   for (let v = current; v < SCHEMA_VERSION; v += 1) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v] as string);
+      const m = MIGRATIONS[v] as Migration;
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }

@@ -11,6 +11,7 @@ import type {
   ItemFilter,
   Label,
   LibraryItem,
+  MaskClass,
   MaskInfo,
   ProjectItem,
   ProjectSummary,
@@ -51,7 +52,12 @@ interface ItemRow {
 type RowState =
   | { t: 'label'; itemId: number; fs: number; fe: number; cls: string | null }
   | { t: 'mask'; itemId: number; axis: number; slice: number; w: number; h: number; data: string | null }
-  | { t: 'review'; itemId: number; axis: number; slice: number; state: ReviewState | null };
+  | { t: 'review'; itemId: number; axis: number; slice: number; state: ReviewState | null }
+  // A class row (name null: absent) and the mask value it holds: renames and deletions, undoable.
+  | { t: 'class'; id: number; name: string | null; value: number | null };
+
+/** The largest mask value (masks are uint8; 0 is background). */
+export const MAX_MASK_VALUE = 255;
 
 export interface LabelEdit {
   itemId: number;
@@ -143,6 +149,7 @@ export class ProjectStore {
       labels: count('SELECT count(*) FROM labels'),
       masks: count('SELECT count(*) FROM masks'),
       classes: this.db.prepare('SELECT name FROM classes ORDER BY name').pluck().all() as string[],
+      maskClasses: this.maskClasses(),
       canUndo: count('SELECT count(*) FROM history WHERE undone = 0') > 0,
       canRedo: count('SELECT count(*) FROM history WHERE undone = 1') > 0,
     };
@@ -315,6 +322,106 @@ export class ProjectStore {
     this.setLabels([{ itemId, className, frameStart, frameEnd }]);
   }
 
+  // ---- classes and their mask values ----
+
+  /** Classes that hold a mask value, by value: what each value painted in a mask means. */
+  maskClasses(): MaskClass[] {
+    return this.db
+      .prepare('SELECT m.value, c.name FROM mask_values m JOIN classes c ON c.id = m.class_id ORDER BY m.value')
+      .all() as MaskClass[];
+  }
+
+  /** Every reserved mask value (named or retired) with its class name, null for a retired or unnamed value. */
+  maskValueNames(): Map<number, string | null> {
+    const rows = this.db
+      .prepare('SELECT m.value, c.name FROM mask_values m LEFT JOIN classes c ON c.id = m.class_id ORDER BY m.value')
+      .all() as { value: number; name: string | null }[];
+    return new Map(rows.map((r) => [r.value, r.name]));
+  }
+
+  /** The mask value of a class; null when it has none (a project past 255 values) or no such class. */
+  maskValueOf(name: string): number | null {
+    return (
+      (this.db
+        .prepare('SELECT m.value FROM mask_values m JOIN classes c ON c.id = m.class_id WHERE c.name = ?')
+        .pluck()
+        .get(name) as number | undefined) ?? null
+    );
+  }
+
+  /** Creates a class (with its mask value) without labelling anything; an existing class is left as it is. */
+  addClass(name: string): void {
+    this.db.transaction(() => this.classId(name)).immediate();
+  }
+
+  /** Renames a class; its labels and its mask value (so every painted mask) follow. One undoable edit. */
+  renameClass(from: string, to: string): void {
+    this.db
+      .transaction(() => {
+        const before = this.classState(from);
+        if (to.length === 0 || to.length > 256)
+          throw new AppError('bad_request', 'a class name must be 1 to 256 characters', 'params.to');
+        if (to === from) return;
+        if (this.db.prepare('SELECT 1 FROM classes WHERE name = ?').get(to))
+          throw new AppError('conflict', `a class named '${to}' already exists`, 'params.to');
+        const after: RowState = { ...before, name: to };
+        this.apply(after);
+        this.record('rename-class', [before], [after]);
+      })
+      .immediate();
+  }
+
+  /**
+   * Deletes a class that nothing uses. Refused while labels use it or a mask holds its value (those would lose their
+   * meaning); its mask value is retired, never given to another class. One undoable edit.
+   */
+  deleteClass(name: string): void {
+    this.db
+      .transaction(() => {
+        const before = this.classState(name);
+        const labels = this.db
+          .prepare('SELECT count(*) FROM labels WHERE class_id = ?')
+          .pluck()
+          .get(before.id) as number;
+        if (labels > 0)
+          throw new AppError(
+            'conflict',
+            `class '${name}' is still used by ${labels} label${labels === 1 ? '' : 's'}: relabel or remove them first`,
+            'params.name',
+          );
+        if (before.t === 'class' && before.value !== null) {
+          const painted = this.masksHolding(before.value);
+          if (painted > 0)
+            throw new AppError(
+              'conflict',
+              `class '${name}' (mask value ${before.value}) is painted in ${painted} mask${painted === 1 ? '' : 's'}: erase it there first`,
+              'params.name',
+            );
+        }
+        const after: RowState = { ...before, name: null };
+        this.apply(after);
+        this.record('delete-class', [before], [after]);
+      })
+      .immediate();
+  }
+
+  /** How many stored masks hold `value` somewhere. */
+  private masksHolding(value: number): number {
+    let n = 0;
+    for (const blob of this.db.prepare('SELECT data FROM masks').pluck().iterate() as Iterable<Buffer>) {
+      if (inflateSync(blob).includes(value)) n += 1;
+    }
+    return n;
+  }
+
+  private classState(name: string): RowState & { t: 'class' } {
+    const id = this.db.prepare('SELECT id FROM classes WHERE name = ?').pluck().get(name) as number | undefined;
+    if (id === undefined) throw new AppError('not_found', `no class named '${name}'`, 'params.name');
+    const value = this.db.prepare('SELECT value FROM mask_values WHERE class_id = ?').pluck().get(id) as
+      number | undefined;
+    return { t: 'class', id, name, value: value ?? null };
+  }
+
   // ---- masks ----
 
   /** Stores a class-index mask (uint8, width × height) for an image or a volume slice; null removes it. Undoable. */
@@ -330,6 +437,7 @@ export class ProjectStore {
     this.db
       .transaction(() => {
         this.item(itemId);
+        if (mask) this.reserveMaskValues(mask.data);
         const before = this.maskState(itemId, axis, slice);
         const after: RowState = {
           t: 'mask',
@@ -344,6 +452,17 @@ export class ProjectStore {
         this.record('mask', [before], [after]);
       })
       .immediate();
+  }
+
+  /**
+   * A mask value no class holds yet (painted through the API, or by an older app) is reserved unnamed, so a class
+   * created later never takes it over; the loader and exports call it "class <value>".
+   */
+  private reserveMaskValues(data: Uint8Array): void {
+    const seen = new Uint8Array(256);
+    for (const v of data) seen[v] = 1;
+    const insert = this.db.prepare('INSERT OR IGNORE INTO mask_values (value, class_id) VALUES (?, NULL)');
+    for (let v = 1; v < 256; v++) if (seen[v]) insert.run(v);
   }
 
   mask(itemId: number, axis: number, slice: number): { width: number; height: number; data: Uint8Array } | null {
@@ -473,8 +592,16 @@ export class ProjectStore {
   private classId(name: string): number {
     if (name.length === 0 || name.length > 256)
       throw new AppError('bad_request', 'a class name must be 1 to 256 characters');
-    this.db.prepare('INSERT OR IGNORE INTO classes (name) VALUES (?)').run(name);
-    return this.db.prepare('SELECT id FROM classes WHERE name = ?').pluck().get(name) as number;
+    const created = this.db.prepare('INSERT OR IGNORE INTO classes (name) VALUES (?)').run(name).changes > 0;
+    const id = this.db.prepare('SELECT id FROM classes WHERE name = ?').pluck().get(name) as number;
+    if (created) {
+      // A new class gets the next mask value at once (stable from then on); none once all 255 have been given.
+      const next =
+        (this.db.prepare('SELECT coalesce(max(value), 0) + 1 FROM mask_values').pluck().get() as number) ?? 1;
+      if (next <= MAX_MASK_VALUE)
+        this.db.prepare('INSERT INTO mask_values (value, class_id) VALUES (?, ?)').run(next, id);
+    }
+    return id;
   }
 
   private writeLabel(itemId: number, fs: number, fe: number, cls: string | null): void {
@@ -515,6 +642,18 @@ export class ProjectStore {
   private apply(s: RowState): void {
     if (s.t === 'label') {
       this.writeLabel(s.itemId, s.fs, s.fe, s.cls);
+      return;
+    }
+    if (s.t === 'class') {
+      if (s.name === null) {
+        // mask_values.class_id becomes NULL (ON DELETE SET NULL): the value is retired, not freed.
+        this.db.prepare('DELETE FROM classes WHERE id = ?').run(s.id);
+        return;
+      }
+      if (this.db.prepare('SELECT 1 FROM classes WHERE id = ?').get(s.id))
+        this.db.prepare('UPDATE classes SET name = ? WHERE id = ?').run(s.name, s.id);
+      else this.db.prepare('INSERT INTO classes (id, name) VALUES (?, ?)').run(s.id, s.name);
+      if (s.value !== null) this.db.prepare('UPDATE mask_values SET class_id = ? WHERE value = ?').run(s.id, s.value);
       return;
     }
     if (s.t === 'review') {

@@ -16,6 +16,10 @@ import { makeMixedFolder } from './fixtures.js';
 const { dir, cleanup } = tempDir('ssm-export-');
 afterAll(cleanup);
 let store: ProjectStore;
+/** The stored mask values of the three mask classes (given when each class is created). */
+let cat = 0,
+  dog = 0,
+  tumour = 0;
 const out = (name: string): string => path.join(dir, 'out', name);
 
 beforeAll(async () => {
@@ -25,21 +29,23 @@ beforeAll(async () => {
   const byName = new Map(store.items().map((i) => [path.basename(i.path), i]));
   const clip = byName.get('clip.mp4')!;
   store.setLabel(clip.id, 'intro', 0, 4);
-  // Image mask: class 1 in a 4×3 block, class 2 in one pixel.
+  for (const c of ['cat', 'dog', 'tumour']) store.addClass(c);
+  [cat, dog, tumour] = ['cat', 'dog', 'tumour'].map((c) => store.maskValueOf(c)!) as [number, number, number];
+  // Image mask: cat in a 4×3 block, dog in one pixel.
   const c1 = byName.get('c1.png')!;
   const m = new Uint8Array(16 * 12);
-  for (let y = 2; y < 5; y += 1) for (let x = 3; x < 7; x += 1) m[y * 16 + x] = 1;
-  m[10 * 16 + 15] = 2;
+  for (let y = 2; y < 5; y += 1) for (let x = 3; x < 7; x += 1) m[y * 16 + x] = cat;
+  m[10 * 16 + 15] = dog;
   store.setMask(c1.id, 2, 0, { width: 16, height: 12, data: m });
   // NIfTI mask on axial slice 7 and DICOM mask on slice 1.
   const nii = byName.get('anatomical.nii')!;
   store.setMask(nii.id, 2, 7, {
     width: 33,
     height: 41,
-    data: new Uint8Array(33 * 41).fill(0).map((_, i) => (i === 5 * 33 + 4 ? 3 : 0)),
+    data: new Uint8Array(33 * 41).fill(0).map((_, i) => (i === 5 * 33 + 4 ? tumour : 0)),
   });
   const dcm = byName.get('series')!;
-  store.setMask(dcm.id, 2, 1, { width: 5, height: 4, data: new Uint8Array(20).fill(1) });
+  store.setMask(dcm.id, 2, 1, { width: 5, height: 4, data: new Uint8Array(20).fill(cat) });
 });
 afterAll(() => store.close());
 
@@ -57,9 +63,11 @@ describe('export', () => {
     await exportProject(store, 'labels-json', out('labels.json'));
     const j = JSON.parse(readFileSync(out('labels.json'), 'utf8')) as {
       classes: string[];
+      maskClasses: { value: number; name: string }[];
       items: { path: string; labels: unknown[] }[];
     };
     expect(j.classes).toContain('intro');
+    expect(j.maskClasses).toContainEqual({ value: tumour, name: 'tumour' });
     expect(j.items.find((i) => i.path.endsWith('clip.mp4'))?.labels).toEqual([
       { class: 'testcard', frameStart: null, frameEnd: null },
       { class: 'intro', frameStart: 0, frameEnd: 4 },
@@ -84,7 +92,13 @@ describe('export', () => {
   it('masks as PNG (lossless class indices)', async () => {
     await exportProject(store, 'masks-png', out('masks'));
     const files = readdirSync(out('masks')).sort();
-    expect(files).toHaveLength(3);
+    expect(files).toHaveLength(4);
+    // The sidecar names every stored mask value.
+    const sidecar = JSON.parse(readFileSync(path.join(out('masks'), 'labels.json'), 'utf8')) as {
+      labels: Record<string, number>;
+    };
+    expect(sidecar.labels).toMatchObject({ background: 0, cat, dog, tumour });
+    expect(new Set(Object.values(sidecar.labels)).size).toBe(Object.keys(sidecar.labels).length);
     const png = files.find((f) => f.includes('c1.png'))!;
     const meta = await sharp(path.join(out('masks'), png)).metadata();
     expect([meta.width, meta.height, meta.channels, meta.depth]).toEqual([16, 12, 1, 'uchar']);
@@ -92,12 +106,17 @@ describe('export', () => {
       .toColourspace('b-w')
       .raw()
       .toBuffer({ resolveWithObject: true });
-    expect([data[3 * 16 + 4], data[10 * 16 + 15], data[0]]).toEqual([1, 2, 0]);
+    expect([data[3 * 16 + 4], data[10 * 16 + 15], data[0]]).toEqual([cat, dog, 0]);
   });
 
   it('masks as NIfTI with the source geometry (NIfTI and DICOM sources)', async () => {
     await exportProject(store, 'masks-nifti', out('nifti'));
     const files = readdirSync(out('nifti'));
+    expect(files).toContain('labels.json');
+    const sidecar = JSON.parse(readFileSync(path.join(out('nifti'), 'labels.json'), 'utf8')) as {
+      labels: Record<string, number>;
+    };
+    expect(sidecar.labels['tumour']).toBe(tumour);
     const niiMask = path.join(
       out('nifti'),
       files.find((f) => f.includes('anatomical'))!,
@@ -115,7 +134,7 @@ describe('export', () => {
     expect(spatial(header.geometry)).toEqual(spatial(src.geometry));
     expect(header.spacing).toEqual(src.spacing);
     expect([header.qformCode, header.sformCode]).toEqual([src.qformCode, src.sformCode]);
-    expect(volume.data[(7 * 41 + 5) * 33 + 4]).toBe(3);
+    expect(volume.data[(7 * 41 + 5) * 33 + 4]).toBe(tumour);
     const dcmMask = await readNifti(
       path.join(
         out('nifti'),
@@ -125,7 +144,7 @@ describe('export', () => {
     expect(dcmMask.header.dims).toEqual([5, 4, 3]);
     expect(dcmMask.header.spacing[2]).toBeCloseTo(3, 5);
     expect(dcmMask.header.affine[2]![2]).toBeCloseTo(3, 5);
-    expect([dcmMask.volume.data[0], dcmMask.volume.data[20], dcmMask.volume.data[40]]).toEqual([0, 1, 0]);
+    expect([dcmMask.volume.data[0], dcmMask.volume.data[20], dcmMask.volume.data[40]]).toEqual([0, cat, 0]);
   });
 
   it('COCO JSON with RLE segmentations, areas and boxes', async () => {
@@ -143,12 +162,16 @@ describe('export', () => {
     };
     const img = coco.images.find((i) => i.file_name.endsWith('c1.png'))!;
     const anns = coco.annotations.filter((a) => a.image_id === img.id);
-    const a1 = anns.find((a) => a.category_id === 1)!;
+    const a1 = anns.find((a) => a.category_id === cat)!;
     expect([a1.area, a1.bbox]).toEqual([12, [3, 2, 4, 3]]);
     expect(a1.segmentation.size).toEqual([12, 16]);
     expect(a1.segmentation.counts.reduce((s, c) => s + c, 0)).toBe(16 * 12);
-    expect(anns.find((a) => a.category_id === 2)?.bbox).toEqual([15, 10, 1, 1]);
-    expect(coco.categories.map((c) => c.id)).toEqual([1, 2, 3]);
+    expect(anns.find((a) => a.category_id === dog)?.bbox).toEqual([15, 10, 1, 1]);
+    expect(coco.categories).toEqual([
+      { id: cat, name: 'cat' },
+      { id: dog, name: 'dog' },
+      { id: tumour, name: 'tumour' },
+    ]);
   });
 
   it('a failing export leaves no partial output', async () => {

@@ -1,5 +1,7 @@
 // project.suggestedMask: one plane of a saved mask suggestion (a PNG for an image, an axial slice of a NIfTI volume),
-// through the app's router (validation included).
+// through the app's router (validation included), its model's classes mapped onto the project's mask values by name.
+// The suggestions are saved under the ids of two shipped models (their cards give the class names): the classifier
+// fashion-mnist-s4nd stands in for a 10-class segmenter, brain-mri-s4nd-unet is a one-class ("brain") segmenter.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -57,11 +59,11 @@ beforeAll(async () => {
   ];
   writeFileSync(nii, encodeNifti({ dims: [3, 2, 2], spacing: [1, 1, 1], affine, data: vol }, true));
   writeFileSync(
-    path.join(project, 'suggestions', 'seg.json'),
+    path.join(project, 'suggestions', 'fashion-mnist-s4nd.json'),
     JSON.stringify([{ itemId: id, kind: 'mask', axis: 2, slices: 1, file: png, foreground: 0.5 }]),
   );
   writeFileSync(
-    path.join(project, 'suggestions', 'vol.json'),
+    path.join(project, 'suggestions', 'brain-mri-s4nd-unet.json'),
     JSON.stringify([{ itemId: id, kind: 'mask', axis: 2, slices: 2, file: nii, foreground: 2 / 12 }]),
   );
   writeFileSync(
@@ -75,20 +77,51 @@ afterAll(async () => {
 });
 
 describe('project.suggestedMask', () => {
-  it('reads the class indices of a PNG mask suggestion', async () => {
-    const m = await services.router.invoke(
-      'project.suggestedMask',
-      { dir: project, itemId: id, model: 'seg', axis: 2, slice: 0 },
-      ctx,
-    );
-    expect(m).toEqual({ width: 3, height: 2, dataBase64: b64([0, 1, 0, 2, 0, 1]) });
+  it("maps a PNG mask suggestion's classes onto the project's mask values by name", async () => {
+    // Project values: zebra 1, yak 2, Trouser 3 (the model's class 2); the model's class 1 (T-shirt/top) is unknown.
+    for (const name of ['zebra', 'yak', 'Trouser'])
+      await services.router.invoke('project.addClass', { dir: project, name }, ctx);
+    const summary = (await services.router.invoke('project.open', { dir: project }, ctx)) as {
+      maskClasses: { value: number; name: string }[];
+    };
+    expect(summary.maskClasses).toEqual([
+      { value: 1, name: 'zebra' },
+      { value: 2, name: 'yak' },
+      { value: 3, name: 'Trouser' },
+    ]);
+    const get = (paintValue?: number): Promise<unknown> =>
+      services.router.invoke(
+        'project.suggestedMask',
+        {
+          dir: project,
+          itemId: id,
+          model: 'fashion-mnist-s4nd',
+          axis: 2,
+          slice: 0,
+          ...(paintValue ? { paintValue } : {}),
+        },
+        ctx,
+      );
+    const m = (await get(2)) as { dataBase64: string; classes: unknown[] };
+    expect(m).toMatchObject({ width: 3, height: 2, dataBase64: b64([0, 2, 0, 3, 0, 2]) });
+    expect(m.classes.slice(0, 2)).toEqual([
+      { name: 'T-shirt/top', value: 2, matched: false },
+      { name: 'Trouser', value: 3, matched: true },
+    ]);
+    // Without a paint value an unknown class stays background.
+    expect(await get()).toMatchObject({ dataBase64: b64([0, 0, 0, 3, 0, 0]) });
   });
 
   it('reads one axial slice of a NIfTI mask suggestion', async () => {
     const at = async (slice: number): Promise<unknown> =>
-      services.router.invoke('project.suggestedMask', { dir: project, itemId: id, model: 'vol', axis: 2, slice }, ctx);
-    expect(await at(0)).toEqual({ width: 3, height: 2, dataBase64: b64([0, 0, 0, 0, 0, 0]) });
-    expect(await at(1)).toEqual({ width: 3, height: 2, dataBase64: b64([1, 0, 0, 0, 0, 1]) });
+      services.router.invoke(
+        'project.suggestedMask',
+        { dir: project, itemId: id, model: 'brain-mri-s4nd-unet', axis: 2, slice, paintValue: 1 },
+        ctx,
+      );
+    const classes = [{ name: 'brain', value: 1, matched: false }];
+    expect(await at(0)).toEqual({ width: 3, height: 2, dataBase64: b64([0, 0, 0, 0, 0, 0]), classes });
+    expect(await at(1)).toEqual({ width: 3, height: 2, dataBase64: b64([1, 0, 0, 0, 0, 1]), classes });
     await expect(at(2)).rejects.toMatchObject({ code: 'bad_request' });
   });
 

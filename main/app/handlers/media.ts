@@ -2,7 +2,7 @@ import type { MediaApi } from '../../../contract/media.js';
 import { AppError } from '../../ipc/app-error.js';
 import type { Handler } from '../../ipc/router.js';
 import { decodeImage } from '../../media/image.js';
-import { framePicture, slicePicture } from '../../media/preview.js';
+import { framePicture, slicePicture, voxelValue } from '../../media/preview.js';
 import { probePath } from '../../media/probe.js';
 
 /** Largest sample buffer media.pixels sends (the reply is base64 JSON). */
@@ -27,5 +27,6 @@ export function mediaHandlers(): { [M in keyof MediaApi]: Handler<M> } {
       };
     },
     'media.slice': async ({ path, axis, index, window }) => slicePicture(path, axis, index, window),
+    'media.voxel': async ({ path, x, y, z }) => voxelValue(path, [x, y, z]),
   };
 }

@@ -18,6 +18,8 @@ export interface ProjectHandlerDeps {
   dataDir: string;
   /** The shipped sample data (samples/ of the package). */
   samplesDir: string;
+  /** A registered model's class names (its card), for mapping its mask suggestions onto the project's mask values. */
+  cardClasses?: (model: string) => Promise<string[]>;
 }
 
 /** Sample folders imported into the demo project: each as its own root, so the Fashion-MNIST classes become labels. */
@@ -168,12 +170,24 @@ export function projectHandlers(
       const m = projects.get(dir).mask(itemId, axis, slice);
       return m ? { width: m.width, height: m.height, dataBase64: Buffer.from(m.data).toString('base64') } : null;
     },
-    'project.suggestedMask': async ({ dir, itemId, model, axis, slice }) => {
-      projects.get(dir).item(itemId);
+    'project.suggestedMask': async ({ dir, itemId, model, axis, slice, paintValue }) => {
+      const store = projects.get(dir);
+      store.item(itemId);
       const s = (await readSuggestions(dir)).find((x) => x.itemId === itemId && x.model === model && x.kind === 'mask');
       if (!s || s.kind !== 'mask') return null;
       const m = await readSuggestedPlane(dir, s.file, s.axis, axis, slice);
-      return { width: m.width, height: m.height, dataBase64: Buffer.from(m.data).toString('base64') };
+      // The model's class k (value k in the file) → the project's value of the class of the same name.
+      const names = deps.cardClasses ? await deps.cardClasses(model).catch(() => null) : null;
+      if (names === null)
+        throw new AppError('not_found', `model '${model}' is not registered: its classes are unknown`);
+      const classes = names.map((name) => {
+        const v = store.maskValueOf(name);
+        return { name, value: v ?? paintValue ?? null, matched: v !== null };
+      });
+      const lut = new Uint8Array(256);
+      classes.forEach((c, k) => (lut[k + 1] = c.value ?? 0));
+      const data = m.data.map((v) => lut[v] as number);
+      return { width: m.width, height: m.height, dataBase64: Buffer.from(data).toString('base64'), classes };
     },
     'project.setMask': async ({ dir, itemId, axis, slice, mask }) => {
       const store = projects.get(dir);
@@ -208,6 +222,21 @@ export function projectHandlers(
     'project.setReview': async ({ dir, itemId, axis, slice, state }) => {
       const store = projects.get(dir);
       store.setReview(itemId, axis, slice, state);
+      return store.summary();
+    },
+    'project.addClass': async ({ dir, name }) => {
+      const store = projects.get(dir);
+      store.addClass(name);
+      return store.summary();
+    },
+    'project.renameClass': async ({ dir, from, to }) => {
+      const store = projects.get(dir);
+      store.renameClass(from, to);
+      return store.summary();
+    },
+    'project.deleteClass': async ({ dir, name }) => {
+      const store = projects.get(dir);
+      store.deleteClass(name);
       return store.summary();
     },
     'project.undo': async ({ dir }) => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 
 import type { ModelCard } from '../../../contract/models.js';
 import type { ResultsApi, SegmentSetEvaluation } from '../../../contract/results.js';
+import { compareInterpolators } from '../../models/eval-interpolate-compare.js';
 import { Engine, type Model } from '../../engine/model.js';
 import type { Handler } from '../../ipc/router.js';
 import { AppError } from '../../ipc/app-error.js';
@@ -48,6 +49,16 @@ export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi
       const a = await one(models[0]);
       const b = await one(models[1]);
       return [a, b];
+    },
+    'results.compareInterpolate': async ({ project, models, itemId, width, pairs }) => {
+      const file = await withStore(project, async (store) => {
+        const item = store.item(itemId);
+        if (item.kind !== 'video')
+          throw new AppError('bad_request', `item ${itemId} is a ${item.kind}: compare interpolators on a video`);
+        return item.path;
+      });
+      // One model after the other on the shared engine.
+      return compareInterpolators((id, fn) => withModel(id, fn), models, { itemId, file, width, pairs });
     },
     'results.exportMask': ({ project, model, itemId, out }) =>
       withModel(model, (m, reg) =>

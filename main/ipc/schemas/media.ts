@@ -18,4 +18,5 @@ export const mediaSchemas: ParamSchemas<MediaApi> = {
       window: z.object({ center: z.number().finite(), width: z.number().finite().positive() }).strict().nullable(),
     })
     .strict(),
+  'media.voxel': z.object({ path: absolutePath, x: count, y: count, z: count }).strict(),
 };

@@ -18,6 +18,7 @@ const filter = z
   .strict();
 /** Masks up to 4096 × 4096 (the WebSocket caps a request at 4 MiB, so big masks arrive only over Electron IPC). */
 const side = z.number().int().min(1).max(4096);
+const className = z.string().trim().min(1).max(256);
 const frame = z.number().int().min(0).max(1_000_000_000).nullable();
 
 export const projectSchemas: ParamSchemas<ProjectApi> = {
@@ -41,7 +42,14 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
     .strict(),
   'project.mask': z.object({ dir: absolutePath, itemId, axis, slice }).strict(),
   'project.suggestedMask': z
-    .object({ dir: absolutePath, itemId, model: z.string().min(1).max(200), axis, slice })
+    .object({
+      dir: absolutePath,
+      itemId,
+      model: z.string().min(1).max(200),
+      axis,
+      slice,
+      paintValue: z.number().int().min(1).max(255).optional(),
+    })
     .strict(),
   'project.setMask': z
     .object({
@@ -83,6 +91,9 @@ export const projectSchemas: ParamSchemas<ProjectApi> = {
       frameEnd: frame,
     })
     .strict(),
+  'project.addClass': z.object({ dir: absolutePath, name: className }).strict(),
+  'project.renameClass': z.object({ dir: absolutePath, from: className, to: className }).strict(),
+  'project.deleteClass': z.object({ dir: absolutePath, name: className }).strict(),
   'project.undo': z.object({ dir: absolutePath }).strict(),
   'project.redo': z.object({ dir: absolutePath }).strict(),
   'project.export': z

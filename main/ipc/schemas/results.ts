@@ -25,6 +25,15 @@ export const resultsSchemas: ParamSchemas<ResultsApi> = {
     .object({ project: absolutePath, model: modelId, itemId, slice: z.number().int().min(0).nullable() })
     .strict(),
   'results.compareSegment': z.object({ project: absolutePath, models: z.tuple([modelId, modelId]) }).strict(),
+  'results.compareInterpolate': z
+    .object({
+      project: absolutePath,
+      models: z.tuple([modelId, modelId]),
+      itemId,
+      width: z.number().int().min(8).max(1024),
+      pairs: z.number().int().min(1).max(64),
+    })
+    .strict(),
   'results.exportMask': z.object({ project: absolutePath, model: modelId, itemId, out: absolutePath }).strict(),
   'results.interpolate': z
     .object({

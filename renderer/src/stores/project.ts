@@ -29,6 +29,11 @@ export const useProjectStore = defineStore('project', () => {
 
   /** Class names in key order: keys 1–9 then 0 pick the first ten. */
   const classes = computed(() => summary.value?.classes ?? []);
+  /** Each class's stored mask value (stable: a rename keeps it, a value is never given to another class). */
+  const maskValues = computed(() => new Map((summary.value?.maskClasses ?? []).map((c) => [c.name, c.value])));
+  /** The mask value of a class; null when it has none. Chips and mask overlays take their colour from it. */
+  const maskValueOf = (name: string | null): number | null =>
+    name === null ? null : (maskValues.value.get(name) ?? null);
 
   async function run<T>(task: () => Promise<T>): Promise<T | undefined> {
     state.value = 'running';
@@ -138,6 +143,11 @@ export const useProjectStore = defineStore('project', () => {
     edit((d) => bridge.call('project.setMask', { dir: d, itemId, axis, slice, mask }));
   const setReview = (itemId: number, axis: number, slice: number, s: ReviewState | null): Promise<boolean> =>
     edit((d) => bridge.call('project.setReview', { dir: d, itemId, axis, slice, state: s }));
+  const addClass = (name: string): Promise<boolean> => edit((d) => bridge.call('project.addClass', { dir: d, name }));
+  const renameClass = (from: string, to: string): Promise<boolean> =>
+    edit((d) => bridge.call('project.renameClass', { dir: d, from, to }));
+  const deleteClass = (name: string): Promise<boolean> =>
+    edit((d) => bridge.call('project.deleteClass', { dir: d, name }));
   const undo = (): Promise<boolean> => edit((d) => bridge.call('project.undo', { dir: d }));
   const redo = (): Promise<boolean> => edit((d) => bridge.call('project.redo', { dir: d }));
 
@@ -150,6 +160,7 @@ export const useProjectStore = defineStore('project', () => {
     revision,
     importJobId,
     classes,
+    maskValueOf,
     open,
     restore,
     close,
@@ -160,6 +171,9 @@ export const useProjectStore = defineStore('project', () => {
     setFrameLabel,
     setMask,
     setReview,
+    addClass,
+    renameClass,
+    deleteClass,
     undo,
     redo,
   };
