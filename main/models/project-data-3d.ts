@@ -33,6 +33,7 @@ import { AppError } from '../ipc/app-error.js';
 import { probeVideo, readFrames, type VideoInfo } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
 import { resample, type Sample } from './dataset.js';
+import { maskClassMap, oneHot } from './mask-classes.js';
 import { loadVolume, volumeScale } from './media-input.js';
 
 export interface Load3dOptions {
@@ -86,9 +87,6 @@ export async function decodeClipTensor(
 }
 
 /** Class names of a segmentation project from the largest mask value (the 2-D path's rule, see project-data.ts). */
-function segmentClasses(maxClass: number, given?: string[]): string[] {
-  return given ?? Array.from({ length: maxClass }, (_, i) => (maxClass === 1 ? 'foreground' : `class ${i + 1}`));
-}
 
 /** The longest run of consecutive slice indices in a sorted list: [first, last] or null. */
 export function longestRun(sorted: number[]): [number, number] | null {
@@ -157,7 +155,7 @@ export async function loadProjectData3d(
   }
   const raw: { item: ProjectItem; input: Float32Array; mask: Uint8Array; dims: number[] }[] = [];
   const skipped: string[] = [];
-  let maxClass = 1;
+  const used = new Set<number>();
   for (const [itemId, list] of slices) {
     opts.signal?.throwIfAborted();
     const item = byId.get(itemId) as ProjectItem;
@@ -183,19 +181,18 @@ export async function loadProjectData3d(
           `${item.path}: the mask of axial slice ${run[0] + z} is ${m ? `${m.width}×${m.height}` : 'missing'}, the volume's slices are ${nx}×${ny}`,
         );
       mask.set(m.data, z * per);
-      for (const b of m.data) maxClass = Math.max(maxClass, b);
+      for (const b of m.data) if (b !== 0) used.add(b);
     }
     raw.push({ item, input, mask, dims: [depth, ny, nx] });
   }
-  const classes = segmentClasses(maxClass, opts.classes);
+  // Classes named from the project's stored mask values, as the 2-D loader does (mask-classes.ts).
+  const map = maskClassMap(store, used, opts.classes);
+  const classes = map.classes;
   const k = classes.length;
+  if (raw.length > 0 && k === 0)
+    throw new AppError('bad_request', 'the project has masks but none has a painted pixel');
   for (const r of raw) {
-    const per = r.mask.length;
-    const onehot = new Float32Array(k * per); // (K, depth, ny, nx)
-    for (let p = 0; p < per; p++) {
-      const c = r.mask[p] as number;
-      if (c >= 1 && c <= k) onehot[(c - 1) * per + p] = 1;
-    }
+    const onehot = oneHot(r.mask, map); // (K, depth, ny, nx)
     const target = resample(onehot, k, r.dims, size).map((v) => (v >= 0.5 ? 1 : 0));
     put(r.item, { input: resample(r.input, channels, r.dims, size), channels, size, target, targetChannels: k });
   }

@@ -12,6 +12,7 @@ import { AppError } from '../ipc/app-error.js';
 import { probeVideo, readFrames } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
 import { INTERP_CHANNELS, interpolationInput, type Sample } from './dataset.js';
+import { maskClassMap, oneHot } from './mask-classes.js';
 import { loadProjectData3d } from './project-data-3d.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, rgbPlanes, volumeScale } from './media-input.js';
 
@@ -149,38 +150,13 @@ export async function loadProjectData(
       for (const b of mask.data) if (b !== 0) used.add(b);
       raw.push({ item, input, mask: mask.data, w: mask.width, h: mask.height });
     }
-    // Classes named from the project's stored mask values (a value with no class: "class <value>"), in value order;
-    // fine-tuning keeps the parent's classes, each found by name (as results compare them: a one-class parent with no
-    // class of its name takes every painted pixel, others their position). channelOf[value] = channel + 1 (0: none).
-    const names = store.maskValueNames();
-    const channelOf = new Uint8Array(256);
-    if (opts.classes) {
-      const parent = opts.classes;
-      classes = parent;
-      const unmatched: number[] = [];
-      parent.forEach((name, c) => {
-        const v = store.maskValueOf(name);
-        if (v !== null) channelOf[v] = c + 1;
-        else unmatched.push(c);
-      });
-      for (const c of unmatched) {
-        if (parent.length === 1) for (const v of used) channelOf[v] = 1;
-        else if (c + 1 < 256 && channelOf[c + 1] === 0) channelOf[c + 1] = c + 1;
-      }
-    } else {
-      const values = [...used].sort((a, b) => a - b);
-      classes = values.map((v) => names.get(v) ?? `class ${v}`);
-      values.forEach((v, c) => (channelOf[v] = c + 1));
-    }
+    // Classes named from the project's stored mask values, in value order (mask-classes.ts).
+    const map = maskClassMap(store, used, opts.classes);
+    classes = map.classes;
     const k = classes.length;
     if (k === 0) throw new AppError('bad_request', 'the project has masks but none has a painted pixel');
     for (const r of raw) {
-      const per = r.w * r.h;
-      const target = new Float32Array(k * per); // (K, H, W)
-      for (let p = 0; p < per; p++) {
-        const c = channelOf[r.mask[p] as number] as number;
-        if (c !== 0) target[(c - 1) * per + p] = 1;
-      }
+      const target = oneHot(r.mask, map); // (K, H, W)
       put(r.item, { input: r.input, channels, size: [r.h, r.w], target, targetChannels: k });
     }
   } else {

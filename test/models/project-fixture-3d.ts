@@ -188,6 +188,8 @@ export async function volumeProject(root: string): Promise<VolumeProject> {
       made.map((m) => m.file),
       never,
     );
+    // The painted value 1 is the class 'brain' (the project's first class takes mask value 1).
+    store.addClass('brain');
     const volumes: VolumeProject['volumes'] = [];
     for (const m of made) {
       const item = store.items(0, 100).find((it) => it.path === m.file);

@@ -95,7 +95,7 @@ describe('3-D data rules', () => {
     const store = ProjectStore.open(vols.project, { create: false });
     try {
       const d = await loadProjectData(store, 'segment', { dims: 3, frameSize: 24 });
-      expect(d.classes).toEqual(['foreground']);
+      expect(d.classes).toEqual(['brain']);
       expect(d.train.length).toBe(2);
       expect((await countTrainSamples3d(store, 'segment', 24, (i) => splitOfItem(i) === 'train')).samples).toBe(2);
       expect(d.val.length).toBe(1);
