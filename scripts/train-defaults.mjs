@@ -381,7 +381,7 @@ if (want('interp')) {
   const seed = 3;
   const entry = ZOO['s4nd-interpolator'];
   const model = engine.createModel(
-    entry.build({ channels: INTERP_CHANNELS, size: [tile, tile], outputs: 3, width: 16 }),
+    entry.build({ channels: INTERP_CHANNELS, size: [tile, tile], outputs: 3, width: 16, normalize: norm }),
     seed,
   );
   entry.init(model); // starts as linear blending at the requested t
