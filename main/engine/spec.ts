@@ -45,7 +45,7 @@ export type LayerSpec =
       l_max?: number[];
     }
   | {
-      /** Continuous-time S4D kernel along time: (2C, ...) frames at tau = 0 and 1 -> (C, ...) at t (see below). */
+      /** Continuous-time S4D kernel along time (native/src/ops/s4nd_time.h): (2C, ...) frames at tau = 0, 1 -> (C, ...) at t. */
       type: 's4nd_time';
       d_state?: number;
       dt_min?: number;
