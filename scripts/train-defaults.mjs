@@ -355,7 +355,12 @@ if (want('interp')) {
         cands[9],
       ];
       for (const { x0, y0 } of picked) {
-        const input = interpolationInput(crop(win[0], w, h, x0, y0), crop(win[m], w, h, x0, y0), t, norm);
+        // Time reversal (half the crops): frames k + m, k as the inputs and t' = 1 - t, so the model sees every t
+        // from both sides and has no reason to treat the earlier and the later frame differently.
+        const rev = r() < 0.5;
+        const fa = crop(win[rev ? m : 0], w, h, x0, y0),
+          fb = crop(win[rev ? 0 : m], w, h, x0, y0);
+        const input = interpolationInput(fa, fb, rev ? 1 - t : t, norm);
         samples.push({
           input,
           channels: INTERP_CHANNELS,
@@ -363,7 +368,7 @@ if (want('interp')) {
           target: crop(win[j], w, h, x0, y0),
           targetChannels: 3,
         });
-        const key = `${j}/${m}`;
+        const key = `${rev ? m - j : j}/${m}`;
         tCount[key] = (tCount[key] ?? 0) + 1;
       }
     }
@@ -381,7 +386,7 @@ if (want('interp')) {
   const seed = 3;
   const entry = ZOO['s4nd-interpolator'];
   const model = engine.createModel(
-    entry.build({ channels: INTERP_CHANNELS, size: [tile, tile], outputs: 3, width: 16 }),
+    entry.build({ channels: INTERP_CHANNELS, size: [tile, tile], outputs: 3, width: 16, normalize: norm }),
     seed,
   );
   entry.init(model); // starts as linear blending at the requested t

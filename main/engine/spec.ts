@@ -43,6 +43,15 @@ export type LayerSpec =
       dt_max?: number;
       conv?: 'auto' | 'fft' | 'direct';
       l_max?: number[];
+    }
+  | {
+      /** Continuous-time S4D kernel along time (native/src/ops/s4nd_time.h): (2C, ...) frames at tau = 0, 1 -> (C, ...) at t. */
+      type: 's4nd_time';
+      d_state?: number;
+      dt_min?: number;
+      dt_max?: number;
+      /** t per sample = mean over space of `channel` of the saved tensor `from`, times `std`, plus `mean`. */
+      time: { from: string; channel: number; mean?: number; std?: number };
     };
 
 export type LossType = 'cross_entropy' | 'bce_with_logits' | 'dice' | 'l1' | 'mse';
@@ -109,7 +118,8 @@ type OptionKind =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'name' }
   | { kind: 'layers' }
-  | { kind: 'intList'; min: number; max: number };
+  | { kind: 'intList'; min: number; max: number }
+  | { kind: 'object' };
 
 const int = (min: number, max: number): OptionKind => ({ kind: 'int', min, max });
 const num = (min: number, max: number): OptionKind => ({ kind: 'number', min, max });
@@ -159,6 +169,7 @@ const LAYER_OPTIONS: Record<string, Record<string, OptionKind>> = {
     conv: oneOf('auto', 'fft', 'direct'),
     l_max: { kind: 'intList', min: 1, max: L.maxSpatial },
   },
+  s4nd_time: { d_state: int(2, L.maxDState), dt_min: num(1e-6, 10), dt_max: num(1e-6, 10), time: { kind: 'object' } },
 };
 
 const REQUIRED: Record<string, readonly string[]> = {
@@ -170,6 +181,7 @@ const REQUIRED: Record<string, readonly string[]> = {
   residual: ['layers'],
   save: ['name'],
   concat: ['with'],
+  s4nd_time: ['time'],
 };
 
 const LOSS_OPTIONS: Record<LossType, Record<string, OptionKind>> = {
@@ -230,6 +242,9 @@ function checkOption(where: string, key: string, value: unknown, kind: OptionKin
           bad(`must hold numbers in [${kind.min}, ${kind.max}]`);
         }
       }
+      return;
+    case 'object':
+      if (!isRecord(value)) bad('must be an object');
       return;
   }
 }
@@ -503,6 +518,54 @@ function inferLayers(
           l_max: lMax.map((v) => Math.round(v)),
         };
         if (linear && channels > 1) shape = { ...x, kind: 'spatial', channels: channels * H };
+        break;
+      }
+      case 's4nd_time': {
+        const x = spatialOf(where, shape);
+        if (x.channels % 2 !== 0) {
+          throw new SpecError(
+            `${where} needs an even channel count (frames at tau = 0 and tau = 1 stacked), got ${describeShape(shape)}`,
+          );
+        }
+        const dState = r('d_state', 16);
+        if (dState % 2 !== 0) throw new SpecError(`Option 'd_state' in ${where} must be even, got ${dState}`);
+        const dtMin = r('dt_min', 0.001),
+          dtMax = r('dt_max', 0.1);
+        if (dtMin > dtMax) throw new SpecError(`${where}: dt_min ${dtMin} is above dt_max ${dtMax}`);
+        const time = raw['time'] as Record<string, unknown>;
+        const tw = `${where} option 'time'`;
+        checkOptions(
+          tw,
+          time,
+          { from: { kind: 'name' }, channel: int(0, L.maxChannels), mean: num(-1e6, 1e6), std: num(1e-9, 1e6) },
+          [],
+        );
+        if (!('from' in time) || !('channel' in time)) throw new SpecError(`${tw} needs 'from' and 'channel'`);
+        const from = time['from'] as string,
+          channel = time['channel'] as number;
+        const src = st.saved.get(from);
+        if (!src) {
+          const known = [...st.saved.keys()];
+          throw new SpecError(
+            `${tw}: no earlier 'save' layer named '${from}'` +
+              (known.length ? `; saved so far: ${known.join(', ')}` : ''),
+          );
+        }
+        const y = spatialOf(`${tw} (saved '${from}')`, src);
+        if (channel >= y.channels) {
+          throw new SpecError(`${tw}: channel ${channel} is out of range; saved '${from}' has ${y.channels} channels`);
+        }
+        const C = x.channels / 2;
+        st.params += C + dState + 2 * C * dState; // inv_dt (C), A_real + A_imag (N/2 each), C (2, C, N/2, 2)
+        norm = {
+          type,
+          in: x.channels,
+          d_state: dState,
+          dt_min: dtMin,
+          dt_max: dtMax,
+          time: { from, channel, mean: (time['mean'] as number) ?? 0, std: (time['std'] as number) ?? 1 },
+        };
+        shape = { kind: 'spatial', channels: C, size: x.size };
         break;
       }
       default:

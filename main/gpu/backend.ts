@@ -7,7 +7,7 @@ export interface GpuOpInfo {
   /** Op name as the engine graph will call it. */
   name: string;
   /** main/gpu/ops/<module>.ts */
-  module: 'basic' | 'matmul' | 'fft' | 's4nd' | 'nn' | 'dplr';
+  module: 'basic' | 'matmul' | 'fft' | 's4nd' | 'nn' | 'dplr' | 's4nd-time';
   backward: boolean;
   notes?: string;
 }
@@ -75,6 +75,12 @@ export const GPU_OPS: readonly GpuOpInfo[] = [
     module: 'dplr',
     backward: true,
     notes: 'ops/dplr.ts: generating function at the M-th roots of unity from C~ (the C -> C~ setup stays on the CPU)',
+  },
+  {
+    name: 's4nd_time',
+    module: 's4nd-time',
+    backward: true,
+    notes: 'continuous-time S4D kernel along time at the t read from a saved plane; gathers, no atomics',
   },
 ];
 

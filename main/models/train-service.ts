@@ -126,7 +126,10 @@ export async function runTraining(params: TrainParams, ctx: TrainServiceContext)
       parentNote = `fine-tuned from ${parent.card.id} (${t.copied} tensors copied${t.skipped.length ? `, new head: ${t.skipped.join(', ')}` : ''})`;
       pm.dispose();
     } else {
-      model = engine.createModel(entry.build({ channels: data.channels, size: dimsBase, outputs }), seed);
+      model = engine.createModel(
+        entry.build({ channels: data.channels, size: dimsBase, outputs, normalize: data.normalize }),
+        seed,
+      );
       entry.init?.(model);
     }
     try {

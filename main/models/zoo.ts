@@ -35,6 +35,11 @@ export interface ZooOptions {
   dState?: number;
   /** Blocks per stage (default 2). */
   depth?: number;
+  /**
+   * The input normalisation (x - mean) / std the model will be trained with (the card's `input.normalize`). The
+   * S4ND interpolator's s4nd_time layer reads t from the normalised t plane and undoes it; default mean 0, std 1.
+   */
+  normalize?: { mean: number; std: number };
 }
 
 export interface ZooEntry {
@@ -360,20 +365,33 @@ export const ZOO: Record<ZooArchitecture, ZooEntry> = {
     multiple: 1,
     lr: 5e-3,
     description:
-      'Time-conditioned S4ND frame interpolator: the two neighbouring frames, their linear blend at t and a constant plane holding t stacked on channels, S4ND blocks, then a 1×1 conv over [features, that input] predicts the frame at any t in (0, 1) (linear blending plus a learned t-dependent correction)',
-    build: (o) => ({
-      input: { channels: o.channels, size: o.size },
-      layers: [
-        { type: 'save', name: 'frames' },
-        { type: 'conv2d', out: o.width ?? 16, kernel: 3, padding: 1 },
-        ...repeat(o.depth ?? 2, () => s4ndBlock(o.dState ?? 16)),
-        { type: 'layernorm' },
-        { type: 'concat', with: 'frames' },
-        { type: 'conv2d', out: o.outputs, kernel: 1 },
-      ],
-      loss: { type: 'l1' },
-      optimizer: { weight_decay: 0, clip_grad_norm: 5 },
-    }),
+      'S4ND frame interpolator with the continuous-time kernel along time: S4ND blocks on features of both frames, an s4nd_time layer evaluates the bidirectional SSM kernel at t (forward kernel at t on frame a, backward kernel at 1 - t on frame b), S4ND blocks, then a 1×1 conv over [features, input] predicts the frame at any t in (0, 1) (linear blending plus a learned t-dependent correction)',
+    build: (o) => {
+      const w = o.width ?? 16;
+      const dState = o.dState ?? 16;
+      return {
+        input: { channels: o.channels, size: o.size },
+        layers: [
+          { type: 'save', name: 'frames' },
+          { type: 'conv2d', out: 2 * w, kernel: 3, padding: 1 }, // (2w, H, W): [features at tau = 0 | at tau = 1]
+          ...repeat(o.depth ?? 1, () => s4ndBlock(dState)),
+          // (w, H, W) = K+(t)·u0 + K-(1 - t)·u1; t from the input's t plane (channel 9, see interpolationInput).
+          {
+            type: 's4nd_time',
+            d_state: dState,
+            dt_min: 0.1,
+            dt_max: 1,
+            time: { from: 'frames', channel: o.channels - 1, ...(o.normalize ?? { mean: 0, std: 1 }) },
+          },
+          ...repeat(o.depth ?? 1, () => s4ndBlock(dState)),
+          { type: 'layernorm' },
+          { type: 'concat', with: 'frames' },
+          { type: 'conv2d', out: o.outputs, kernel: 1 },
+        ],
+        loss: { type: 'l1' },
+        optimizer: { weight_decay: 0, clip_grad_norm: 5 },
+      };
+    },
     init: blendInit,
   },
   'conv-interpolator': {

@@ -4,6 +4,7 @@ import { Model, readCheckpointMetadata } from '../engine/model.js';
 import type { NormalizedLayer, NormalizedSpec } from '../engine/spec.js';
 import { GraphBuilder, type Attr, type Dim } from './graph.js';
 import { emitS4nd, gelu, type S4ndLayerConfig } from './s4nd.js';
+import { emitS4ndTime } from './s4nd-time.js';
 
 /** What the exporter reads from a model; the engine's Model satisfies it. */
 export interface ExportSource {
@@ -102,6 +103,7 @@ export const EXPORTABLE_LAYERS = [
   'save',
   'concat',
   's4nd',
+  's4nd_time',
 ] as const;
 
 /** Value flowing between layers: its name and whether it is spatial (B, C, ...) or flat (B, F). */
@@ -295,6 +297,15 @@ function emitLayerUnchecked(ctx: Ctx, layer: NormalizedLayer, prefix: string, wh
       const other = ctx.saved.get(String(layer['with']));
       if (!other) throw new OnnxExportError(`${where}: no earlier 'save' named '${String(layer['with'])}'`);
       return { value: g.op('Concat', [v, other.value], { axis: { i: 1 } }), spatial: act.spatial };
+    }
+    case 's4nd_time': {
+      needSpatial();
+      const time = layer['time'] as { from: string; channel: number; mean: number; std: number };
+      const other = ctx.saved.get(time.from);
+      if (!other || other.spatial === 0)
+        throw new OnnxExportError(`${where}: no earlier spatial 'save' named '${time.from}'`);
+      const cfg = { in: num(layer, 'in', where), d_state: num(layer, 'd_state', where), ...time };
+      return { value: emitS4ndTime(g, v, other.value, act.spatial, other.spatial, cfg, param), spatial: act.spatial };
     }
     case 's4nd': {
       needSpatial();

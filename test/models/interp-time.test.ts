@@ -77,7 +77,7 @@ describe('time-conditioned interpolator on held-out real frames', () => {
       );
       expect(m.model).toBeGreaterThan(25);
       expect(m.model).toBeGreaterThan(m.repeat);
-      expect(m.model).toBeGreaterThan(m.blend + 0.05); // deterministic: 0.15-0.20 dB with the shipped weights
+      expect(m.model).toBeGreaterThan(m.blend + 0.05); // deterministic: 0.35-0.59 dB with the shipped weights (s4nd_time)
     }
     console.log(rows.join('\n'));
   }, 90_000);

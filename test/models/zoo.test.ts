@@ -27,7 +27,10 @@ async function trainFew(
   lr: number,
 ): Promise<{ before: number; after: number; params: number }> {
   const first = train[0] as Sample;
-  const model = engine.createModel(ZOO[arch].build({ channels: first.channels, size: first.size, outputs }), 3);
+  const model = engine.createModel(
+    ZOO[arch].build({ channels: first.channels, size: first.size, outputs, normalize: { mean: 0.5, std: 0.25 } }),
+    3,
+  );
   // From random init (no blendInit): the test is whether the architecture learns, not how good blending is.
   const heldBatch = makeBatch(held, null, rng(0));
   const before = await model.evalLoss(heldBatch);
@@ -163,7 +166,12 @@ describe('interpolator initialisation', () => {
     const a = s.input.subarray(0, per),
       b = s.input.subarray(per);
     const model = engine.createModel(
-      ZOO['s4nd-interpolator'].build({ channels: INTERP_CHANNELS, size: [24, 24], outputs: 3 }),
+      ZOO['s4nd-interpolator'].build({
+        channels: INTERP_CHANNELS,
+        size: [24, 24],
+        outputs: 3,
+        normalize: { mean: 0.5, std: 0.25 },
+      }),
       9,
     );
     ZOO['s4nd-interpolator'].init?.(model);

@@ -62,6 +62,7 @@ import { pool3d, pool3dBackward, pool3dOut, upsample3d, upsample3dBackward } fro
 import { type S4dAxisParams, type S4ndConfig, pyRound, s4ndBackward, s4ndForward, s4ndSizes } from '../ops/s4nd.js';
 import { type DplrAxisParams, dplrKernel, dplrKernelBackward } from '../ops/dplr.js';
 import { maxFftLength } from '../ops/fft.js';
+import { s4ndTime, s4ndTimeBackward, s4ndTimeTimes } from '../ops/s4nd-time.js';
 import type { Batch, GpuRuntime, GpuTensor } from '../runtime.js';
 import { readTrainingState, writeTrainingState, type TrainingState } from './checkpoint.js';
 
@@ -351,6 +352,8 @@ export class GpuModel {
       }
       case 's4nd':
         return this.s4ndLayer(l, prefix);
+      case 's4nd_time':
+        return this.s4ndTimeLayer(l, prefix);
       default:
         throw new GpuUnsupportedError(l.type);
     }
@@ -430,6 +433,39 @@ export class GpuModel {
           accV(run, x, r.dx);
           accumulate(run, gamma, r.dgamma);
           accumulate(run, beta, r.dbeta);
+        });
+      return out;
+    };
+  }
+
+  /** s4nd_time (ops/s4nd-time.ts): x (B, 2C, S...) -> (B, C, S...) at the t read from a saved plane. */
+  private s4ndTimeLayer(l: NormalizedLayer, prefix: string): Fn {
+    const time = l['time'] as { from: string; channel: number; mean: number; std: number };
+    const ps = ['inv_dt', 'A_real', 'A_imag', 'C'].map((n) => this.param(`${prefix}kernel.${n}`)) as [
+      GParam,
+      GParam,
+      GParam,
+      GParam,
+    ];
+    const [invDt, aReal, aImag, coef] = ps;
+    const prm = { invDt: invDt.value, aReal: aReal.value, aImag: aImag.value, coef: coef.value };
+    return (run, x) => {
+      const src = run.saved.get(time.from);
+      if (!src) throw new Error(`s4nd_time: no saved activation named '${time.from}'`);
+      const [nb = 1, c2 = 2] = x.shape;
+      const g = { nb, c: c2 / 2, nh: aReal.shape[1] ?? 1, s: prod(x.shape.slice(2)) };
+      const times = s4ndTimeTimes(run.rt, run.b, src.t, src.shape, time.channel, time.mean, time.std); // (B)
+      const { y, k } = s4ndTime(run.rt, run.b, x.t, times, prm, g);
+      const out = new V(y, [nb, g.c, ...x.shape.slice(2)], true);
+      if (run.train)
+        run.tape.push(() => {
+          if (!out.grad) return;
+          const r = s4ndTimeBackward(run.rt, run.b, out.grad, x.t, times, k, prm, g, x.needsGrad);
+          accV(run, x, r.dx);
+          accumulate(run, invDt, r.dInvDt);
+          accumulate(run, aReal, r.dAReal);
+          accumulate(run, aImag, r.dAImag);
+          accumulate(run, coef, r.dCoef);
         });
       return out;
     };

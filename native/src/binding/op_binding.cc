@@ -13,6 +13,7 @@
 #include "core/thread_pool.h"
 #include "graph/s4nd_node.h"
 #include "ops/ops.h"
+#include "ops/s4nd_time.h"
 
 namespace ssm::binding {
 
@@ -87,6 +88,11 @@ Var* RunOp(Tape& t, const std::string& op, std::vector<Var*>& in, const Json& a,
     need(2);
     keep = graph::MakeS4ndInstance(a, "(op test)");
     return graph::S4ndApply(t, *keep, in[0], in[1], a.num_or("rate", 1.0));
+  }
+  if (op == "s4nd_time") {  // inputs x (B, 2C, S...), flat params, times (B) (not differentiated); attrs: d_state
+    need(3);
+    const std::vector<double> times(in[2]->value.data(), in[2]->value.data() + in[2]->value.numel());
+    return ops::S4ndTime(t, in[0], in[1], times, static_cast<int64_t>(a.num_or("d_state", 16)));
   }
   throw std::invalid_argument("unknown op '" + op + "'");
 }

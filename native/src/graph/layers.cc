@@ -259,6 +259,7 @@ std::unique_ptr<Layer> BuildLayer(const Json& spec, const std::string& prefix, M
     return l;
   }
   if (type == "s4nd") return BuildS4ndLayer(spec, prefix, model, seed);
+  if (type == "s4nd_time") return BuildS4ndTimeLayer(spec, prefix, model, seed);
   throw std::invalid_argument("unknown layer type '" + type + "' at " + prefix);
 }
 

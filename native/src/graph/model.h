@@ -109,5 +109,7 @@ class Model {
 std::unique_ptr<Layer> BuildLayer(const Json& spec, const std::string& prefix, Model& model, uint64_t seed);
 // Builds the S4ND layer (graph/s4nd_node.cc).
 std::unique_ptr<Layer> BuildS4ndLayer(const Json& spec, const std::string& prefix, Model& model, uint64_t seed);
+// Builds the s4nd_time layer (graph/s4nd_time_node.cc).
+std::unique_ptr<Layer> BuildS4ndTimeLayer(const Json& spec, const std::string& prefix, Model& model, uint64_t seed);
 
 }  // namespace ssm::graph
