@@ -6,11 +6,13 @@
 // the one-pass 3-D prediction with Dice / IoU (the handler's figures), moving the slice slider shows another slice.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { inflateSync } from 'node:zlib';
 
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ClassifyEvaluation, ItemFilter, JobInfo, ModelCard, SegmentEvaluation } from '../../contract/index.js';
+import type { MaskData } from '../../contract/project.js';
 import { clipProject, volumeProject, type ClipProject, type VolumeProject } from '../models/project-fixture-3d.js';
 import { callOverWebSocket, launchChromium, SHOTS, startApp, type RunningApp } from './harness.js';
 
@@ -71,25 +73,7 @@ beforeAll(async () => {
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.goto(app.url);
-  clipModel = await train({
-    project: clips.project,
-    task: 'classify',
-    architecture: 's4nd-classifier3d',
-    schedule: [{ size: 8, epochs: 3 }],
-    batchSize: 4,
-    seed: 3,
-  });
-  unet = await train({
-    project: vols.project,
-    task: 'segment',
-    architecture: 's4nd-unet3d',
-    schedule: [{ size: 12, epochs: 15 }],
-    batchSize: 2,
-    seed: 2,
-    patience: 100,
-  });
-  await page.reload(); // the models store loads the new models
-}, 600_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -98,7 +82,51 @@ afterAll(async () => {
   expect(code, `the app did not stop cleanly:\n${app?.output()}`).toBe(0);
 });
 
+const maskPixels = async (): Promise<number> =>
+  Number(((await page.getByTestId('mask-pixels').innerText()).match(/([\d,]+) pixels/)?.[1] ?? '0').replace(/,/g, ''));
+
+async function labelItem(dir: string, search: string): Promise<number> {
+  const filter: ItemFilter = { status: 'all', className: null, split: null, kind: 'all', search };
+  const [id] = await call<number[]>('project.itemIds', { dir, filter });
+  if (id === undefined) throw new Error(`no item matches ${search}`);
+  await page.evaluate((item) => (location.hash = `#/label?item=${item}`), id);
+  await page.locator('main h1', { hasText: 'Label' }).waitFor();
+  await expect.poll(() => page.getByTestId('item-name').innerText()).toContain(search);
+  return id;
+}
+
 describe('Results and Label with 3-D models', () => {
+  it('Label: before any 3-D model is registered, Suggest on a video says why it cannot run', async () => {
+    await openProject(clips.project);
+    await labelItem(clips.project, 'tree-36');
+    const why = page.getByTestId('suggest-why');
+    await expect.poll(() => why.innerText(), { timeout: 20_000 }).toMatch(/a video needs a 3-D clip classifier/);
+    expect(await page.getByTestId('suggest').isDisabled()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it('trains a clip classifier and a volume U-Net through train jobs', async () => {
+    clipModel = await train({
+      project: clips.project,
+      task: 'classify',
+      architecture: 's4nd-classifier3d',
+      schedule: [{ size: 8, epochs: 3 }],
+      batchSize: 4,
+      seed: 3,
+    });
+    unet = await train({
+      project: vols.project,
+      task: 'segment',
+      architecture: 's4nd-unet3d',
+      schedule: [{ size: 12, epochs: 15 }],
+      batchSize: 2,
+      seed: 2,
+      patience: 100,
+    });
+    expect([clipModel.input.dims, unet.input.dims]).toEqual([3, 3]);
+    await page.reload(); // the models store loads the new models
+  }, 480_000);
+
   it('Results → Classification: a clip classifier on the labelled videos, the handler’s numbers on screen', async () => {
     await openProject(clips.project);
     await nav('Results');
@@ -135,11 +163,7 @@ describe('Results and Label with 3-D models', () => {
   }, 240_000);
 
   it('Label → Suggest on a video runs the clip classifier', async () => {
-    const filter: ItemFilter = { status: 'all', className: null, split: null, kind: 'all', search: 'tree-36' };
-    const [id] = await call<number[]>('project.itemIds', { dir: clips.project, filter });
-    expect(id).toBeTypeOf('number');
-    await page.evaluate((item) => (location.hash = `#/label?item=${item}`), id);
-    await page.locator('main h1', { hasText: 'Label' }).waitFor();
+    await labelItem(clips.project, 'tree-36');
     await page.getByRole('button', { name: `Suggest a class with ${clipModel.name}` }).click();
     const suggestion = page.getByTestId('suggestion');
     await suggestion.waitFor({ timeout: 120_000 });
@@ -184,4 +208,40 @@ describe('Results and Label with 3-D models', () => {
     await expect.poll(() => summary.innerText(), { timeout: 30_000 }).toContain(`slice 10 of ${val.dims[2]}`);
     expect(problems).toEqual([]);
   }, 240_000);
+
+  it('Label → Suggest on a volume with the 3-D U-Net selected writes a NIfTI suggestion; "m" accepts its slice', async () => {
+    // The project is the volume project (opened above) and Results has the U-Net selected. The volume's reference
+    // masks are removed first, so the slice on screen starts empty and what "m" writes is the suggestion.
+    const val = vols.volumes[2] as VolumeProject['volumes'][number];
+    for (const z of val.masked)
+      await call('project.setMask', { dir: vols.project, itemId: val.id, axis: 2, slice: z, mask: null });
+    await labelItem(vols.project, 'ch2better-by4');
+    await expect.poll(maskPixels).toBe(0);
+    await page.getByRole('button', { name: `Suggest a mask with ${unet.name}` }).click();
+    await page.getByRole('button', { name: /Accept suggested mask/ }).waitFor({ timeout: 120_000 });
+    expect(await page.getByText(`Mask suggestion from ${unet.id}`).count()).toBe(1);
+    const list = await call<{ kind: string; model: string; file?: string }[]>('project.suggestions', {
+      dir: vols.project,
+      itemId: val.id,
+    });
+    expect(list.find((x) => x.kind === 'mask' && x.model === unet.id)?.file).toMatch(/\.nii\.gz$/);
+    // The suggested slices' foreground counts (the NIfTI read back by the app); "m" writes one of them, not empty.
+    const counts = new Set<number>();
+    for (let z = 0; z < val.dims[2]; z++) {
+      const m = await call<MaskData | null>('project.suggestedMask', {
+        dir: vols.project,
+        itemId: val.id,
+        model: unet.id,
+        axis: 2,
+        slice: z,
+      });
+      if (!m) continue;
+      const bytes = Buffer.from(m.dataBase64, 'base64');
+      counts.add([...(m.encoding === 'deflate' ? inflateSync(bytes) : bytes)].filter((v) => v !== 0).length);
+    }
+    await page.keyboard.press('m');
+    await expect.poll(maskPixels, { timeout: 20_000 }).toBeGreaterThan(0);
+    expect(counts.has(await maskPixels())).toBe(true);
+    expect(problems).toEqual([]);
+  }, 180_000);
 });
