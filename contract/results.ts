@@ -47,6 +47,8 @@ export type ClassPrediction = {
   path: string;
   trueClass: string;
   top: { label: string; p: number }[];
+  /** Videos (3-D clip classifiers): the first frame of the first evaluated clip (the thumbnail). */
+  frame?: number;
 };
 
 export type SizePoint = {
@@ -70,8 +72,11 @@ export type ClassifyEvaluation = {
   perClass: ClassScores[];
   predictions: ClassPrediction[];
   /** Wrong predictions, most confident first. */
-  mistakes: { itemId: number; path: string; trueClass: string; predicted: string; p: number }[];
+  mistakes: { itemId: number; path: string; trueClass: string; predicted: string; p: number; frame?: number }[];
+  /** Size points; for a 3-D clip classifier `size` is the clip cube (frames = height = width). */
   bySize: SizePoint[];
+  /** What was classified: labelled images (2-D models, the default) or labelled videos by clips (3-D models). */
+  media?: 'image' | 'video';
   seconds: number;
 };
 

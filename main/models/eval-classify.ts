@@ -8,6 +8,7 @@ import { AppError } from '../ipc/app-error.js';
 import type { ProjectItem } from '../../contract/project.js';
 import type { ProjectStore } from '../project/store.js';
 import { resample } from './dataset.js';
+import { evaluateClipClassifier } from './eval-classify-3d.js';
 import type { RegisteredModel } from './manager.js';
 import { loadImage, normalizeInPlace } from './media-input.js';
 import { argmax, softmax } from './metrics.js';
@@ -65,6 +66,7 @@ export async function evaluateClassifier(
   const t0 = Date.now();
   const card = reg.card;
   if (card.task !== 'classify') throw new AppError('bad_request', `model '${card.id}' is a ${card.task} model`);
+  if (card.input.dims === 3) return evaluateClipClassifier(model, reg, store, split, sizes);
   const classes = card.classes;
   const examples: Example[] = [];
   // Labels match class names case- and punctuation-insensitively ('t-shirt_top' is the card's 'T-shirt/top').
@@ -90,43 +92,14 @@ export async function evaluateClassifier(
   const m = card.input.multiple;
 
   const logits = await logitsAt(model, reg, examples, base, 1, null);
-  const K = classes.length;
-  const confusion = classes.map(() => classes.map(() => 0));
-  const predictions: ClassifyEvaluation['predictions'] = [];
-  const mistakes: ClassifyEvaluation['mistakes'] = [];
-  let right = 0;
-  examples.forEach((e, i) => {
-    const row = logits[i] as Float32Array;
-    const p = softmax(row);
-    const pred = argmax(row);
-    (confusion[e.target] as number[])[pred] = ((confusion[e.target] as number[])[pred] ?? 0) + 1;
-    if (pred === e.target) right++;
-    else
-      mistakes.push({
-        itemId: e.itemId,
-        path: e.path,
-        trueClass: classes[e.target] ?? '',
-        predicted: classes[pred] ?? String(pred),
-        p: p[pred] ?? 0,
-      });
-    const top = p
-      .map((v, index) => ({ label: classes[index] ?? String(index), p: v }))
-      .sort((a, b) => b.p - a.p)
-      .slice(0, 5);
-    predictions.push({ itemId: e.itemId, path: e.path, trueClass: classes[e.target] ?? '', top });
-  });
-  mistakes.sort((a, b) => b.p - a.p);
-  const perClass: ClassScores[] = classes.map((className, k) => {
-    const tp = confusion[k]?.[k] ?? 0;
-    const support = (confusion[k] ?? []).reduce((a, b) => a + b, 0);
-    let predicted = 0;
-    for (let t = 0; t < K; t++) predicted += confusion[t]?.[k] ?? 0;
-    const precision = predicted ? tp / predicted : 0;
-    const recall = support ? tp / support : 0;
-    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    return { className, precision, recall, f1, support };
-  });
-
+  const scored = classifyScores(
+    classes,
+    examples.map((e) => e.target),
+    logits.map((row) => softmax(row)),
+    examples,
+  );
+  const { confusion, perClass, predictions } = scored;
+  const mistakes = scored.mistakes.map(({ index: _, ...mk }) => mk);
   const accuracyOf = (rows: Float32Array[]): number =>
     rows.reduce((a, row, i) => a + (argmax(row) === (examples[i] as Example).target ? 1 : 0), 0) / examples.length;
   const bySize: ClassifyEvaluation['bySize'] = [];
@@ -143,7 +116,7 @@ export async function evaluateClassifier(
     classes,
     size: baseSize,
     items: examples.length,
-    accuracy: right / examples.length,
+    accuracy: scored.accuracy,
     confusion,
     perClass,
     predictions,
@@ -151,4 +124,60 @@ export async function evaluateClassifier(
     bySize,
     seconds: (Date.now() - t0) / 1000,
   };
+}
+
+/**
+ * Confusion matrix, per-class precision / recall / F1, top-5 per example and the mistakes (most confident first,
+ * with their example index) from class probability rows (N, K) and targets.
+ */
+export function classifyScores(
+  classes: string[],
+  targets: number[],
+  probs: ArrayLike<number>[],
+  refs: { itemId: number; path: string }[],
+): {
+  accuracy: number;
+  confusion: number[][];
+  perClass: ClassScores[];
+  predictions: ClassifyEvaluation['predictions'];
+  mistakes: (ClassifyEvaluation['mistakes'][number] & { index: number })[];
+} {
+  const K = classes.length;
+  const confusion = classes.map(() => classes.map(() => 0));
+  const predictions: ClassifyEvaluation['predictions'] = [];
+  const mistakes: (ClassifyEvaluation['mistakes'][number] & { index: number })[] = [];
+  let right = 0;
+  refs.forEach((e, i) => {
+    const p = Array.from(probs[i] ?? []);
+    const target = targets[i] ?? 0;
+    const pred = argmax(p);
+    (confusion[target] as number[])[pred] = ((confusion[target] as number[])[pred] ?? 0) + 1;
+    if (pred === target) right++;
+    else
+      mistakes.push({
+        index: i,
+        itemId: e.itemId,
+        path: e.path,
+        trueClass: classes[target] ?? '',
+        predicted: classes[pred] ?? String(pred),
+        p: p[pred] ?? 0,
+      });
+    const top = p
+      .map((v, index) => ({ label: classes[index] ?? String(index), p: v }))
+      .sort((a, b) => b.p - a.p)
+      .slice(0, 5);
+    predictions.push({ itemId: e.itemId, path: e.path, trueClass: classes[target] ?? '', top });
+  });
+  mistakes.sort((a, b) => b.p - a.p);
+  const perClass: ClassScores[] = classes.map((className, k) => {
+    const tp = confusion[k]?.[k] ?? 0;
+    const support = (confusion[k] ?? []).reduce((a, b) => a + b, 0);
+    let predicted = 0;
+    for (let t = 0; t < K; t++) predicted += confusion[t]?.[k] ?? 0;
+    const precision = predicted ? tp / predicted : 0;
+    const recall = support ? tp / support : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    return { className, precision, recall, f1, support };
+  });
+  return { accuracy: refs.length ? right / refs.length : 0, confusion, perClass, predictions, mistakes };
 }

@@ -1,10 +1,12 @@
 // Segmentation results: a registered model's mask of one image or one axial volume slice (at its native size), and
-// per-class Dice / IoU against the project's reference mask of that image or slice when one exists.
+// per-class Dice / IoU against the project's reference mask of that image or slice when one exists. 3-D segmenters
+// predict the whole volume in one pass (eval-segment-3d.ts).
 import type { SegmentEvaluation, SegmentSetEvaluation } from '../../contract/results.js';
 import type { Model } from '../engine/model.js';
 import { AppError } from '../ipc/app-error.js';
 import type { ProjectStore } from '../project/store.js';
 import { resample } from './dataset.js';
+import { evaluateSegmentation3d, evaluateSegmentationSet3d } from './eval-segment-3d.js';
 import type { RegisteredModel } from './manager.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, volumeScale } from './media-input.js';
 import { rateFor } from './zoo.js';
@@ -62,6 +64,7 @@ export async function evaluateSegmentation(
 ): Promise<SegmentEvaluation> {
   const card = reg.card;
   if (card.task !== 'segment') throw new AppError('bad_request', `model '${card.id}' is a ${card.task} model`);
+  if (card.input.dims === 3) return evaluateSegmentation3d(model, reg, store, itemId, slice);
   if (card.input.dims !== 2 || card.input.channels !== 1)
     throw new AppError('unsupported', 'the results view shows 2-D single-channel segmenters (slice by slice)');
   const item = store.item(itemId);
@@ -125,6 +128,7 @@ export async function evaluateSegmentationSet(
   reg: RegisteredModel,
   store: ProjectStore,
 ): Promise<SegmentSetEvaluation> {
+  if (reg.card.input.dims === 3) return evaluateSegmentationSet3d(model, reg, store);
   const planes = store.masks().filter((m) => m.axis === 2);
   const sums = reg.card.classes.map((className) => ({ className, dice: 0, iou: 0 }));
   const items = new Set<number>();

@@ -1,6 +1,6 @@
-// Accepting a model's mask suggestion into the mask, in browser mode. The Label view's "Suggest" button runs the
-// classifier only, so the shipped segmenter's infer job (task 'segment') on the demo project's NIfTI volume is
-// started with the same WebSocket call the UI's jobs store makes (jobs.start); then, in the Label view, "m" writes
+// Accepting a model's mask suggestion into the mask, in browser mode. The shipped segmenter's infer job (task
+// 'segment') on the demo project's NIfTI volume is started with the same WebSocket call the UI's jobs store makes
+// (jobs.start; the Label view's "Suggest" on a volume does the same, see results-3d.e2e.ts); then, in the Label view, "m" writes
 // the suggested mask of the slice on screen into the item's mask (one undoable edit) and Ctrl+Z takes it back.
 import { rm } from 'node:fs/promises';
 
