@@ -49,11 +49,14 @@ export type ModelLineage = {
   backend?: BackendReport & { steps: { cpu: number; webgpu: number } };
 };
 
-/** Which runtime ran a model: the app's own engine or onnxruntime (CPU EP). */
-export type RuntimeKind = 'engine' | 'onnx';
+/**
+ * Which runtime ran a model: the app's own engine, onnxruntime on its CPU EP ('onnx') or onnxruntime on its WebGPU EP
+ * ('onnx-webgpu': the GPU backend's runtime for models with an ONNX file that passed the parity check on that EP).
+ */
+export type RuntimeKind = 'engine' | 'onnx' | 'onnx-webgpu';
 
-/** Runtime selection: 'auto' measures both once per model, size bucket and machine and caches the faster. */
-export type RuntimeMode = 'auto' | RuntimeKind;
+/** Runtime selection on the CPU: 'auto' measures both once per model, size bucket and machine and caches the faster. */
+export type RuntimeMode = 'auto' | 'engine' | 'onnx';
 
 /**
  * How a third-party ONNX model's tensors map onto the app's (B, C, size...) float32 convention. Only on imported
