@@ -111,7 +111,8 @@ export type BackendReport = {
   used: 'cpu' | 'webgpu';
   /** The WebGPU adapter when used. */
   adapter: string | null;
-  /** Why the work runs on the CPU although WebGPU was asked for (null when it runs where asked). */
+  /** Why the work runs on the CPU although WebGPU was asked for, or (inference) why not on onnxruntime's WebGPU EP
+   *  (null when it runs where asked). */
   reason: string | null;
 };
 
@@ -185,9 +186,10 @@ export type InferResult = {
   model: string;
   suggestions: number;
   file: string;
-  /** Runtime(s) that ran the model (the chooser may pick per input size bucket). */
+  /** Runtime(s) that ran the model (the chooser may pick per input size bucket; 'onnx-webgpu' with WebGPU selected;
+   *  absent when the engine ran on the GPU graph executor). */
   runtime?: RuntimeKind[];
-  /** Where the engine's predictions ran (absent from results of before backend selection). */
+  /** Where the predictions ran and why not where asked (absent from results of before backend selection). */
   backend?: BackendReport;
 };
 

@@ -15,7 +15,8 @@
 // the ONNX candidate is the same checkpoint exported in memory with `rate` as an input (~20 ms), fed the engine's
 // rate; its decisions are cached under their own key (…|rate-input) and it too must agree on the measured input.
 // Imported third-party ONNX models have no engine checkpoint and always run on onnxruntime, through their
-// input/output mapping.
+// input/output mapping. This is the CPU backend's runner; with WebGPU selected, route.ts runs models on onnxruntime's
+// WebGPU EP (runner-webgpu.ts, OnnxRunner with ep 'webgpu') or the GPU executor, and this chooser is the last resort.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
