@@ -49,11 +49,14 @@ export type ModelLineage = {
   backend?: BackendReport & { steps: { cpu: number; webgpu: number } };
 };
 
-/** Which runtime ran a model: the app's own engine or onnxruntime (CPU EP). */
-export type RuntimeKind = 'engine' | 'onnx';
+/**
+ * Which runtime ran a model: the app's own engine, onnxruntime on its CPU EP ('onnx') or onnxruntime on its WebGPU EP
+ * ('onnx-webgpu': the GPU backend's runtime for models with an ONNX file that passed the parity check on that EP).
+ */
+export type RuntimeKind = 'engine' | 'onnx' | 'onnx-webgpu';
 
-/** Runtime selection: 'auto' measures both once per model, size bucket and machine and caches the faster. */
-export type RuntimeMode = 'auto' | RuntimeKind;
+/** Runtime selection on the CPU: 'auto' measures both once per model, size bucket and machine and caches the faster. */
+export type RuntimeMode = 'auto' | 'engine' | 'onnx';
 
 /**
  * How a third-party ONNX model's tensors map onto the app's (B, C, size...) float32 convention. Only on imported
@@ -108,7 +111,8 @@ export type BackendReport = {
   used: 'cpu' | 'webgpu';
   /** The WebGPU adapter when used. */
   adapter: string | null;
-  /** Why the work runs on the CPU although WebGPU was asked for (null when it runs where asked). */
+  /** Why the work runs on the CPU although WebGPU was asked for, or (inference) why not on onnxruntime's WebGPU EP
+   *  (null when it runs where asked). */
   reason: string | null;
 };
 
@@ -182,9 +186,10 @@ export type InferResult = {
   model: string;
   suggestions: number;
   file: string;
-  /** Runtime(s) that ran the model (the chooser may pick per input size bucket). */
+  /** Runtime(s) that ran the model (the chooser may pick per input size bucket; 'onnx-webgpu' with WebGPU selected;
+   *  absent when the engine ran on the GPU graph executor). */
   runtime?: RuntimeKind[];
-  /** Where the engine's predictions ran (absent from results of before backend selection). */
+  /** Where the predictions ran and why not where asked (absent from results of before backend selection). */
   backend?: BackendReport;
 };
 

@@ -2,7 +2,14 @@
 // segmentation against reference masks, interpolation against held-out real frames), mask and video export, the
 // training runs kept in a project (so the Train view finds them after a restart) and renaming a model.
 // Type aliases (not interfaces) so every result is a JsonValue.
-import type { ModelCard, ResolutionMetrics, TrainStage } from './models.js';
+import type { BackendReport, ModelCard, ResolutionMetrics, TrainStage } from './models.js';
+
+/**
+ * Where an evaluation's predictions (or the probe's steps) ran: the selected backend (Settings.backend), the one used
+ * and why not the selected one, and `where`, one line for the view ("onnxruntime webgpu (adapter)", "webgpu
+ * (adapter)", "cpu (engine)").
+ */
+export type EvalBackend = BackendReport & { where: string };
 
 /** Which items to evaluate on: a split (items without one follow the training rule: ~19% val by content hash). */
 export type EvalSplit = 'train' | 'val' | 'test' | 'all';
@@ -78,6 +85,8 @@ export type ClassifyEvaluation = {
   /** What was classified: labelled images (2-D models, the default) or labelled videos by clips (3-D models). */
   media?: 'image' | 'video';
   seconds: number;
+  /** Where it ran (absent from results of before backend selection). */
+  backend?: EvalBackend;
 };
 
 /** A segmenter on every image / axial slice of a project that has a reference mask: mean Dice and IoU per class. */
@@ -88,6 +97,8 @@ export type SegmentSetEvaluation = {
   /** Images and volume slices evaluated (0: the project has no reference masks; the means are then 0). */
   planes: number;
   perClass: { className: string; dice: number; iou: number }[];
+  /** Where it ran (absent from results of before backend selection). */
+  backend?: EvalBackend;
 };
 
 export type SegmentEvaluation = {
@@ -105,6 +116,8 @@ export type SegmentEvaluation = {
   classes: string[];
   /** Dice and IoU per class against the project's reference mask of this image / slice; null when there is none. */
   reference: { className: string; dice: number; iou: number }[] | null;
+  /** Where it ran (absent from results of before backend selection). */
+  backend?: EvalBackend;
 };
 
 /** A held-out frame: its index, its time t between the kept frames around it, and the scores of its prediction. */
@@ -172,6 +185,8 @@ export type InterpolationEvaluation = {
     realIndex: number | null;
     predicted: string;
   };
+  /** Where it ran (absent from results of before backend selection). */
+  backend?: EvalBackend;
 };
 
 /** A timed probe of a few training steps at one size (the schedule editor's throughput before a run exists). */
@@ -186,6 +201,8 @@ export type ProbeResult = {
   trainSamples: number;
   /** Predicted seconds of one epoch at `size`: whole batches of trainSamples at samplesPerSecond. */
   secondsPerEpoch: number;
+  /** Where it ran (absent from results of before backend selection). */
+  backend?: EvalBackend;
 };
 
 export interface ResultsApi {
@@ -215,7 +232,7 @@ export interface ResultsApi {
   /** The predicted mask of one item: PNG (images) or NIfTI (volumes), written into the folder `out`. */
   'results.exportMask': {
     params: { project: string; model: string; itemId: number; out: string };
-    result: { file: string; format: 'png' | 'nifti' };
+    result: { file: string; format: 'png' | 'nifti'; backend?: EvalBackend };
   };
   /**
    * Held-out evaluation on the first `step` · `pairs` + 1 frames (downscaled to `width`; `step` 2 by default) and the
@@ -248,7 +265,7 @@ export interface ResultsApi {
       maxFrames: number;
       out: string;
     };
-    result: { out: string; frames: number; fps: number; kept: number };
+    result: { out: string; frames: number; fps: number; kept: number; backend?: EvalBackend };
   };
   /** Times a few training steps of an architecture (or the model to fine-tune) at `size` on random data. */
   'results.probe': {

@@ -80,7 +80,7 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     ...jobHandlers(jobs),
     ...mediaHandlers(),
     ...modelHandlers(models),
-    ...resultsHandlers(models),
+    ...resultsHandlers(models, { backend: () => settings.get().backend }),
     ...projectHandlers(projects, {
       dataDir: options.dataDir,
       samplesDir: path.join(ROOT, 'samples'),

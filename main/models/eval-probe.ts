@@ -2,6 +2,7 @@
 // model being fine-tuned) on random data at one size, and the number of training samples the project holds for the
 // task, so each stage's time can be predicted (samples per second scaled by pixel count) before a run has measured it.
 // 3-D architectures count clips of labelled videos or masked volumes (countTrainSamples3d, project-data-3d.ts).
+// The steps run on the selected backend (Settings.backend), reported in `backend`.
 import type { ModelTask } from '../../contract/models.js';
 import type { ProbeResult } from '../../contract/results.js';
 import type { Engine, Model } from '../engine/model.js';
@@ -9,6 +10,7 @@ import type { ModelSpec } from '../engine/spec.js';
 import { AppError } from '../ipc/app-error.js';
 import { probeVideo } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
+import { ModelBackend, type BackendName } from './backend.js';
 import { rng } from './dataset.js';
 import { splitOfItem } from './eval-classify.js';
 import { countTrainSamples3d } from './project-data-3d.js';
@@ -52,7 +54,15 @@ export async function probeTraining(
   engine: Engine,
   manager: ModelManager,
   store: ProjectStore,
-  p: { task: ModelTask; architecture: string | null; from: string | null; size: number; batchSize: number },
+  p: {
+    task: ModelTask;
+    architecture: string | null;
+    from: string | null;
+    size: number;
+    batchSize: number;
+    /** Where the steps run (Settings.backend; WebGPU falls back to the CPU with the reason, see backend.ts). */
+    backend?: BackendName;
+  },
 ): Promise<ProbeResult> {
   const parent = p.from ? await manager.get(p.from) : null;
   const architecture = parent?.card.architecture ?? p.architecture ?? DEFAULT_ARCHITECTURE[p.task];
@@ -72,7 +82,10 @@ export async function probeTraining(
     model = engine.createModel(pm.spec as unknown as ModelSpec, 1);
     pm.dispose();
   } else model = engine.createModel(entry.build({ channels, size, outputs }), 1);
+  let backend: ModelBackend | null = null;
   try {
+    backend = await ModelBackend.open(model, { backend: p.backend ?? 'cpu' });
+    const b = backend;
     const base = model.spec.input.size;
     const per = size.reduce((a, b) => a * b, 1);
     const B = p.batchSize;
@@ -84,10 +97,10 @@ export async function probeTraining(
         : new Float32Array(B * outputs * per).map(() => (p.task === 'segment' ? (r() > 0.5 ? 1 : 0) : r()));
     const rate = Math.exp(base.reduce((a, b) => a + Math.log(b / p.size), 0) / base.length);
     const batch = { x, shape: [B, channels, ...size], targets };
-    await model.trainStep(batch, { lr: 1e-4, rate }); // warm-up: kernels, allocations
+    await b.trainStep(batch, { lr: 1e-4, rate }); // warm-up: kernels (GPU pipelines), allocations
     const steps = 3;
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) await model.trainStep(batch, { lr: 1e-4, rate });
+    for (let i = 0; i < steps; i++) await b.trainStep(batch, { lr: 1e-4, rate });
     const seconds = (performance.now() - t0) / 1000;
     const samplesPerSecond = (steps * B) / Math.max(1e-6, seconds);
     const stepsPerEpoch = Math.max(1, Math.floor(count.samples / B));
@@ -100,8 +113,10 @@ export async function probeTraining(
       samplesPerSecond,
       trainSamples: count.samples,
       secondsPerEpoch: (stepsPerEpoch * B) / samplesPerSecond,
+      backend: { ...b.report(), where: b.describe() },
     };
   } finally {
+    backend?.dispose();
     model.dispose();
   }
 }

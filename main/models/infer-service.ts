@@ -3,9 +3,9 @@
 //   <modelId>.json            Suggestion[] (classes with probabilities, or mask files with their foreground share)
 //   <modelId>/item-<id>.png | .nii.gz   predicted class-index masks on the item's own grid
 // 3-D models (card.input.dims === 3) classify video items (clips, infer-3d.ts) and segment volumes in one pass.
-// Backend: `params.backend` (the infer job fills it from Settings.backend; default here: the CPU). With 'webgpu' the
-// engine model's predictions run on the GPU executor (backend.ts), falling back to the CPU with the reason, which the
-// result and the progress message report.
+// Backend: `params.backend` (the infer job fills it from Settings.backend; default here: the CPU). With 'webgpu' a model
+// with an ONNX file runs on onnxruntime's WebGPU EP after the parity check on it, else (or when that fails) the engine
+// on the GPU executor, else the CPU, with the reason (route.ts); the result and the progress message report where.
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -14,10 +14,10 @@ import { Engine } from '../engine/model.js';
 import type { GpuRuntime } from '../gpu/runtime.js';
 import { writeFileAtomic } from '../project/atomic.js';
 import { ProjectStore } from '../project/store.js';
-import { ModelBackend } from './backend.js';
 import { segmentFile } from './infer.js';
 import { classifyMedia, runsOn } from './infer-3d.js';
 import type { ModelManager } from './manager.js';
+import { openOnBackend } from './route.js';
 
 export interface InferServiceContext {
   signal: AbortSignal;
@@ -31,14 +31,16 @@ export interface InferServiceContext {
 export async function runInference(params: InferParams, ctx: InferServiceContext): Promise<InferResult> {
   const engine = ctx.engine ?? new Engine();
   const reg = params.model ? await ctx.manager.get(params.model) : await ctx.manager.defaultFor(params.task);
-  // On the CPU (and for imported ONNX models, which have no engine checkpoint) the runtime chooser runs the engine or
-  // onnxruntime, whichever was measured faster for the model here (models/runner.ts); WebGPU goes through ModelBackend.
-  const runner = (params.backend ?? 'cpu') === 'cpu' || !reg.hasEngine ? await ctx.manager.runner(reg) : null;
-  const cpuModel = runner ? null : await engine.loadModel(reg.checkpoint);
-  const backend = cpuModel ? await ModelBackend.open(cpuModel, { backend: params.backend ?? 'cpu', ...ctx.gpu }) : null;
-  const model = runner ?? (backend as ModelBackend).asModel();
-  const where = (): string =>
-    backend?.describe() ?? `cpu (${[...(runner?.used ?? [])].join(', ') || 'runtime not chosen yet'})`;
+  // On the CPU the runtime chooser runs the engine or onnxruntime, whichever was measured faster for the model here
+  // (models/runner.ts); WebGPU: onnxruntime's WebGPU EP, the GPU executor or the CPU, in that order (route.ts).
+  const routed = await openOnBackend(reg, {
+    backend: params.backend ?? 'cpu',
+    manager: ctx.manager,
+    engine,
+    ...(ctx.gpu ? { gpu: ctx.gpu } : {}),
+  });
+  const model = routed.predictor;
+  const where = (): string => routed.describe();
   const store = ProjectStore.open(params.project, { create: false });
   try {
     const wanted = params.itemIds ? new Set(params.itemIds) : null;
@@ -66,23 +68,16 @@ export async function runInference(params: InferParams, ctx: InferServiceContext
     const file = path.join(dir, `${reg.card.id}.json`);
     await writeFileAtomic(file, JSON.stringify(out, null, 1));
     ctx.progress(items.length, items.length, `done on ${where()}`);
-    const cpuReport = {
-      requested: params.backend ?? 'cpu',
-      used: 'cpu' as const,
-      adapter: null,
-      reason: params.backend === 'webgpu' ? 'an imported ONNX model runs on onnxruntime (CPU)' : null,
-    };
+    const runtime = routed.runtime();
     return {
       model: reg.card.id,
       suggestions: out.length,
       file,
-      backend: backend?.report() ?? cpuReport,
-      ...(runner ? { runtime: [...runner.used] } : {}),
+      backend: routed.report(),
+      ...(runtime ? { runtime } : {}),
     };
   } finally {
     store.close();
-    backend?.dispose();
-    cpuModel?.dispose();
-    await runner?.dispose();
+    await routed.dispose();
   }
 }

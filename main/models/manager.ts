@@ -61,7 +61,7 @@ export function newModelId(name: string): string {
 }
 
 /** Parity inputs at the base size and at half of it (or double when half is too small), seeded. */
-function parityInputs(model: Model, multiple: number): ParityInput[] {
+export function parityInputs(model: Pick<Model, 'spec'>, multiple: number): ParityInput[] {
   const base = model.spec.input.size;
   const half = base.map((n) => n / 2);
   const other = half.every((n) => Number.isInteger(n) && n % multiple === 0 && n >= 4) ? half : base.map((n) => n * 2);

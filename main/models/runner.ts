@@ -15,7 +15,8 @@
 // the ONNX candidate is the same checkpoint exported in memory with `rate` as an input (~20 ms), fed the engine's
 // rate; its decisions are cached under their own key (…|rate-input) and it too must agree on the measured input.
 // Imported third-party ONNX models have no engine checkpoint and always run on onnxruntime, through their
-// input/output mapping.
+// input/output mapping. This is the CPU backend's runner; with WebGPU selected, route.ts runs models on onnxruntime's
+// WebGPU EP (runner-webgpu.ts, OnnxRunner with ep 'webgpu') or the GPU executor, and this chooser is the last resort.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -69,6 +70,9 @@ export class EngineRunner implements Runner {
 
 type OrtModule = typeof OnnxRuntime & typeof RunnerOrt;
 
+/** The runtimes the CPU chooser picks between. */
+export type CpuRuntime = Exclude<RuntimeKind, 'onnx-webgpu'>;
+
 /** Compute threads the engine and onnxruntime use here (SSM_THREADS, else every logical core). */
 export function computeThreads(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(env['SSM_THREADS']);
@@ -78,25 +82,36 @@ export function computeThreads(env: NodeJS.ProcessEnv = process.env): number {
 /**
  * Runs an ONNX model with onnxruntime. Without `io` the model is one of ours (input `x`, output `y`, optional `rate`);
  * with `io` it is an imported model whose tensors are mapped onto (B, C, size...) in and class scores / per-class
- * logits (B, K[, size...]) out, so inference code treats both alike.
+ * logits (B, K[, size...]) out, so inference code treats both alike. `ep: 'webgpu'` opens the session on onnxruntime's
+ * WebGPU execution provider (main/gpu/ort.ts; rejects with onnxruntime's message when the EP cannot start).
  */
 export class OnnxRunner implements Runner {
-  readonly kind = 'onnx' as const;
   private constructor(
     private readonly rt: OrtModule,
     readonly session: OnnxSession,
     private readonly io: OnnxIoMapping | null,
     private readonly classes: number,
     private readonly task: string,
+    readonly kind: 'onnx' | 'onnx-webgpu',
   ) {}
 
   static async open(
     bytes: Uint8Array,
-    opts: { io?: OnnxIoMapping | null; classes?: number; task?: string; threads?: number } = {},
+    opts: {
+      io?: OnnxIoMapping | null;
+      classes?: number;
+      task?: string;
+      threads?: number;
+      ep?: 'cpu' | 'webgpu';
+    } = {},
   ): Promise<OnnxRunner> {
     const rt = { ...(await import('../onnx/runtime.js')), ...(await import('./runner-ort.js')) };
-    const session = await rt.createSession(bytes, opts.threads ?? 0);
-    return new OnnxRunner(rt, session, opts.io ?? null, opts.classes ?? 0, opts.task ?? 'classify');
+    const webgpu = opts.ep === 'webgpu';
+    const session = webgpu
+      ? await (await import('../gpu/ort.js')).createWebGpuSession(bytes)
+      : await rt.createSession(bytes, opts.threads ?? 0);
+    const kind = webgpu ? 'onnx-webgpu' : 'onnx';
+    return new OnnxRunner(rt, session, opts.io ?? null, opts.classes ?? 0, opts.task ?? 'classify', kind);
   }
 
   /** Whether the graph takes the S4ND rate as an input (else it derives it per axis from the input size). */
@@ -200,7 +215,7 @@ export function canonicalOutput(
 // --- the decision cache ---------------------------------------------------------------------------------------
 
 export interface RuntimeDecision {
-  runtime: RuntimeKind;
+  runtime: CpuRuntime;
   /** Median milliseconds per predict of each runtime on the measured input. */
   engineMs: number;
   onnxMs: number;
@@ -221,7 +236,7 @@ export type OnnxVariant = 'file' | 'rate-input';
  *  parity tolerance). */
 export const AGREE_TOLERANCE = { rel: 1e-3, abs: 1e-4 };
 
-function disagreement(a: Output, b: Output): { maxAbs: number; maxRel: number } {
+export function disagreement(a: Output, b: Output): { maxAbs: number; maxRel: number } {
   if (a.shape.join(',') !== b.shape.join(',') || a.data.length !== b.data.length)
     return { maxAbs: Infinity, maxRel: Infinity };
   let num = 0,
@@ -307,7 +322,7 @@ const median = (v: number[]): number => {
 };
 
 type Choice = {
-  runtime: RuntimeKind;
+  runtime: CpuRuntime;
   /** measured here / read from the cache file / the only runtime the model has / forced by the caller / engine
    *  because the input is a non-uniform rescale the ONNX export would run at per-axis rates. */
   source: 'measured' | 'cache' | 'only' | 'forced' | 'rate';
@@ -501,13 +516,13 @@ export class ModelRunner implements Predictor {
     opts: RunOptions,
     variant: OnnxVariant,
   ): Promise<{ decision: RuntimeDecision; output: Output }> {
-    const runners: Record<RuntimeKind, Runner> = {
+    const runners: Record<CpuRuntime, Runner> = {
       engine: await this.engineRunner(),
       onnx: await this.onnxFor(variant),
     };
-    const times: Record<RuntimeKind, number[]> = { engine: [], onnx: [] };
-    const last: Partial<Record<RuntimeKind, Output>> = {};
-    const once = async (k: RuntimeKind): Promise<number> => {
+    const times: Record<CpuRuntime, number[]> = { engine: [], onnx: [] };
+    const last: Partial<Record<CpuRuntime, Output>> = {};
+    const once = async (k: CpuRuntime): Promise<number> => {
       const t0 = performance.now();
       last[k] = await runners[k].predict(x, shape, opts);
       return performance.now() - t0;
@@ -524,7 +539,7 @@ export class ModelRunner implements Predictor {
     if (!last.engine || !last.onnx) throw new Error('unreachable: no output after measuring');
     const e = disagreement(last.onnx, last.engine);
     const agree = e.maxRel <= AGREE_TOLERANCE.rel || e.maxAbs <= AGREE_TOLERANCE.abs;
-    const runtime: RuntimeKind = agree && onnxMs < engineMs ? 'onnx' : 'engine';
+    const runtime: CpuRuntime = agree && onnxMs < engineMs ? 'onnx' : 'engine';
     return {
       decision: {
         runtime,

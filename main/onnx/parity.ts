@@ -1,7 +1,8 @@
 // Parity check between an engine model and its ONNX export, run at several input resolutions. The model manager
-// refuses to register an exported model that fails it.
+// refuses to register an exported model that fails it; the GPU backend runs the same check on onnxruntime's WebGPU EP
+// (a session passed in) before a model first runs there (main/models/runner-webgpu.ts).
 import type { NormalizedSpec } from '../engine/spec.js';
-import { createSession, runSession } from './runtime.js';
+import { createSession, runSession, type OnnxSession } from './runtime.js';
 
 /** What the check needs from an engine model (the engine's Model satisfies it). */
 export interface ParityModel {
@@ -49,12 +50,15 @@ export class ParityError extends Error {
  * Needs inputs at >= 2 distinct spatial resolutions (the export's resolution flexibility is part of the contract).
  * The engine's rate for an input of spatial size s is base / s, which must be the same on every axis.
  * Throws ParityError for unusable inputs; a numeric mismatch is reported as ok: false, never thrown.
+ * `opts.session`: an onnxruntime session of these bytes to check instead of a fresh CPU one (e.g. on the WebGPU EP);
+ * the caller keeps it (not released here).
  */
 export async function checkParity(
   model: ParityModel,
   onnxBytes: Uint8Array,
   inputs: ParityInput[],
   tolerance: number | ParityTolerance,
+  opts: { session?: OnnxSession } = {},
 ): Promise<ParityReport> {
   const tol: ParityTolerance = typeof tolerance === 'number' ? { rel: tolerance } : tolerance;
   if (!(tol.rel >= 0) || (tol.abs !== undefined && !(tol.abs >= 0)))
@@ -65,7 +69,7 @@ export async function checkParity(
     throw new ParityError(
       `parity needs inputs at 2 or more spatial resolutions, got ${sizes.size} (${[...sizes].join(', ') || 'none'})`,
     );
-  const session = await createSession(onnxBytes);
+  const session = opts.session ?? (await createSession(onnxBytes));
   try {
     const resolutions: ResolutionParity[] = [];
     for (const [i, input] of inputs.entries()) {
@@ -88,7 +92,7 @@ export async function checkParity(
     }
     return { ok: resolutions.every((r) => r.ok), tolerance: tol, resolutions };
   } finally {
-    await session.release();
+    if (!opts.session) await session.release();
   }
 }
 

@@ -1,6 +1,7 @@
 // The WebGPU backend end to end, in browser mode: the app starts with the SwiftShader Vulkan driver in its
 // environment (its job processes inherit it), the user selects WebGPU in Settings, trains a tiny classifier from the
-// Train view and runs the classifier on an item from the Label view; both jobs run on webgpu. What the UI does not
+// Train view and runs the classifier on an item from the Label view; both jobs run on webgpu (the suggestion on
+// onnxruntime's WebGPU EP, after the parity check on it), as does a Results evaluation. What the UI does not
 // show (the finished jobs' results, the card's lineage.backend) is read with the same WebSocket contract calls the
 // UI makes (jobs.list, models.get). SwiftShader is software: nothing here is timed, but it is slow (seconds per
 // training step on a shared 2-core machine), hence the tiny run (one 14 px epoch, batch 16) and the long timeouts.
@@ -22,7 +23,7 @@ const problems: string[] = [];
 const call = <T>(method: string, params: Record<string, unknown>): Promise<T> =>
   callOverWebSocket<T>(page, method, params);
 
-async function nav(name: 'Library' | 'Train' | 'Settings'): Promise<void> {
+async function nav(name: 'Library' | 'Train' | 'Settings' | 'Results'): Promise<void> {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
   await page.locator('main h1', { hasText: name }).waitFor();
 }
@@ -101,8 +102,24 @@ describe('WebGPU backend in browser mode', () => {
     await page.getByTestId('suggestion').locator('li').first().waitFor({ timeout: 120_000 });
     const infer = (await call<JobInfo[]>('jobs.list', {})).find((j) => j.kind === 'infer');
     expect(infer?.state).toBe('done');
-    expect(infer?.progress.message).toMatch(/^done on webgpu \(/);
+    // The shipped classifier has an ONNX file: onnxruntime's WebGPU EP (SwiftShader), after the parity check on it.
+    expect(infer?.progress.message).toMatch(/^done on onnxruntime webgpu \(.*swiftshader/i);
     expect((infer?.result as InferResult).backend).toMatchObject({ requested: 'webgpu', used: 'webgpu', reason: null });
+    expect((infer?.result as InferResult).runtime).toEqual(['onnx-webgpu']);
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it('a Results evaluation with WebGPU selected runs on onnxruntime webgpu and the view says so', async () => {
+    await nav('Results');
+    await page.getByLabel('Model').selectOption('fashion-mnist-s4nd');
+    await page.getByLabel('Input sizes').fill('28');
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    await expect
+      .poll(() => page.getByTestId('classify-summary').innerText(), { timeout: 120_000 })
+      .toMatch(/accuracy on \d+ images/);
+    expect(await page.getByTestId('results-backend').innerText()).toMatch(
+      /^Ran on onnxruntime webgpu \(.*swiftshader/i,
+    );
     expect(problems).toEqual([]);
   }, 180_000);
 });

@@ -1,6 +1,7 @@
 // The infer job's service through the runtime chooser: on the CPU backend the shipped classifier runs on the engine
 // or onnxruntime (whichever was measured faster here) and the result says which; an imported ONNX classifier (no
-// engine checkpoint) runs on onnxruntime, even when WebGPU is asked for.
+// engine checkpoint) runs on onnxruntime: with WebGPU asked for, on its WebGPU EP where that starts and passes the
+// check, else on the CPU EP with the reason (test/models/infer-webgpu.test.ts covers the WebGPU EP on SwiftShader).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,8 +48,16 @@ describe('infer service through the runtime chooser', () => {
       scores: 'probabilities',
     });
     const imported = await runInference({ project, task: 'classify', model: reg.card.id, backend: 'webgpu' }, ctx);
-    expect(imported.runtime).toEqual(['onnx']);
-    expect(imported.backend).toMatchObject({ requested: 'webgpu', used: 'cpu' });
+    if (imported.backend?.used === 'webgpu') {
+      expect(imported.runtime).toEqual(['onnx-webgpu']);
+      expect(imported.backend.reason).toBeNull();
+    } else {
+      expect(imported.runtime).toEqual(['onnx']);
+      expect(imported.backend).toMatchObject({ requested: 'webgpu', used: 'cpu' });
+      expect(imported.backend?.reason).toMatch(
+        /^onnxruntime webgpu not used: .*; an imported ONNX model runs on onnxruntime \(CPU\)$/,
+      );
+    }
     const saved = JSON.parse(readFileSync(imported.file, 'utf8')) as Suggestion[];
     expect(saved.length).toBe(8);
     for (const s of saved) {

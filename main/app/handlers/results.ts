@@ -1,15 +1,18 @@
-// Results handlers: evaluations run in the main process on the engine (the same engine the job processes use). They
-// are sized for interactive use (a split of a project, one image or slice, a downscaled clip); each loads the model,
-// runs, and disposes it.
+// Results handlers: evaluations run in the main process, sized for interactive use (a split of a project, one image or
+// slice, a downscaled clip); each loads the model, runs, and disposes it. Predictions run where the app's
+// Settings.backend says (models/route.ts: on WebGPU, onnxruntime's WebGPU EP after its parity check, else the GPU
+// executor, else the CPU engine; on the CPU, the engine), and each result says where (`backend`). With WebGPU
+// selected the main process loads Dawn (dawn.node and onnxruntime's own) for these calls.
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ModelCard } from '../../../contract/models.js';
-import type { ResultsApi, SegmentSetEvaluation } from '../../../contract/results.js';
+import type { EvalBackend, ResultsApi, SegmentSetEvaluation } from '../../../contract/results.js';
 import { compareInterpolators } from '../../models/eval-interpolate-compare.js';
 import { Engine, type Model } from '../../engine/model.js';
 import type { Handler } from '../../ipc/router.js';
 import { AppError } from '../../ipc/app-error.js';
+import type { BackendName } from '../../models/backend.js';
 import { evaluateClassifier } from '../../models/eval-classify.js';
 import { evaluateInterpolation, exportInterpolatedVideo } from '../../models/eval-interpolate.js';
 import { probeTraining } from '../../models/eval-probe.js';
@@ -17,17 +20,37 @@ import { listRuns } from '../../models/eval-runs.js';
 import { evaluateSegmentation, evaluateSegmentationSet } from '../../models/eval-segment.js';
 import { segmentFile } from '../../models/infer.js';
 import { CARD, type ModelManager, type RegisteredModel } from '../../models/manager.js';
+import { openOnBackend, withPredictor } from '../../models/route.js';
 import { writeFileAtomic } from '../../project/atomic.js';
 import { ProjectStore } from '../../project/store.js';
 
-export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi]: Handler<M> } {
+export interface ResultsOptions {
+  /** The app's Settings.backend now (default: the CPU). */
+  backend?: () => BackendName;
+}
+
+export function resultsHandlers(
+  manager: ModelManager,
+  options: ResultsOptions = {},
+): { [M in keyof ResultsApi]: Handler<M> } {
   let engine: Engine | null = null;
-  async function withModel<T>(id: string, fn: (model: Model, reg: RegisteredModel) => Promise<T>): Promise<T> {
+  const selected = (): BackendName => options.backend?.() ?? 'cpu';
+  /** Runs `fn` with the model on the selected backend; its result gets `backend` (where the predictions ran). */
+  async function withModel<T extends object>(
+    id: string,
+    fn: (model: Model, reg: RegisteredModel) => Promise<T>,
+  ): Promise<T & { backend: EvalBackend }> {
     engine ??= new Engine();
     const reg = await manager.get(id);
     const model = await engine.loadModel(reg.checkpoint);
     try {
-      return await fn(model, reg);
+      const routed = await openOnBackend(reg, { backend: selected(), manager, engine, cpu: 'engine', model });
+      try {
+        const out = await fn(withPredictor(model, routed.predictor), reg);
+        return { ...out, backend: { ...routed.report(), where: routed.describe() } };
+      } finally {
+        await routed.dispose();
+      }
     } finally {
       model.dispose();
     }
@@ -58,7 +81,11 @@ export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi
         return item.path;
       });
       // One model after the other on the shared engine.
-      return compareInterpolators((id, fn) => withModel(id, fn), models, { itemId, file, width, pairs });
+      return compareInterpolators(
+        async (id, fn) => (await withModel(id, async (m, reg) => ({ value: await fn(m, reg) }))).value,
+        models,
+        { itemId, file, width, pairs },
+      );
     },
     'results.exportMask': ({ project, model, itemId, out }) =>
       withModel(model, (m, reg) =>
@@ -84,7 +111,7 @@ export function resultsHandlers(manager: ModelManager): { [M in keyof ResultsApi
       engine ??= new Engine();
       const e = engine;
       return withStore(project, (store) =>
-        probeTraining(e, manager, store, { task, architecture, from, size, batchSize }),
+        probeTraining(e, manager, store, { task, architecture, from, size, batchSize, backend: selected() }),
       );
     },
     'results.renameModel': async ({ id, name }) => {
