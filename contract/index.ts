@@ -9,3 +9,4 @@ export type * from './messages.js';
 export type * from './models.js';
 export type * from './project.js';
 export type * from './results.js';
+export type * from './results-worker.js';

@@ -15,9 +15,10 @@ import { jobHandlers } from './handlers/jobs.js';
 import { mediaHandlers } from './handlers/media.js';
 import { modelHandlers } from './handlers/models.js';
 import { projectHandlers } from './handlers/project.js';
-import { resultsHandlers } from './handlers/results.js';
+import { routedResultsHandlers } from './handlers/results-routed.js';
 import { NetworkAudit } from './network-audit.js';
 import { built, packageVersion, ROOT } from './paths.js';
+import { ResultsWorker } from './results-worker.js';
 import { SettingsStore } from './settings-store.js';
 
 export interface AppServicesOptions {
@@ -31,6 +32,8 @@ export interface AppServices {
   jobs: JobHost;
   settings: SettingsStore;
   network: NetworkAudit;
+  /** The child process that runs the Results evaluations with WebGPU selected (Dawn never loads in this process). */
+  resultsWorker: ResultsWorker;
   /** Every event for the renderer (job progress, settings changes). */
   events: EventEmitter<{ event: [AppEvent] }>;
   dispose(): Promise<void>;
@@ -45,7 +48,8 @@ export function createAppServices(options: AppServicesOptions): AppServices {
 
   const engine = (): AppInfo['engine'] => ({ loaded: false, reason: 'the engine is loaded inside job processes' });
   const projects = new ProjectRegistry();
-  const models = new ModelManager({ userDir: path.join(options.dataDir, 'models') });
+  const models = new ModelManager({ userDir: path.join(options.dataDir, 'models'), cacheDir: options.cacheDir });
+  const resultsWorker = new ResultsWorker({ userDir: models.userDir, cacheDir: models.cacheDir });
   // GPU detection in a child process, in the background; until the user picks a backend, follow its recommendation.
   const gpu = new GpuStatusService(
     () =>
@@ -74,13 +78,16 @@ export function createAppServices(options: AppServicesOptions): AppServices {
       network,
       engine,
       engineThreads: () => settings.get().threads || os.availableParallelism(),
-      onSettingsChanged: (s) => events.emit('event', { type: 'settings', settings: s }),
+      onSettingsChanged: (s) => {
+        if (s.backend !== 'webgpu') void resultsWorker.stop('WebGPU is no longer selected');
+        events.emit('event', { type: 'settings', settings: s });
+      },
       gpu: () => gpu.get(),
     }),
     ...jobHandlers(jobs),
     ...mediaHandlers(),
     ...modelHandlers(models),
-    ...resultsHandlers(models, { backend: () => settings.get().backend }),
+    ...routedResultsHandlers(models, { backend: () => settings.get().backend, worker: resultsWorker }),
     ...projectHandlers(projects, {
       dataDir: options.dataDir,
       samplesDir: path.join(ROOT, 'samples'),
@@ -93,9 +100,10 @@ export function createAppServices(options: AppServicesOptions): AppServices {
     jobs,
     settings,
     network,
+    resultsWorker,
     events,
     dispose: async () => {
-      await jobs.dispose();
+      await Promise.all([jobs.dispose(), resultsWorker.stop('the app is stopping')]);
       projects.closeAll();
     },
   };

@@ -1,8 +1,10 @@
-// Results handlers: evaluations run in the main process, sized for interactive use (a split of a project, one image or
-// slice, a downscaled clip); each loads the model, runs, and disposes it. Predictions run where the app's
-// Settings.backend says (models/route.ts: on WebGPU, onnxruntime's WebGPU EP after its parity check, else the GPU
-// executor, else the CPU engine; on the CPU, the engine), and each result says where (`backend`). With WebGPU
-// selected the main process loads Dawn (dawn.node and onnxruntime's own) for these calls.
+// Results handlers: evaluations sized for interactive use (a split of a project, one image or slice, a downscaled
+// clip); each loads the model, runs, and disposes it. Predictions run where `options.backend` says (models/route.ts:
+// on WebGPU, onnxruntime's WebGPU EP after its parity check, else the GPU executor, else the CPU engine; on the CPU,
+// the engine), and each result says where (`backend`). The app does not call these with 'webgpu' in its main
+// process: results-routed.ts runs them there on the CPU, and with WebGPU selected forwards the calls that run a model
+// to the results worker (../results-process.ts, a forked child that runs these handlers with 'webgpu'), so Dawn
+// (dawn.node and onnxruntime's own) loads only in that child; if it dies, the call re-runs here on the CPU.
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
