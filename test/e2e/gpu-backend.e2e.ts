@@ -1,10 +1,12 @@
 // The WebGPU backend end to end, in browser mode: the app starts with the SwiftShader Vulkan driver in its
 // environment (its job processes inherit it), the user selects WebGPU in Settings, trains a tiny classifier from the
 // Train view and runs the classifier on an item from the Label view; both jobs run on webgpu (the suggestion on
-// onnxruntime's WebGPU EP, after the parity check on it), as does a Results evaluation. What the UI does not
+// onnxruntime's WebGPU EP, after the parity check on it), as does a Results evaluation (in the results worker, a child
+// of the app's main process, which itself never maps dawn.node). What the UI does not
 // show (the finished jobs' results, the card's lineage.backend) is read with the same WebSocket contract calls the
 // UI makes (jobs.list, models.get). SwiftShader is software: nothing here is timed, but it is slow (seconds per
 // training step on a shared 2-core machine), hence the tiny run (one 14 px epoch, batch 16) and the long timeouts.
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
 import type { Browser, Page } from 'playwright-core';
@@ -18,6 +20,15 @@ let app: RunningApp;
 let browser: Browser;
 let page: Page;
 const problems: string[] = [];
+
+/** Whether process `pid` has dawn.node (the `webgpu` package's Dawn) mapped. */
+const dawnMapped = (pid: number): boolean => readFileSync(`/proc/${pid}/maps`, 'utf8').includes('dawn.node');
+
+/** The child processes of `pid` (all its threads' children). */
+const childrenOf = (pid: number): number[] =>
+  readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+    readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
 
 /** One contract request over the app's WebSocket, from the page's session. */
 const call = <T>(method: string, params: Record<string, unknown>): Promise<T> =>
@@ -120,6 +131,10 @@ describe('WebGPU backend in browser mode', () => {
     expect(await page.getByTestId('results-backend').innerText()).toMatch(
       /^Ran on onnxruntime webgpu \(.*swiftshader/i,
     );
+    // It ran in the results worker, a child of the app's main process: Dawn is mapped there, never in the main process.
+    const main = app.child.pid as number;
+    expect(dawnMapped(main)).toBe(false);
+    expect(childrenOf(main).some(dawnMapped)).toBe(true);
     expect(problems).toEqual([]);
   }, 180_000);
 });
