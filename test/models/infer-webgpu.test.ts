@@ -3,7 +3,8 @@
 // (a second run checks nothing; a corrupt cache file is ignored and rewritten); a model whose ONNX file does not match
 // its checkpoint fails the check and falls back to the GPU executor with the reason (the failed verdict cached too);
 // an imported ONNX model is checked against onnxruntime CPU and runs on the EP; an EP that cannot start (no Vulkan
-// driver, in a child process) falls back cleanly; the Results evaluations and the Train probe use the selected backend.
+// driver, in a child process) falls back cleanly; the Results handlers (as the results worker runs them) and the Train
+// probe use the selected backend.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -298,6 +299,8 @@ describe('inference with WebGPU selected: onnxruntime WebGPU EP', () => {
       for (const [j, t] of x.top.entries()) expect(Math.abs(t.p - (b[i]?.top[j]?.p ?? NaN))).toBeLessThan(1e-3);
   }, 120_000);
 
+  // resultsHandlers as the results worker runs them (the app forwards these calls to that child with WebGPU selected:
+  // test/models/results-worker.test.ts); here in the test process, routed directly.
   it('Results evaluations and the Train probe run on the selected backend and say where', async () => {
     const ctx = {} as CallContext;
     const manager = managerIn('results');
