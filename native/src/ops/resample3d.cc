@@ -4,6 +4,7 @@
 // row-major (d, h, w) window order; trilinear uses align_corners=false taps (PyTorch's default), applied along W,
 // then H, then D, so a volume of depth 1 at scale 1 along D reproduces bilinear exactly.
 #include "ops/common.h"
+#include "ops/resample_util.h"
 
 namespace ssm::ops {
 
@@ -12,9 +13,7 @@ namespace {
 Var* Pool3d(Tape& t, Var* x, int k, int s, bool is_max) {
   const char* name = is_max ? "max_pool" : "avg_pool";
   const Shape& xs = x->value.shape();
-  if (xs.rank != 5) ShapeError(name, "input must be (B, C, D, H, W), got " + xs.str());
-  if (k < 1 || s < 1 || xs[2] < k || xs[3] < k || xs[4] < k)
-    ShapeError(name, "kernel " + std::to_string(k) + " does not fit " + xs.str());
+  CheckPoolInput(name, xs, 5, k, s);
   const int64_t planes = xs[0] * xs[1], D = xs[2], H = xs[3], W = xs[4];
   const int64_t Do = (D - k) / s + 1, Ho = (H - k) / s + 1, Wo = (W - k) / s + 1;
   Tensor y(Shape{xs[0], xs[1], Do, Ho, Wo});  // (B, C, Do, Ho, Wo)
@@ -73,16 +72,6 @@ Var* Pool3d(Tape& t, Var* x, int k, int s, bool is_max) {
   return yv;
 }
 
-// Source taps of linear sampling (align_corners=false) for output index o at `scale` (same as conv.cc BilinearTap).
-inline void LinearTap(int64_t o, int scale, int64_t n, int64_t& i0, int64_t& i1, float& w1) {
-  float src = (static_cast<float>(o) + 0.5f) / static_cast<float>(scale) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  i0 = static_cast<int64_t>(src);
-  if (i0 > n - 1) i0 = n - 1;
-  i1 = i0 + 1 < n ? i0 + 1 : n - 1;
-  w1 = src - static_cast<float>(i0);
-}
-
 }  // namespace
 
 Var* AvgPool3d(Tape& t, Var* x, int kernel, int stride) { return Pool3d(t, x, kernel, stride, false); }
@@ -120,12 +109,8 @@ Var* Upsample3d(Tape& t, Var* x, int scale, bool trilinear) {
             int64_t x0, x1;
             float wx;
             LinearTap(ox, scale, W, x0, x1, wx);
-            const float a_top = a[y0 * W + x0] * (1 - wx) + a[y0 * W + x1] * wx;
-            const float a_bot = a[y1 * W + x0] * (1 - wx) + a[y1 * W + x1] * wx;
-            const float b_top = b[y0 * W + x0] * (1 - wx) + b[y0 * W + x1] * wx;
-            const float b_bot = b[y1 * W + x0] * (1 - wx) + b[y1 * W + x1] * wx;
-            const float va = a_top * (1 - wy) + a_bot * wy;
-            const float vb = b_top * (1 - wy) + b_bot * wy;
+            const float va = Bilerp(a, W, y0, y1, x0, x1, wy, wx);
+            const float vb = Bilerp(b, W, y0, y1, x0, x1, wy, wx);
             row[ox] = va * (1 - wz) + vb * wz;
           }
         }
@@ -159,15 +144,8 @@ Var* Upsample3d(Tape& t, Var* x, int scale, bool trilinear) {
                 int64_t x0, x1;
                 float wx;
                 LinearTap(ox, scale, W, x0, x1, wx);
-                const float ga = grow[ox] * (1 - wz), gb = grow[ox] * wz;
-                a[y0 * W + x0] += ga * (1 - wy) * (1 - wx);
-                a[y0 * W + x1] += ga * (1 - wy) * wx;
-                a[y1 * W + x0] += ga * wy * (1 - wx);
-                a[y1 * W + x1] += ga * wy * wx;
-                b[y0 * W + x0] += gb * (1 - wy) * (1 - wx);
-                b[y0 * W + x1] += gb * (1 - wy) * wx;
-                b[y1 * W + x0] += gb * wy * (1 - wx);
-                b[y1 * W + x1] += gb * wy * wx;
+                BilerpAdd(a, W, y0, y1, x0, x1, wy, wx, grow[ox] * (1 - wz));
+                BilerpAdd(b, W, y0, y1, x0, x1, wy, wx, grow[ox] * wz);
               }
             }
         }
@@ -178,24 +156,15 @@ Var* Upsample3d(Tape& t, Var* x, int scale, bool trilinear) {
 }
 
 Var* AvgPool(Tape& t, Var* x, int kernel, int stride) {
-  const int r = x->value.rank();
-  if (r != 4 && r != 5)
-    ShapeError("avg_pool", "input must be (B, C, H, W) or (B, C, D, H, W), got " + x->value.shape().str());
-  return r == 5 ? AvgPool3d(t, x, kernel, stride) : AvgPool2d(t, x, kernel, stride);
+  return SpatialRank("avg_pool", x) == 5 ? AvgPool3d(t, x, kernel, stride) : AvgPool2d(t, x, kernel, stride);
 }
 
 Var* MaxPool(Tape& t, Var* x, int kernel, int stride) {
-  const int r = x->value.rank();
-  if (r != 4 && r != 5)
-    ShapeError("max_pool", "input must be (B, C, H, W) or (B, C, D, H, W), got " + x->value.shape().str());
-  return r == 5 ? MaxPool3d(t, x, kernel, stride) : MaxPool2d(t, x, kernel, stride);
+  return SpatialRank("max_pool", x) == 5 ? MaxPool3d(t, x, kernel, stride) : MaxPool2d(t, x, kernel, stride);
 }
 
 Var* Upsample(Tape& t, Var* x, int scale, bool linear) {
-  const int r = x->value.rank();
-  if (r != 4 && r != 5)
-    ShapeError("upsample", "input must be (B, C, H, W) or (B, C, D, H, W), got " + x->value.shape().str());
-  return r == 5 ? Upsample3d(t, x, scale, linear) : Upsample2d(t, x, scale, linear);
+  return SpatialRank("upsample", x) == 5 ? Upsample3d(t, x, scale, linear) : Upsample2d(t, x, scale, linear);
 }
 
 }  // namespace ssm::ops
