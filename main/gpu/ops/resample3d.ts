@@ -8,6 +8,17 @@ import { LINEAR_TAPS_WGSL, POOL_FIRST_OUT_WGSL, UNFLAT3_WGSL, ioBindings } from 
 
 // ---- pooling --------------------------------------------------------------------------------------------------------
 
+// Head of a gather backward's main: one thread per input voxel (ix, iy, iz) of plane `plane`.
+const GATHER_MAIN = `@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= p.planes * p.d * p.h * p.w) { return; }
+  let v = unflat3(i, p.d, p.h, p.w);
+  let ix = v.x;
+  let iy = v.y;
+  let iz = v.z;
+  let plane = v.w;`;
+
 const POOL_STRUCT = `${WGSL_GID}${UNFLAT3_WGSL}
 struct P { planes: u32, d: u32, h: u32, w: u32, od: u32, oh: u32, ow: u32, k: u32, s: u32, is_max: u32 }`;
 
@@ -35,15 +46,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 // Gather over the windows that contain input voxel (iz, iy, ix).
 const POOL_BWD_CODE = `${POOL_STRUCT}${ioBindings('x', 'gy', 'gx')}${POOL_FIRST_OUT_WGSL}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= p.planes * p.d * p.h * p.w) { return; }
-  let v = unflat3(i, p.d, p.h, p.w);
-  let ix = v.x;
-  let iy = v.y;
-  let iz = v.z;
-  let plane = v.w;
+${GATHER_MAIN}
   let base = plane * p.d * p.h * p.w;
   let here = (iz * p.h + iy) * p.w + ix;
   var acc = 0.0;
@@ -162,15 +165,7 @@ const UP_BWD_CODE = `${UP_COMMON}${ioBindings('gy', 'gx')}
 fn w_of(t: vec3<f32>, i: u32) -> vec2<f32> {
   return vec2<f32>(select(0.0, 1.0 - t.z, u32(t.x) == i), select(0.0, t.z, u32(t.y) == i));
 }
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= p.planes * p.d * p.h * p.w) { return; }
-  let v = unflat3(i, p.d, p.h, p.w);
-  let ix = v.x;
-  let iy = v.y;
-  let iz = v.z;
-  let plane = v.w;
+${GATHER_MAIN}
   let dz = p.d * p.scale;
   let ho = p.h * p.scale;
   let wo = p.w * p.scale;
