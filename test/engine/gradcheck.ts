@@ -44,6 +44,17 @@ export function distinct(shape: number[], r: () => number, gap = 0.05): Input {
   return { data: Float32Array.from(vals), shape };
 }
 
+/** The arrays one after another in one Float32Array. */
+export function concatF32(parts: readonly Float32Array[]): Float32Array {
+  const flat = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    flat.set(p, off);
+    off += p.length;
+  }
+  return flat;
+}
+
 export interface GradcheckOptions {
   eps?: number;
   atol?: number;
