@@ -28,12 +28,10 @@ Var* Pool3d(Tape& t, Var* x, int k, int s, bool is_max) {
         for (int64_t oy = 0; oy < Ho; ++oy)
           for (int64_t ox = 0; ox < Wo; ++ox) {
             float acc = is_max ? src[(oz * s * H + oy * s) * W + ox * s] : 0.0f;
-            for (int dz = 0; dz < k; ++dz)
-              for (int dy = 0; dy < k; ++dy)
-                for (int dx = 0; dx < k; ++dx) {
-                  const float v = src[((oz * s + dz) * H + oy * s + dy) * W + ox * s + dx];
-                  acc = is_max ? (v > acc ? v : acc) : acc + v;
-                }
+            ForWindow3(oz, oy, ox, k, s, H, W, [&](int64_t i) {
+              const float v = src[i];
+              acc = is_max ? (v > acc ? v : acc) : acc + v;
+            });
             yp[p * vout + (oz * Ho + oy) * Wo + ox] = is_max ? acc : acc * inv;
           }
     }
@@ -54,15 +52,12 @@ Var* Pool3d(Tape& t, Var* x, int k, int s, bool is_max) {
               for (int64_t ox = 0; ox < Wo; ++ox) {
                 const float g = gy[p * vout + (oz * Ho + oy) * Wo + ox];
                 int64_t best = (oz * s * H + oy * s) * W + ox * s;
-                for (int dz = 0; dz < k; ++dz)
-                  for (int dy = 0; dy < k; ++dy)
-                    for (int dx = 0; dx < k; ++dx) {
-                      const int64_t i = ((oz * s + dz) * H + oy * s + dy) * W + ox * s + dx;
-                      if (!is_max)
-                        dst[i] += g * inv;
-                      else if (src[i] > src[best])
-                        best = i;
-                    }
+                ForWindow3(oz, oy, ox, k, s, H, W, [&](int64_t i) {
+                  if (!is_max)
+                    dst[i] += g * inv;
+                  else if (src[i] > src[best])
+                    best = i;
+                });
                 if (is_max) dst[best] += g;
               }
         }

@@ -19,6 +19,15 @@ inline void CheckPoolInput(const char* op, const Shape& xs, int rank, int k, int
   if (!fits) ShapeError(op, "kernel " + std::to_string(k) + " does not fit " + xs.str());
 }
 
+// Calls f(i) for the flat offset i of every voxel of the k×k×k window (stride s, no padding) of output (oz, oy, ox)
+// in one (D, H, W) volume, in row-major (d, h, w) window order. A template: the lambda inlines (no call per voxel).
+template <typename F>
+inline void ForWindow3(int64_t oz, int64_t oy, int64_t ox, int k, int s, int64_t H, int64_t W, F&& f) {
+  for (int dz = 0; dz < k; ++dz)
+    for (int dy = 0; dy < k; ++dy)
+      for (int dx = 0; dx < k; ++dx) f(((oz * s + dz) * H + oy * s + dy) * W + ox * s + dx);
+}
+
 // Rank (4 or 5) of the input of an op that takes (B, C, H, W) or (B, C, D, H, W); anything else is a ShapeError.
 inline int SpatialRank(const char* op, const Var* x) {
   const int r = x->value.rank();
