@@ -31,9 +31,15 @@ fn coef_of(row: u32, c: u32, n: u32) -> vec2<f32> {
   return vec2<f32>(coef[i], coef[i + 1u]);
 }`;
 
-// (row, b, c) of flat index i into a (2, B, C) kernel array (needs p.nb, p.c).
-const ROW_B_C = `
-fn row_b_c(i: u32) -> vec3<u32> { return vec3<u32>(i / (p.c * p.nb), (i / p.c) % p.nb, i % p.c); }`;
+// Head of a main with one thread per element (row, b, c) of a (2, B, C) kernel array (needs p.nb, p.c).
+const PER_K_MAIN = `
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= 2u * p.nb * p.c) { return; }
+  let c = i % p.c;
+  let b = (i / p.c) % p.nb;
+  let row = i / (p.c * p.nb);`;
 
 const PARAM_BINDINGS = `
 @group(0) @binding(0) var<storage, read> inv_dt: array<f32>;
@@ -72,15 +78,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 // K (2, B, C): row 0 = K+(t_b), row 1 = K-(1 - t_b).
-const KERNEL_CODE = `${paramKernelHead([['k', 'read_write']])}${ROW_B_C}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= 2u * p.nb * p.c) { return; }
-  let rbc = row_b_c(i);
-  let row = rbc.x;
-  let b = rbc.y;
-  let c = rbc.z;
+const KERNEL_CODE = `${paramKernelHead([['k', 'read_write']])}${PER_K_MAIN}
   let tau = tau_of(row, b);
   let dt = dt_of(c);
   var acc = 0.0;
@@ -125,15 +123,7 @@ const GK_CODE = `${WGSL_GID}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> gk: array<f32>;
 struct P { nb: u32, c: u32, s: u32 }
-@group(0) @binding(3) var<uniform> p: P;${ROW_B_C}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= 2u * p.nb * p.c) { return; }
-  let rbc = row_b_c(i);
-  let row = rbc.x;
-  let b = rbc.y;
-  let c = rbc.z;
+@group(0) @binding(3) var<uniform> p: P;${PER_K_MAIN}
   let g0 = (b * p.c + c) * p.s;
   let x0 = (b * 2u * p.c + row * p.c + c) * p.s;
   var acc = 0.0;
