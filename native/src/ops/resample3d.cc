@@ -21,20 +21,18 @@ Var* Pool3d(Tape& t, Var* x, int k, int s, bool is_max) {
   float* yp = y.data();
   const float inv = 1.0f / static_cast<float>(k * k * k);
   const int64_t vin = D * H * W, vout = Do * Ho * Wo;
-  ParallelFor(planes, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const float* src = xp + p * vin;
-      for (int64_t oz = 0; oz < Do; ++oz)
-        for (int64_t oy = 0; oy < Ho; ++oy)
-          for (int64_t ox = 0; ox < Wo; ++ox) {
-            float acc = is_max ? src[(oz * s * H + oy * s) * W + ox * s] : 0.0f;
-            ForWindow3(oz, oy, ox, k, s, H, W, [&](int64_t i) {
-              const float v = src[i];
-              acc = is_max ? (v > acc ? v : acc) : acc + v;
-            });
-            yp[p * vout + (oz * Ho + oy) * Wo + ox] = is_max ? acc : acc * inv;
-          }
-    }
+  ForEachPlane(planes, [&](int64_t p) {
+    const float* src = xp + p * vin;
+    for (int64_t oz = 0; oz < Do; ++oz)
+      for (int64_t oy = 0; oy < Ho; ++oy)
+        for (int64_t ox = 0; ox < Wo; ++ox) {
+          float acc = is_max ? src[(oz * s * H + oy * s) * W + ox * s] : 0.0f;
+          ForWindow3(oz, oy, ox, k, s, H, W, [&](int64_t i) {
+            const float v = src[i];
+            acc = is_max ? (v > acc ? v : acc) : acc + v;
+          });
+          yp[p * vout + (oz * Ho + oy) * Wo + ox] = is_max ? acc : acc * inv;
+        }
   });
   Var* yv = MakeOut(t, std::move(y), {x});
   if (yv->requires_grad) {
@@ -43,24 +41,22 @@ Var* Pool3d(Tape& t, Var* x, int k, int s, bool is_max) {
       const float* gy = yv->grad.data();
       float* gx = t.Grad(x).data();
       const int64_t vin = D * H * W, vout = Do * Ho * Wo;
-      ParallelFor(planes, 1, [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p) {
-          const float* src = xp + p * vin;
-          float* dst = gx + p * vin;
-          for (int64_t oz = 0; oz < Do; ++oz)
-            for (int64_t oy = 0; oy < Ho; ++oy)
-              for (int64_t ox = 0; ox < Wo; ++ox) {
-                const float g = gy[p * vout + (oz * Ho + oy) * Wo + ox];
-                int64_t best = (oz * s * H + oy * s) * W + ox * s;
-                ForWindow3(oz, oy, ox, k, s, H, W, [&](int64_t i) {
-                  if (!is_max)
-                    dst[i] += g * inv;
-                  else if (src[i] > src[best])
-                    best = i;
-                });
-                if (is_max) dst[best] += g;
-              }
-        }
+      ForEachPlane(planes, [&](int64_t p) {
+        const float* src = xp + p * vin;
+        float* dst = gx + p * vin;
+        for (int64_t oz = 0; oz < Do; ++oz)
+          for (int64_t oy = 0; oy < Ho; ++oy)
+            for (int64_t ox = 0; ox < Wo; ++ox) {
+              const float g = gy[p * vout + (oz * Ho + oy) * Wo + ox];
+              int64_t best = (oz * s * H + oy * s) * W + ox * s;
+              ForWindow3(oz, oy, ox, k, s, H, W, [&](int64_t i) {
+                if (!is_max)
+                  dst[i] += g * inv;
+                else if (src[i] > src[best])
+                  best = i;
+              });
+              if (is_max) dst[best] += g;
+            }
       });
     });
   }
@@ -82,34 +78,32 @@ Var* Upsample3d(Tape& t, Var* x, int scale, bool trilinear) {
   const float* xp = x->value.data();
   float* yp = y.data();
   const int64_t vin = D * H * W, vout = Do * Ho * Wo;
-  ParallelFor(planes, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const float* src = xp + p * vin;
-      float* dst = yp + p * vout;
-      for (int64_t oz = 0; oz < Do; ++oz)
-        for (int64_t oy = 0; oy < Ho; ++oy) {
-          float* row = dst + (oz * Ho + oy) * Wo;
-          if (!trilinear) {
-            const float* s = src + ((oz / scale) * H + oy / scale) * W;
-            for (int64_t ox = 0; ox < Wo; ++ox) row[ox] = s[ox / scale];
-            continue;
-          }
-          int64_t z0, z1, y0, y1;
-          float wz, wy;
-          LinearTap(oz, scale, D, z0, z1, wz);
-          LinearTap(oy, scale, H, y0, y1, wy);
-          const float* a = src + z0 * H * W;  // the two depth slices
-          const float* b = src + z1 * H * W;
-          for (int64_t ox = 0; ox < Wo; ++ox) {
-            int64_t x0, x1;
-            float wx;
-            LinearTap(ox, scale, W, x0, x1, wx);
-            const float va = Bilerp(a, W, y0, y1, x0, x1, wy, wx);
-            const float vb = Bilerp(b, W, y0, y1, x0, x1, wy, wx);
-            row[ox] = va * (1 - wz) + vb * wz;
-          }
+  ForEachPlane(planes, [&](int64_t p) {
+    const float* src = xp + p * vin;
+    float* dst = yp + p * vout;
+    for (int64_t oz = 0; oz < Do; ++oz)
+      for (int64_t oy = 0; oy < Ho; ++oy) {
+        float* row = dst + (oz * Ho + oy) * Wo;
+        if (!trilinear) {
+          const float* s = src + ((oz / scale) * H + oy / scale) * W;
+          for (int64_t ox = 0; ox < Wo; ++ox) row[ox] = s[ox / scale];
+          continue;
         }
-    }
+        int64_t z0, z1, y0, y1;
+        float wz, wy;
+        LinearTap(oz, scale, D, z0, z1, wz);
+        LinearTap(oy, scale, H, y0, y1, wy);
+        const float* a = src + z0 * H * W;  // the two depth slices
+        const float* b = src + z1 * H * W;
+        for (int64_t ox = 0; ox < Wo; ++ox) {
+          int64_t x0, x1;
+          float wx;
+          LinearTap(ox, scale, W, x0, x1, wx);
+          const float va = Bilerp(a, W, y0, y1, x0, x1, wy, wx);
+          const float vb = Bilerp(b, W, y0, y1, x0, x1, wy, wx);
+          row[ox] = va * (1 - wz) + vb * wz;
+        }
+      }
   });
   Var* yv = MakeOut(t, std::move(y), {x});
   if (yv->requires_grad) {
@@ -117,33 +111,31 @@ Var* Upsample3d(Tape& t, Var* x, int scale, bool trilinear) {
       const float* gy = yv->grad.data();
       float* gx = t.Grad(x).data();
       const int64_t vin = D * H * W, vout = Do * Ho * Wo;
-      ParallelFor(planes, 1, [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p) {
-          const float* g = gy + p * vout;
-          float* d = gx + p * vin;
-          for (int64_t oz = 0; oz < Do; ++oz)
-            for (int64_t oy = 0; oy < Ho; ++oy) {
-              const float* grow = g + (oz * Ho + oy) * Wo;
-              if (!trilinear) {
-                float* drow = d + ((oz / scale) * H + oy / scale) * W;
-                for (int64_t ox = 0; ox < Wo; ++ox) drow[ox / scale] += grow[ox];
-                continue;
-              }
-              int64_t z0, z1, y0, y1;
-              float wz, wy;
-              LinearTap(oz, scale, D, z0, z1, wz);
-              LinearTap(oy, scale, H, y0, y1, wy);
-              float* a = d + z0 * H * W;
-              float* b = d + z1 * H * W;
-              for (int64_t ox = 0; ox < Wo; ++ox) {
-                int64_t x0, x1;
-                float wx;
-                LinearTap(ox, scale, W, x0, x1, wx);
-                BilerpAdd(a, W, y0, y1, x0, x1, wy, wx, grow[ox] * (1 - wz));
-                BilerpAdd(b, W, y0, y1, x0, x1, wy, wx, grow[ox] * wz);
-              }
+      ForEachPlane(planes, [&](int64_t p) {
+        const float* g = gy + p * vout;
+        float* d = gx + p * vin;
+        for (int64_t oz = 0; oz < Do; ++oz)
+          for (int64_t oy = 0; oy < Ho; ++oy) {
+            const float* grow = g + (oz * Ho + oy) * Wo;
+            if (!trilinear) {
+              float* drow = d + ((oz / scale) * H + oy / scale) * W;
+              for (int64_t ox = 0; ox < Wo; ++ox) drow[ox / scale] += grow[ox];
+              continue;
             }
-        }
+            int64_t z0, z1, y0, y1;
+            float wz, wy;
+            LinearTap(oz, scale, D, z0, z1, wz);
+            LinearTap(oy, scale, H, y0, y1, wy);
+            float* a = d + z0 * H * W;
+            float* b = d + z1 * H * W;
+            for (int64_t ox = 0; ox < Wo; ++ox) {
+              int64_t x0, x1;
+              float wx;
+              LinearTap(ox, scale, W, x0, x1, wx);
+              BilerpAdd(a, W, y0, y1, x0, x1, wy, wx, grow[ox] * (1 - wz));
+              BilerpAdd(b, W, y0, y1, x0, x1, wy, wx, grow[ox] * wz);
+            }
+          }
       });
     });
   }

@@ -19,6 +19,15 @@ inline void CheckPoolInput(const char* op, const Shape& xs, int rank, int k, int
   if (!fits) ShapeError(op, "kernel " + std::to_string(k) + " does not fit " + xs.str());
 }
 
+// Runs f(p) for every plane p in [0, planes), planes split across the thread pool. A template: f inlines into the
+// per-chunk loop.
+template <typename F>
+inline void ForEachPlane(int64_t planes, F&& f) {
+  ParallelFor(planes, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) f(p);
+  });
+}
+
 // Calls f(i) for the flat offset i of every voxel of the k×k×k window (stride s, no padding) of output (oz, oy, ox)
 // in one (D, H, W) volume, in row-major (d, h, w) window order. A template: the lambda inlines (no call per voxel).
 template <typename F>
