@@ -9,13 +9,11 @@ import { AppError } from '../ipc/app-error.js';
 import type { Volume } from '../media/volume.js';
 import type { ProjectStore } from '../project/store.js';
 import { resample } from './dataset.js';
-import { classMask, overlap } from './eval-segment.js';
+import { ClassScoreSums, classMask, fit, overlap, planeEvaluation } from './eval-segment-common.js';
 import type { RegisteredModel } from './manager.js';
 import { axialSlice, loadVolume, normalizeInPlace, volumeScale } from './media-input.js';
 import type { Predictor } from './runner.js';
 import { rateFor } from './zoo.js';
-
-const fit = (n: number, m: number): number => Math.max(m, Math.round(n / m) * m);
 
 export interface VolumePrediction {
   volume: Volume;
@@ -103,20 +101,8 @@ export async function evaluateSegmentation3d(
     ref && ref.width === nx && ref.height === ny
       ? card.classes.map((className, c) => ({ className, ...overlap(sliceMask, ref.data, c + 1) }))
       : null;
-  const grey = new Uint8Array(per);
-  for (let i = 0; i < per; i++) grey[i] = Math.round(Math.min(1, Math.max(0, plane[i] as number)) * 255);
-  return {
-    model: card.id,
-    itemId,
-    slice: k0,
-    slices: nz,
-    width: nx,
-    height: ny,
-    imageBase64: Buffer.from(grey).toString('base64'),
-    maskBase64: Buffer.from(sliceMask).toString('base64'),
-    classes: card.classes,
-    reference,
-  };
+  const fields = { model: card.id, itemId, slice: k0, slices: nz, width: nx, height: ny, classes: card.classes };
+  return planeEvaluation({ ...fields, reference }, plane, sliceMask);
 }
 
 /**
@@ -137,9 +123,8 @@ export async function evaluateSegmentationSet3d(
     if (kind !== 'nifti' && kind !== 'dicom') continue;
     byItem.set(p.itemId, [...(byItem.get(p.itemId) ?? []), p.slice]);
   }
-  const sums = reg.card.classes.map((className) => ({ className, dice: 0, iou: 0 }));
-  let n = 0,
-    items = 0;
+  const sums = new ClassScoreSums(reg.card.classes);
+  let items = 0;
   for (const [itemId, slices] of byItem) {
     const { volume, mask } = await predictVolume(model, reg, store, itemId);
     const [nx, ny, nz] = volume.dims as [number, number, number];
@@ -149,20 +134,10 @@ export async function evaluateSegmentationSet3d(
       const ref = store.mask(itemId, 2, z);
       if (z >= nz || !ref || ref.width !== nx || ref.height !== ny) continue;
       const pred = mask.subarray(z * per, (z + 1) * per);
-      sums.forEach((s, c) => {
-        const o = overlap(pred, ref.data, c + 1);
-        s.dice += o.dice;
-        s.iou += o.iou;
-      });
+      sums.addPlane((c) => overlap(pred, ref.data, c + 1));
       used++;
     }
     if (used > 0) items++;
-    n += used;
   }
-  return {
-    model: reg.card.id,
-    items,
-    planes: n,
-    perClass: sums.map((s) => ({ className: s.className, dice: n ? s.dice / n : 0, iou: n ? s.iou / n : 0 })),
-  };
+  return sums.result(reg.card.id, items);
 }

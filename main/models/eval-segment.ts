@@ -7,53 +7,12 @@ import { AppError } from '../ipc/app-error.js';
 import type { ProjectStore } from '../project/store.js';
 import { resample } from './dataset.js';
 import { evaluateSegmentation3d, evaluateSegmentationSet3d } from './eval-segment-3d.js';
+import { ClassScoreSums, classMask, fit, overlap, planeEvaluation } from './eval-segment-common.js';
 import type { RegisteredModel } from './manager.js';
 import { axialSlice, loadImage, loadVolume, normalizeInPlace, volumeScale } from './media-input.js';
 import { rateFor } from './zoo.js';
 
-const fit = (n: number, m: number): number => Math.max(m, Math.round(n / m) * m);
-
-/** Class-index mask (0 background, k + 1 where class k's logit is the largest > 0, i.e. sigmoid > 0.5). */
-export function classMask(logits: Float32Array, k: number, per: number): Uint8Array {
-  const out = new Uint8Array(per);
-  for (let p = 0; p < per; p++) {
-    let best = 0,
-      bestV = 0;
-    for (let c = 0; c < k; c++) {
-      const v = logits[c * per + p] as number;
-      if (v > bestV) {
-        bestV = v;
-        best = c + 1;
-      }
-    }
-    out[p] = best;
-  }
-  return out;
-}
-
-/**
- * Dice and IoU of class `c` of a predicted class-index mask against the reference pixels holding `refValue` ('any':
- * every non-zero reference pixel); 1 / 1 when both are empty.
- */
-export function overlap(
-  pred: Uint8Array,
-  ref: Uint8Array,
-  c: number,
-  refValue: number | 'any' = c,
-): { dice: number; iou: number } {
-  let inter = 0,
-    a = 0,
-    b = 0;
-  for (let i = 0; i < pred.length; i++) {
-    const p = pred[i] === c,
-      r = refValue === 'any' ? ref[i] !== 0 : ref[i] === refValue;
-    if (p) a++;
-    if (r) b++;
-    if (p && r) inter++;
-  }
-  if (a + b === 0) return { dice: 1, iou: 1 };
-  return { dice: (2 * inter) / (a + b), iou: inter / (a + b - inter) };
-}
+export { classMask, overlap } from './eval-segment-common.js';
 
 export async function evaluateSegmentation(
   model: Model,
@@ -92,20 +51,8 @@ export async function evaluateSegmentation(
           ...overlap(mask, ref.data, c + 1, referenceValue(store, card.classes, className, c)),
         }))
       : null;
-  const grey = new Uint8Array(w * h);
-  for (let i = 0; i < grey.length; i++) grey[i] = Math.round(Math.min(1, Math.max(0, plane[i] as number)) * 255);
-  return {
-    model: card.id,
-    itemId,
-    slice: k0,
-    slices,
-    width: w,
-    height: h,
-    imageBase64: Buffer.from(grey).toString('base64'),
-    maskBase64: Buffer.from(mask).toString('base64'),
-    classes: card.classes,
-    reference,
-  };
+  const fields = { model: card.id, itemId, slice: k0, slices, width: w, height: h, classes: card.classes, reference };
+  return planeEvaluation(fields, plane, mask);
 }
 
 /**
@@ -130,28 +77,17 @@ export async function evaluateSegmentationSet(
 ): Promise<SegmentSetEvaluation> {
   if (reg.card.input.dims === 3) return evaluateSegmentationSet3d(model, reg, store);
   const planes = store.masks().filter((m) => m.axis === 2);
-  const sums = reg.card.classes.map((className) => ({ className, dice: 0, iou: 0 }));
+  const sums = new ClassScoreSums(reg.card.classes);
   const items = new Set<number>();
-  let n = 0;
   for (const p of planes) {
     const kind = store.item(p.itemId).kind;
     if (kind !== 'image' && kind !== 'nifti' && kind !== 'dicom') continue;
     if (kind === 'image' && p.slice !== 0) continue;
     const e = await evaluateSegmentation(model, reg, store, p.itemId, kind === 'image' ? null : p.slice);
-    if (e.reference === null || e.slice !== p.slice) continue;
-    e.reference.forEach((r, c) => {
-      const s = sums[c];
-      if (!s) return;
-      s.dice += r.dice;
-      s.iou += r.iou;
-    });
+    const reference = e.reference;
+    if (reference === null || e.slice !== p.slice) continue;
+    sums.addPlane((c) => reference[c]);
     items.add(p.itemId);
-    n += 1;
   }
-  return {
-    model: reg.card.id,
-    items: items.size,
-    planes: n,
-    perClass: sums.map((s) => ({ className: s.className, dice: n ? s.dice / n : 0, iou: n ? s.iou / n : 0 })),
-  };
+  return sums.result(reg.card.id, items.size);
 }

@@ -9,8 +9,8 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { MediaInfo } from '../../contract/media.js';
 import { ProjectStore } from '../../main/project/store.js';
+import { mediaInfo } from '../project/media-info.js';
 import { launchChromium, ROOT, SHOTS, startApp, UPDATE_SCREENSHOTS, type RunningApp } from './harness.js';
 
 const COMMITTED = path.join(ROOT, 'test', 'e2e', 'screenshots');
@@ -513,25 +513,7 @@ describe('projects, library, viewers and labeling', () => {
   it('keeps only a window of a 10,000-item project in the DOM and scrolls through it', async () => {
     const dir = path.join(app.tmp, 'big');
     const sample = path.join(ROOT, 'samples', 'images', 'fashion-mnist', 'bag', 't10k-00018.png');
-    const info: MediaInfo = {
-      path: sample,
-      kind: 'image',
-      format: 'png',
-      width: 28,
-      height: 28,
-      frames: 1,
-      slices: null,
-      channels: 1,
-      bitDepth: 8,
-      sampleType: 'uint8',
-      fps: null,
-      durationSeconds: null,
-      rotation: 0,
-      spacing: null,
-      hasAudio: false,
-      codec: null,
-      windowPresets: [],
-    };
+    const info = mediaInfo({ path: sample, width: 28, height: 28 });
     // 10,000 real files (copies of one 28×28 PNG), so the tiles in view show real thumbnails.
     const files = path.join(app.tmp, 'big-files');
     await mkdir(files, { recursive: true });

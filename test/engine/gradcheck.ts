@@ -33,6 +33,28 @@ export function randn(shape: number[], r: () => number, scale = 1): Input {
   return { data, shape };
 }
 
+/** Values spread apart by at least `gap` (no ties, no kinks within eps): a shuffled ramp. */
+export function distinct(shape: number[], r: () => number, gap = 0.05): Input {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const vals = Array.from({ length: n }, (_, i) => (i - n / 2) * gap);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [vals[i], vals[j]] = [vals[j] ?? 0, vals[i] ?? 0];
+  }
+  return { data: Float32Array.from(vals), shape };
+}
+
+/** The arrays one after another in one Float32Array. */
+export function concatF32(parts: readonly Float32Array[]): Float32Array {
+  const flat = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    flat.set(p, off);
+    off += p.length;
+  }
+  return flat;
+}
+
 export interface GradcheckOptions {
   eps?: number;
   atol?: number;

@@ -4,22 +4,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { loadEngine } from '../../main/engine/binding.js';
-import { gradcheck, randn, rng, type Input } from './gradcheck.js';
+import { distinct, gradcheck, randn, rng, type Input } from './gradcheck.js';
 
 const engine = loadEngine();
 const run = (op: string, x: Input, attrs: Record<string, unknown>): { output: Float32Array; shape: number[] } =>
   engine.opForwardBackward(op, [x.data], [x.shape], JSON.stringify(attrs), null);
-
-/** Values spread apart by at least `gap` (no ties, no kinks within eps): a shuffled ramp. */
-function distinct(shape: number[], r: () => number, gap = 0.05): Input {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const vals = Array.from({ length: n }, (_, i) => (i - n / 2) * gap);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [vals[i], vals[j]] = [vals[j] ?? 0, vals[i] ?? 0];
-  }
-  return { data: Float32Array.from(vals), shape };
-}
 
 const at = (a: Float32Array, i: number): number => a[i] ?? NaN;
 

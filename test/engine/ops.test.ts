@@ -3,20 +3,9 @@
 import { describe, expect, it } from 'vitest';
 
 import { loadEngine } from '../../main/engine/binding.js';
-import { gradcheck, randn, rng, type Input } from './gradcheck.js';
+import { distinct, gradcheck, randn, rng, type Input } from './gradcheck.js';
 
 const engine = loadEngine();
-
-/** Values spread apart by at least `gap` (no ties, no kinks within eps): a shuffled ramp. */
-function distinct(shape: number[], r: () => number, gap = 0.05): Input {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const vals = Array.from({ length: n }, (_, i) => (i - n / 2) * gap);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [vals[i], vals[j]] = [vals[j] ?? 0, vals[i] ?? 0];
-  }
-  return { data: Float32Array.from(vals), shape };
-}
 
 function awayFromZero(shape: number[], r: () => number): Input {
   const x = randn(shape, r);

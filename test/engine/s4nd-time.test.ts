@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { Engine, validateSpec, type ModelSpec } from '../../main/engine/index.js';
-import { gradcheck, randn, rng, type Input } from './gradcheck.js';
+import { concatF32, gradcheck, randn, rng, type Input } from './gradcheck.js';
 
 const engine = new Engine();
 
@@ -23,13 +23,7 @@ function initParams(C: number, dState: number, dt: [number, number], seed: numbe
   const names = ['inv_dt', 'A_real', 'A_imag', 'C'].map((n) => `layers.2.kernel.${n}`);
   const parts = names.map((n) => model.getParam(n));
   model.dispose();
-  const flat = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    flat.set(p, off);
-    off += p.length;
-  }
-  return flat;
+  return concatF32(parts);
 }
 
 /** K±_c(tau) = 2 Re sum_n C±_{c,n} exp(dt_c A_n tau), in double. row 0: forward (u0), row 1: backward (u1). */
@@ -91,35 +85,28 @@ describe('s4nd_time op', () => {
     expect(den).toBeGreaterThan(1);
   });
 
-  it('gradients for the frames and every parameter pass finite differences (t gets none)', () => {
-    const x = randn([B, 2 * C, 3, 2], rng(4));
-    const report = gradcheck(
+  /** Finite-difference check of the frames' and the parameters' gradients (200 samples). */
+  const check = (corrupt?: (g: (Float32Array | null)[]) => void) =>
+    gradcheck(
       engine.binding,
       's4nd_time',
-      [x, { data: params.slice(), shape: [params.length] }, tIn],
+      [randn([B, 2 * C, 3, 2], rng(4)), { data: params.slice(), shape: [params.length] }, tIn],
       { d_state: dState },
-      { samples: 200 },
+      { samples: 200, ...(corrupt ? { corrupt } : {}) },
     );
+
+  it('gradients for the frames and every parameter pass finite differences (t gets none)', () => {
+    const report = check();
     expect(report.failures).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.checked).toBeGreaterThan(150);
   });
 
   it('the gradient check fails when one parameter gradient is off by 10%', () => {
-    const x = randn([B, 2 * C, 3, 2], rng(4));
-    const report = gradcheck(
-      engine.binding,
-      's4nd_time',
-      [x, { data: params.slice(), shape: [params.length] }, tIn],
-      { d_state: dState },
-      {
-        samples: 200,
-        corrupt: (g) => {
-          const gp = g[1];
-          if (gp) gp[0] = (gp[0] ?? 0) * 1.1 + 0.05; // inv_dt of channel 0
-        },
-      },
-    );
+    const report = check((g) => {
+      const gp = g[1];
+      if (gp) gp[0] = (gp[0] ?? 0) * 1.1 + 0.05; // inv_dt of channel 0
+    });
     expect(report.ok).toBe(false);
   });
 

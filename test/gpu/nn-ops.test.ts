@@ -2,9 +2,8 @@
 // entry point opForwardBackward, native/src/binding/op_binding.cc) on seeded inputs and a seeded upstream gradient.
 // Measure: NMSE = sum((gpu - cpu)^2) / sum(cpu^2) per tensor, asserted < 1e-12 (≈ 1e-6 relative RMS); dropout must
 // give the identical mask (measured NMSE 0: same HashUniform bits in emulated 64-bit WGSL arithmetic).
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, test } from 'vitest';
 
-import { loadEngine } from '../../main/engine/binding.js';
 import {
   bceWithLogits,
   gelu,
@@ -37,52 +36,11 @@ import {
   upsample,
   upsampleBackward,
 } from '../../main/gpu/ops/nn.js';
-import type { GpuRuntime, GpuTensor } from '../../main/gpu/runtime.js';
-import { nmse, seeded, testRuntime } from './gpu-test-device.js';
+import type { GpuTensor } from '../../main/gpu/runtime.js';
+import { testRuntime } from './gpu-test-device.js';
+import { f32, numel, opComparison } from './op-compare.js';
 
-const engine = loadEngine();
-const numel = (s: number[]): number => s.reduce((a, b) => a * b, 1);
-const f32 = (seed: number, n: number, lo = -1, hi = 1): Float32Array => Float32Array.from(seeded(seed, n, lo, hi));
-const TOL = 1e-12;
-const table: string[] = [];
-afterAll(() => console.log(`GPU op vs CPU engine (NMSE fwd | bwd per input):\n  ${table.join('\n  ')}`));
-
-interface GpuResult {
-  y: GpuTensor;
-  grads: (GpuTensor | null)[];
-}
-
-async function compare(
-  rt: GpuRuntime,
-  label: string,
-  op: string,
-  inputs: Float32Array[],
-  shapes: number[][],
-  attrs: Record<string, unknown>,
-  gpu: (t: GpuTensor[], up: GpuTensor) => GpuResult,
-): Promise<void> {
-  const probe = engine.opForwardBackward(op, inputs, shapes, JSON.stringify(attrs), null);
-  const up = f32(99, probe.output.length);
-  const cpu = engine.opForwardBackward(op, inputs, shapes, JSON.stringify(attrs), up);
-  const ts = inputs.map((x, i) => rt.upload(x, shapes[i] ?? [x.length]));
-  const r = rt.run((b) => {
-    void b;
-    return gpu(ts, rt.upload(up, probe.shape));
-  });
-  const y = await rt.read(r.y);
-  const ef = nmse(y.subarray(0, cpu.output.length), cpu.output);
-  const eb: string[] = [];
-  expect(ef, `${label} forward`).toBeLessThan(TOL);
-  for (let i = 0; i < cpu.grads.length; i++) {
-    const want = cpu.grads[i];
-    const got = r.grads[i];
-    if (!want || !got) continue;
-    const e = nmse((await rt.read(got)).subarray(0, want.length), want);
-    eb.push(e.toExponential(1));
-    expect(e, `${label} grad ${i}`).toBeLessThan(TOL);
-  }
-  table.push(`${label.padEnd(44)} ${ef.toExponential(1)} | ${eb.join(', ')}`);
-}
+const compare = opComparison('GPU op vs CPU engine (NMSE fwd | bwd per input)');
 
 describe('GPU ops vs the CPU engine', () => {
   test('conv2d (stride 2, padding 1, bias) and conv3d (padding 1, no bias)', async () => {

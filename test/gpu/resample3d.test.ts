@@ -1,56 +1,14 @@
 // 3-D pooling and upsampling on the GPU (main/gpu/ops/resample3d.ts), forward and backward, against the CPU engine's
 // own ops (opForwardBackward) on seeded inputs and a seeded upstream gradient, as test/gpu/nn-ops.test.ts does for the
 // 2-D ones. Measure: NMSE = sum((gpu - cpu)^2) / sum(cpu^2) per tensor, asserted < 1e-12.
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 
-import { loadEngine } from '../../main/engine/binding.js';
 import { pool3d, pool3dBackward, upsample3d, upsample3dBackward } from '../../main/gpu/ops/resample3d.js';
-import type { GpuRuntime, GpuTensor } from '../../main/gpu/runtime.js';
-import { nmse, seeded, testRuntime } from './gpu-test-device.js';
+import type { GpuTensor } from '../../main/gpu/runtime.js';
+import { testRuntime } from './gpu-test-device.js';
+import { f32, numel, opComparison } from './op-compare.js';
 
-const engine = loadEngine();
-const numel = (s: number[]): number => s.reduce((a, b) => a * b, 1);
-const f32 = (seed: number, n: number, lo = -1, hi = 1): Float32Array => Float32Array.from(seeded(seed, n, lo, hi));
-const TOL = 1e-12;
-const table: string[] = [];
-afterAll(() => console.log(`GPU 3-D op vs CPU engine (NMSE fwd | bwd):\n  ${table.join('\n  ')}`));
-
-interface GpuResult {
-  y: GpuTensor;
-  grads: (GpuTensor | null)[];
-}
-
-async function compare(
-  rt: GpuRuntime,
-  label: string,
-  op: string,
-  inputs: Float32Array[],
-  shapes: number[][],
-  attrs: Record<string, unknown>,
-  gpu: (t: GpuTensor[], up: GpuTensor) => GpuResult,
-): Promise<void> {
-  const probe = engine.opForwardBackward(op, inputs, shapes, JSON.stringify(attrs), null);
-  const up = f32(99, probe.output.length);
-  const cpu = engine.opForwardBackward(op, inputs, shapes, JSON.stringify(attrs), up);
-  const ts = inputs.map((x, i) => rt.upload(x, shapes[i] ?? [x.length]));
-  const r = rt.run((b) => {
-    void b;
-    return gpu(ts, rt.upload(up, probe.shape));
-  });
-  const y = await rt.read(r.y);
-  const ef = nmse(y.subarray(0, cpu.output.length), cpu.output);
-  const eb: string[] = [];
-  expect(ef, `${label} forward`).toBeLessThan(TOL);
-  for (let i = 0; i < cpu.grads.length; i++) {
-    const want = cpu.grads[i];
-    const got = r.grads[i];
-    if (!want || !got) continue;
-    const e = nmse((await rt.read(got)).subarray(0, want.length), want);
-    eb.push(e.toExponential(1));
-    expect(e, `${label} grad ${i}`).toBeLessThan(TOL);
-  }
-  table.push(`${label.padEnd(44)} ${ef.toExponential(1)} | ${eb.join(', ')}`);
-}
+const compare = opComparison('GPU 3-D op vs CPU engine (NMSE fwd | bwd)');
 
 describe('GPU 3-D ops vs the CPU engine', () => {
   test('avg_pool / max_pool on volumes (2x2x2 s2, overlapping 3x3x3 s2 and s1, odd sizes)', async () => {

@@ -10,6 +10,7 @@ import { GpuModel } from '../../main/gpu/graph/executor.js';
 import { s4ndTime, s4ndTimeBackward, s4ndTimeTimes } from '../../main/gpu/ops/s4nd-time.js';
 import { INTERP_CHANNELS } from '../../main/models/dataset.js';
 import { ZOO } from '../../main/models/zoo.js';
+import { concatF32 } from '../engine/gradcheck.js';
 import { nmse, seeded, testRuntime } from './gpu-test-device.js';
 
 const engine = loadEngine();
@@ -37,12 +38,7 @@ describe('s4nd_time on the GPU vs the CPU engine', () => {
     );
     const parts = ['inv_dt', 'A_real', 'A_imag', 'C'].map((n) => model.getParam(`layers.2.kernel.${n}`));
     model.dispose();
-    const flat = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      flat.set(p, off);
-      off += p.length;
-    }
+    const flat = concatF32(parts);
     const x = f32(1, nb * 2 * C * S);
     const times = Float32Array.from([0.2, 0.5, 0.9]);
     const attrs = JSON.stringify({ d_state: 2 * nh });
@@ -69,7 +65,7 @@ describe('s4nd_time on the GPU vs the CPU engine', () => {
     const eY = nmse(await rt.read(r.y), cpu.output);
     const gCpu = cpu.grads[1] ?? new Float32Array();
     const gGpu = new Float32Array(flat.length);
-    off = 0;
+    let off = 0;
     for (const t of [r.d.dInvDt, r.d.dAReal, r.d.dAImag, r.d.dCoef]) {
       const v = await rt.read(t);
       gGpu.set(v.subarray(0, t.size), off);

@@ -6,7 +6,7 @@
 // first sampled on ch2's 1 mm grid) area-downsampled by 4 or 5 (uint8 NIfTI, affine scaled),
 // imported, with the ch2bet brain mask downsampled the same way stored as axial masks through the project store.
 import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { ffmpegPaths } from '../../main/media/ffmpeg-path.js';
@@ -18,7 +18,18 @@ import { importPaths } from '../../main/project/import.js';
 import { ProjectStore } from '../../main/project/store.js';
 import { CH2, CH2BET, ensurePackage, TREE, VTEST } from './data.js';
 
-const never = { signal: new AbortController().signal, progress: (): void => undefined };
+/** Options for the services with no cancellation and no progress output. */
+export const quiet = { signal: new AbortController().signal, progress: (): void => undefined };
+
+/** The fields of a run's state.json (<project>/runs/<runId>/) the 3-D tests read. */
+export interface RunStateFile {
+  checkpoint: string;
+  history: { trainLoss: number; size: number; validation: { metrics: Record<string, number> }[] }[];
+}
+
+export async function readRunState(project: string, runId: string): Promise<RunStateFile> {
+  return JSON.parse(await readFile(path.join(project, 'runs', runId, 'state.json'), 'utf8')) as RunStateFile;
+}
 
 /** Frames [from, from + count) of `src` as a 160×120 H.264 MP4 at 10 fps. */
 function cut(src: string, from: number, count: number, out: string): void {
@@ -75,7 +86,7 @@ export async function clipProject(root: string): Promise<ClipProject> {
   const project = path.join(root, 'project');
   const store = ProjectStore.open(project);
   try {
-    await importPaths(store, [media, loose], never);
+    await importPaths(store, [media, loose], quiet);
     const item = store.items(0, 100).find((i) => i.path === loose);
     if (!item) throw new Error('the loose clip was not imported');
     const range: [number, number] = [8, 47];
@@ -186,7 +197,7 @@ export async function volumeProject(root: string): Promise<VolumeProject> {
     await importPaths(
       store,
       made.map((m) => m.file),
-      never,
+      quiet,
     );
     // The painted value 1 is the class 'brain' (the project's first class takes mask value 1).
     store.addClass('brain');

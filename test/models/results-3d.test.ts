@@ -25,7 +25,7 @@ import { ModelManager } from '../../main/models/manager.js';
 import { clipStarts } from '../../main/models/project-data-3d.js';
 import { runTraining } from '../../main/models/train-service.js';
 import { ProjectStore } from '../../main/project/store.js';
-import { clipProject, volumeProject, type ClipProject, type VolumeProject } from './project-fixture-3d.js';
+import { clipProject, quiet, volumeProject, type ClipProject, type VolumeProject } from './project-fixture-3d.js';
 
 let tmp: string;
 let clips: ClipProject;
@@ -33,8 +33,6 @@ let vols: VolumeProject;
 let manager: ModelManager;
 let h: ReturnType<typeof resultsHandlers>;
 const ctx = {} as CallContext;
-const never = new AbortController().signal;
-const quiet = { signal: never, progress: (): void => undefined };
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'ssm-results3d-'));

@@ -26,14 +26,19 @@ import { clipStarts, countTrainSamples3d, longestRun } from '../../main/models/p
 import { splitOfItem } from '../../main/models/eval-classify.js';
 import { runTraining } from '../../main/models/train-service.js';
 import { ProjectStore } from '../../main/project/store.js';
-import { clipProject, volumeProject, type ClipProject, type VolumeProject } from './project-fixture-3d.js';
+import {
+  clipProject,
+  quiet,
+  readRunState,
+  volumeProject,
+  type ClipProject,
+  type VolumeProject,
+} from './project-fixture-3d.js';
 
 let tmp: string;
 let clips: ClipProject;
 let vols: VolumeProject;
 let manager: ModelManager;
-const never = new AbortController().signal;
-const quiet = { signal: never, progress: (): void => undefined };
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'ssm-train3d-'));
@@ -183,9 +188,7 @@ describe('3-D training and inference services', () => {
     const first = await runTraining({ ...params, maxSteps: 4 }, { ...quiet, manager });
     expect(first.modelId).toBeNull();
     expect(first.steps).toBe(4);
-    const ckpt = JSON.parse(await readFile(path.join(clips.project, 'runs', 'clip3d', 'state.json'), 'utf8')) as {
-      checkpoint: string;
-    };
+    const ckpt = await readRunState(clips.project, 'clip3d');
     expect(existsSync(path.join(clips.project, 'runs', 'clip3d', ckpt.checkpoint))).toBe(true);
     const t0 = Date.now();
     const r: TrainResult = await runTraining(params, { ...quiet, manager });
@@ -205,9 +208,7 @@ describe('3-D training and inference services', () => {
     expect(card.onnx?.parity.every((p) => p.ok)).toBe(true);
     console.log('clip3d ONNX parity:', JSON.stringify(card.onnx?.parity));
     // Loss falls over the run (first epoch vs last epoch, train loss logged per epoch).
-    const state = JSON.parse(await readFile(path.join(clips.project, 'runs', 'clip3d', 'state.json'), 'utf8')) as {
-      history: { trainLoss: number; size: number }[];
-    };
+    const state = await readRunState(clips.project, 'clip3d');
     const losses = state.history.map((h) => h.trainLoss);
     console.log('clip3d train loss per epoch:', losses.map((l) => l.toFixed(3)).join(' '));
     expect(losses.length).toBe(6);
@@ -248,11 +249,7 @@ describe('3-D training and inference services', () => {
       { ...quiet, manager },
     );
     const card = r.card as ModelCard;
-    const hist = (
-      JSON.parse(await readFile(path.join(clips.project, 'runs', r.runId, 'state.json'), 'utf8')) as {
-        history: { trainLoss: number; validation: { metrics: Record<string, number> }[] }[];
-      }
-    ).history;
+    const hist = (await readRunState(clips.project, r.runId)).history;
     console.log(
       `conv3d-classifier: ${card.params} params, validation ${JSON.stringify(card.metrics)}, train loss / val accuracy per epoch ${hist.map((h) => `${h.trainLoss.toFixed(3)}/${h.validation[0]?.metrics['accuracy']}`).join(' ')}`,
     );
@@ -286,9 +283,7 @@ describe('3-D training and inference services', () => {
     console.log('seg3d validation:', JSON.stringify(card.metrics), 'steps', r.steps);
     expect(card.onnx?.parity.every((p) => p.ok)).toBe(true);
     console.log('seg3d ONNX parity:', JSON.stringify(card.onnx?.parity));
-    const state = JSON.parse(await readFile(path.join(vols.project, 'runs', r.runId, 'state.json'), 'utf8')) as {
-      history: { trainLoss: number }[];
-    };
+    const state = await readRunState(vols.project, r.runId);
     const loss = state.history.map((h) => h.trainLoss);
     console.log('seg3d train loss per epoch:', loss.map((l) => l.toFixed(3)).join(' '));
     expect(loss.at(-1) as number).toBeLessThan((loss[0] as number) * 0.9);

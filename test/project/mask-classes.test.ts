@@ -13,30 +13,13 @@ import { loadProjectData } from '../../main/models/project-data.js';
 import { SCHEMA_VERSION } from '../../main/project/schema.js';
 import { DB_FILE, ProjectStore } from '../../main/project/store.js';
 import { tempDir } from '../media/helpers.js';
+import { mediaInfo } from './media-info.js';
 
 const { dir, cleanup } = tempDir('ssm-mask-classes-');
 afterAll(cleanup);
 
 function info(width = 4, height = 3): MediaInfo {
-  return {
-    path: '/x',
-    kind: 'image',
-    format: 'png',
-    width,
-    height,
-    frames: 1,
-    slices: null,
-    channels: 1,
-    bitDepth: 8,
-    sampleType: 'uint8',
-    fps: null,
-    durationSeconds: null,
-    rotation: 0,
-    spacing: null,
-    hasAudio: false,
-    codec: null,
-    windowPresets: [],
-  };
+  return mediaInfo({ width, height });
 }
 
 describe('mask values of classes', () => {

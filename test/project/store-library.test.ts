@@ -5,6 +5,7 @@ import type { MediaInfo } from '../../contract/media.js';
 import type { ItemFilter } from '../../contract/project.js';
 import { ProjectStore } from '../../main/project/store.js';
 import { tempDir } from '../media/helpers.js';
+import { mediaInfo } from './media-info.js';
 
 const { dir, cleanup } = tempDir('ssm-store-library-');
 afterAll(cleanup);
@@ -12,25 +13,12 @@ afterAll(cleanup);
 const ALL: ItemFilter = { status: 'all', className: null, split: null, kind: 'all', search: '' };
 
 function info(kind: MediaInfo['kind']): MediaInfo {
-  return {
-    path: '/x',
+  return mediaInfo({
     kind,
     format: kind === 'video' ? 'mp4' : kind === 'image' ? 'png' : kind,
-    width: 8,
-    height: 6,
     frames: kind === 'video' ? 10 : 1,
     slices: kind === 'dicom' || kind === 'nifti' ? 4 : null,
-    channels: 1,
-    bitDepth: 8,
-    sampleType: 'uint8',
-    fps: null,
-    durationSeconds: null,
-    rotation: 0,
-    spacing: null,
-    hasAudio: false,
-    codec: null,
-    windowPresets: [],
-  };
+  });
 }
 
 function fill(name: string): ProjectStore {

@@ -7,30 +7,19 @@ import { AppError } from '../../main/ipc/app-error.js';
 import { SCHEMA_VERSION } from '../../main/project/schema.js';
 import { ProjectStore } from '../../main/project/store.js';
 import { tempDir } from '../media/helpers.js';
+import { mediaInfo } from './media-info.js';
 
 const { dir, cleanup } = tempDir('ssm-store-');
 afterAll(cleanup);
 
 function info(kind: MediaInfo['kind'], frames = 1): MediaInfo {
-  return {
-    path: '/x',
+  return mediaInfo({
     kind,
     format: kind === 'video' ? 'mp4' : 'png',
-    width: 8,
-    height: 6,
     frames,
-    slices: null,
     channels: 3,
-    bitDepth: 8,
-    sampleType: 'uint8',
     fps: kind === 'video' ? 25 : null,
-    durationSeconds: null,
-    rotation: 0,
-    spacing: null,
-    hasAudio: false,
-    codec: null,
-    windowPresets: [],
-  };
+  });
 }
 
 function open(name: string): ProjectStore {

@@ -7,6 +7,7 @@ import { type Batch, type GpuRuntime, type GpuTensor, Params, grid1d } from '../
 import { WGSL_GID } from '../wgsl-lib.js';
 import { matmul } from './matmul.js';
 import { reduceAxis, sumAll } from './basic.js';
+import { LINEAR_TAPS_WGSL, POOL_FIRST_OUT_WGSL, ioBindings } from './resample-wgsl.js';
 
 // ---- convolution (2-D and 3-D; 2-D is 3-D with depth 1) ----------------------------------------------------------
 
@@ -212,10 +213,7 @@ export function convBackward(
 
 const POOL_STRUCT = `struct P { planes: u32, h: u32, w: u32, oh: u32, ow: u32, k: u32, s: u32, is_max: u32 }`;
 
-const POOL_FWD_CODE = `${WGSL_GID}${POOL_STRUCT}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const POOL_FWD_CODE = `${WGSL_GID}${POOL_STRUCT}${ioBindings('x', 'y')}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg);
@@ -235,11 +233,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 // Gather over the windows that contain input pixel (iy, ix); max pooling gives the gradient to the first maximum in
 // row-major window order, as the CPU engine does.
-const POOL_BWD_CODE = `${WGSL_GID}${POOL_STRUCT}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+const POOL_BWD_CODE = `${WGSL_GID}${POOL_STRUCT}${ioBindings('x', 'gy', 'gx')}${POOL_FIRST_OUT_WGSL}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg);
@@ -250,8 +244,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = plane * p.h * p.w;
   let here = iy * p.w + ix;
   var acc = 0.0;
-  let oy0 = select(0u, (iy - p.k + 1u + p.s - 1u) / p.s, iy + 1u >= p.k);
-  let ox0 = select(0u, (ix - p.k + 1u + p.s - 1u) / p.s, ix + 1u >= p.k);
+  let oy0 = first_out(iy);
+  let ox0 = first_out(ix);
   for (var oy = oy0; oy < p.oh && oy * p.s <= iy; oy++) {
     for (var ox = ox0; ox < p.ow && ox * p.s <= ix; ox++) {
       let g = gy[(plane * p.oh + oy) * p.ow + ox];
@@ -307,22 +301,10 @@ export function pool2dBackward(rt: GpuRuntime, b: Batch, gy: GpuTensor, x: GpuTe
 
 // ---- upsampling ---------------------------------------------------------------------------------------------------
 
-const UP_COMMON = `${WGSL_GID}
-struct P { planes: u32, h: u32, w: u32, scale: u32, bilinear: u32 }
-// align_corners=false source taps (native/src/ops/conv.cc BilinearTap)
-fn taps(o: u32, scale: u32, n: u32) -> vec3<f32> {
-  var src = (f32(o) + 0.5) / f32(scale) - 0.5;
-  if (src < 0.0) { src = 0.0; }
-  var i0 = u32(src);
-  if (i0 > n - 1u) { i0 = n - 1u; }
-  let i1 = select(n - 1u, i0 + 1u, i0 + 1u < n);
-  return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
-}`;
+const UP_COMMON = `${WGSL_GID}${LINEAR_TAPS_WGSL}
+struct P { planes: u32, h: u32, w: u32, scale: u32, bilinear: u32 }`;
 
-const UP_FWD_CODE = `${UP_COMMON}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const UP_FWD_CODE = `${UP_COMMON}${ioBindings('x', 'y')}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg);
@@ -342,10 +324,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 // Gather: every output within 2*scale of the input pixel is checked for taps that land on it.
-const UP_BWD_CODE = `${UP_COMMON}
-@group(0) @binding(0) var<storage, read> gy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const UP_BWD_CODE = `${UP_COMMON}${ioBindings('gy', 'gx')}
 fn wy_of(t: vec3<f32>, i: u32) -> f32 {
   var w = 0.0;
   if (u32(t.x) == i) { w += 1.0 - t.z; }

@@ -4,24 +4,34 @@
 // depth slices, then along D, in the same float32 order as the CPU engine. Backwards are gathers (no atomics).
 import { type Batch, type GpuRuntime, type GpuTensor, Params, grid1d } from '../runtime.js';
 import { WGSL_GID } from '../wgsl-lib.js';
+import { LINEAR_TAPS_WGSL, POOL_FIRST_OUT_WGSL, UNFLAT3_WGSL, ioBindings } from './resample-wgsl.js';
 
 // ---- pooling --------------------------------------------------------------------------------------------------------
 
-const POOL_STRUCT = `struct P { planes: u32, d: u32, h: u32, w: u32, od: u32, oh: u32, ow: u32, k: u32, s: u32,
-  is_max: u32 }`;
+// Head of a gather backward's main: one thread per input voxel (ix, iy, iz) of plane `plane`.
+const GATHER_MAIN = `@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= p.planes * p.d * p.h * p.w) { return; }
+  let v = unflat3(i, p.d, p.h, p.w);
+  let ix = v.x;
+  let iy = v.y;
+  let iz = v.z;
+  let plane = v.w;`;
 
-const POOL_FWD_CODE = `${WGSL_GID}${POOL_STRUCT}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const POOL_STRUCT = `${WGSL_GID}${UNFLAT3_WGSL}
+struct P { planes: u32, d: u32, h: u32, w: u32, od: u32, oh: u32, ow: u32, k: u32, s: u32, is_max: u32 }`;
+
+const POOL_FWD_CODE = `${POOL_STRUCT}${ioBindings('x', 'y')}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg);
   if (i >= p.planes * p.od * p.oh * p.ow) { return; }
-  let ox = i % p.ow;
-  let oy = (i / p.ow) % p.oh;
-  let oz = (i / (p.ow * p.oh)) % p.od;
-  let base = (i / (p.ow * p.oh * p.od)) * p.d * p.h * p.w;
+  let o = unflat3(i, p.od, p.oh, p.ow);
+  let ox = o.x;
+  let oy = o.y;
+  let oz = o.z;
+  let base = o.w * p.d * p.h * p.w;
   var acc = select(0.0, x[base + (oz * p.s * p.h + oy * p.s) * p.w + ox * p.s], p.is_max != 0u);
   for (var dz = 0u; dz < p.k; dz++) {
     for (var dy = 0u; dy < p.k; dy++) {
@@ -35,20 +45,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 // Gather over the windows that contain input voxel (iz, iy, ix).
-const POOL_BWD_CODE = `${WGSL_GID}${POOL_STRUCT}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> gy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-fn first_out(i: u32) -> u32 { return select(0u, (i - p.k + 1u + p.s - 1u) / p.s, i + 1u >= p.k); }
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= p.planes * p.d * p.h * p.w) { return; }
-  let ix = i % p.w;
-  let iy = (i / p.w) % p.h;
-  let iz = (i / (p.w * p.h)) % p.d;
-  let plane = i / (p.w * p.h * p.d);
+const POOL_BWD_CODE = `${POOL_STRUCT}${ioBindings('x', 'gy', 'gx')}${POOL_FIRST_OUT_WGSL}
+${GATHER_MAIN}
   let base = plane * p.d * p.h * p.w;
   let here = (iz * p.h + iy) * p.w + ix;
   var acc = 0.0;
@@ -125,22 +123,10 @@ export function pool3dBackward(rt: GpuRuntime, b: Batch, gy: GpuTensor, x: GpuTe
 
 // ---- upsampling -----------------------------------------------------------------------------------------------------
 
-const UP_COMMON = `${WGSL_GID}
-struct P { planes: u32, d: u32, h: u32, w: u32, scale: u32, trilinear: u32 }
-// align_corners=false source taps (native/src/ops/resample3d.cc LinearTap): (i0, i1, weight of i1)
-fn taps(o: u32, scale: u32, n: u32) -> vec3<f32> {
-  var src = (f32(o) + 0.5) / f32(scale) - 0.5;
-  if (src < 0.0) { src = 0.0; }
-  var i0 = u32(src);
-  if (i0 > n - 1u) { i0 = n - 1u; }
-  let i1 = select(n - 1u, i0 + 1u, i0 + 1u < n);
-  return vec3<f32>(f32(i0), f32(i1), src - f32(i0));
-}`;
+const UP_COMMON = `${WGSL_GID}${UNFLAT3_WGSL}${LINEAR_TAPS_WGSL}
+struct P { planes: u32, d: u32, h: u32, w: u32, scale: u32, trilinear: u32 }`;
 
-const UP_FWD_CODE = `${UP_COMMON}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const UP_FWD_CODE = `${UP_COMMON}${ioBindings('x', 'y')}
 fn bil(slice: u32, y0: u32, y1: u32, x0: u32, x1: u32, wy: f32, wx: f32) -> f32 {
   let top = x[slice + y0 * p.w + x0] * (1.0 - wx) + x[slice + y0 * p.w + x1] * wx;
   let bot = x[slice + y1 * p.w + x0] * (1.0 - wx) + x[slice + y1 * p.w + x1] * wx;
@@ -153,10 +139,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ho = p.h * p.scale;
   let wo = p.w * p.scale;
   if (i >= p.planes * dz * ho * wo) { return; }
-  let ox = i % wo;
-  let oy = (i / wo) % ho;
-  let oz = (i / (wo * ho)) % dz;
-  let base = (i / (wo * ho * dz)) * p.d * p.h * p.w;
+  let o = unflat3(i, dz, ho, wo);
+  let ox = o.x;
+  let oy = o.y;
+  let oz = o.z;
+  let base = o.w * p.d * p.h * p.w;
   if (p.trilinear == 0u) {
     y[i] = x[base + ((oz / p.scale) * p.h + oy / p.scale) * p.w + ox / p.scale];
     return;
@@ -172,23 +159,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 // Gather: every output within 2·scale of the input voxel along each axis is checked for taps that land on it. The
 // CPU engine scatters g·(1 - wz) (or g·wz) times the (y, x) weights; the same products are formed here.
-const UP_BWD_CODE = `${UP_COMMON}
-@group(0) @binding(0) var<storage, read> gy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
+const UP_BWD_CODE = `${UP_COMMON}${ioBindings('gy', 'gx')}
 // Weight of input index i in the taps t; (a, b) = (weight via i0, weight via i1) kept apart so that products are
 // formed in the CPU engine's order.
 fn w_of(t: vec3<f32>, i: u32) -> vec2<f32> {
   return vec2<f32>(select(0.0, 1.0 - t.z, u32(t.x) == i), select(0.0, t.z, u32(t.y) == i));
 }
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= p.planes * p.d * p.h * p.w) { return; }
-  let ix = i % p.w;
-  let iy = (i / p.w) % p.h;
-  let iz = (i / (p.w * p.h)) % p.d;
-  let plane = i / (p.w * p.h * p.d);
+${GATHER_MAIN}
   let dz = p.d * p.scale;
   let ho = p.h * p.scale;
   let wo = p.w * p.scale;

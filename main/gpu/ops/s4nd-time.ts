@@ -31,12 +31,35 @@ fn coef_of(row: u32, c: u32, n: u32) -> vec2<f32> {
   return vec2<f32>(coef[i], coef[i + 1u]);
 }`;
 
+// Head of a main with one thread per element (row, b, c) of a (2, B, C) kernel array (needs p.nb, p.c).
+const PER_K_MAIN = `
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= 2u * p.nb * p.c) { return; }
+  let c = i % p.c;
+  let b = (i / p.c) % p.nb;
+  let row = i / (p.c * p.nb);`;
+
 const PARAM_BINDINGS = `
 @group(0) @binding(0) var<storage, read> inv_dt: array<f32>;
 @group(0) @binding(1) var<storage, read> a_real: array<f32>;
 @group(0) @binding(2) var<storage, read> a_imag: array<f32>;
 @group(0) @binding(3) var<storage, read> coef: array<f32>;
 @group(0) @binding(4) var<storage, read> times: array<f32>;`;
+
+/**
+ * Head of a kernel over the layer parameters: WGSL libs, PARAM_BINDINGS (0..4), the storage arrays `extra` from
+ * binding 5 on (name, access), the geometry uniform p after them, and MODE_LIB.
+ */
+function paramKernelHead(extra: [string, 'read' | 'read_write'][]): string {
+  const arrays = extra.map(([n, a], i) => `@group(0) @binding(${5 + i}) var<storage, ${a}> ${n}: array<f32>;`);
+  return `${WGSL_GID}${WGSL_MATH}${PARAM_BINDINGS}
+${arrays.join('\n')}
+struct P { nb: u32, c: u32, nh: u32, s: u32 }
+@group(0) @binding(${5 + extra.length}) var<uniform> p: P;
+${MODE_LIB}`;
+}
 
 // t (B) from src (B, Cs, S'): mean of channel ch, · std + mean. One thread per sample (serial sum).
 const TIMES_CODE = `${WGSL_GID}
@@ -55,18 +78,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 
 // K (2, B, C): row 0 = K+(t_b), row 1 = K-(1 - t_b).
-const KERNEL_CODE = `${WGSL_GID}${WGSL_MATH}${PARAM_BINDINGS}
-@group(0) @binding(5) var<storage, read_write> k: array<f32>;
-struct P { nb: u32, c: u32, nh: u32, s: u32 }
-@group(0) @binding(6) var<uniform> p: P;
-${MODE_LIB}
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= 2u * p.nb * p.c) { return; }
-  let c = i % p.c;
-  let b = (i / p.c) % p.nb;
-  let row = i / (p.c * p.nb);
+const KERNEL_CODE = `${paramKernelHead([['k', 'read_write']])}${PER_K_MAIN}
   let tau = tau_of(row, b);
   let dt = dt_of(c);
   var acc = 0.0;
@@ -111,14 +123,7 @@ const GK_CODE = `${WGSL_GID}
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> gk: array<f32>;
 struct P { nb: u32, c: u32, s: u32 }
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_id(gid, nwg);
-  if (i >= 2u * p.nb * p.c) { return; }
-  let c = i % p.c;
-  let b = (i / p.c) % p.nb;
-  let row = i / (p.c * p.nb);
+@group(0) @binding(3) var<uniform> p: P;${PER_K_MAIN}
   let g0 = (b * p.c + c) * p.s;
   let x0 = (b * 2u * p.c + row * p.c + c) * p.s;
   var acc = 0.0;
@@ -130,15 +135,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // C (2, C, Nh, 2)); with G = C± E:
 //   dK/dC = (2 Re E, -2 Im E); dK/dA_real_n = 2 Re(A_n) dt τ Re G; dK/dA_imag_n = 2 dt τ Im G;
 //   dK/dinv_dt_c = 2 dt τ Re Σ_n G A_n.
-const PGRAD_CODE = `${WGSL_GID}${WGSL_MATH}${PARAM_BINDINGS}
-@group(0) @binding(5) var<storage, read> gk: array<f32>;
-@group(0) @binding(6) var<storage, read_write> g_dt: array<f32>;
-@group(0) @binding(7) var<storage, read_write> g_ar: array<f32>;
-@group(0) @binding(8) var<storage, read_write> g_ai: array<f32>;
-@group(0) @binding(9) var<storage, read_write> g_c: array<f32>;
-struct P { nb: u32, c: u32, nh: u32, s: u32 }
-@group(0) @binding(10) var<uniform> p: P;
-${MODE_LIB}
+const PGRAD_CODE = `${paramKernelHead([
+  ['gk', 'read'],
+  ['g_dt', 'read_write'],
+  ['g_ar', 'read_write'],
+  ['g_ai', 'read_write'],
+  ['g_c', 'read_write'],
+])}
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_id(gid, nwg);

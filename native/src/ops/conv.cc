@@ -6,6 +6,7 @@
 
 #include "ops/common.h"
 #include "ops/gemm.h"
+#include "ops/resample_util.h"
 
 namespace ssm::ops {
 
@@ -314,20 +315,6 @@ Var* ConvTranspose2d(Tape& t, Var* x, Var* w, Var* b, int stride, int padding) {
   return yv;
 }
 
-namespace {
-
-// Source coordinate and weights of bilinear sampling (align_corners=false) for output index o at `scale`.
-inline void BilinearTap(int64_t o, int scale, int64_t n, int64_t& i0, int64_t& i1, float& w1) {
-  float src = (static_cast<float>(o) + 0.5f) / static_cast<float>(scale) - 0.5f;
-  if (src < 0.0f) src = 0.0f;
-  i0 = static_cast<int64_t>(src);
-  if (i0 > n - 1) i0 = n - 1;
-  i1 = i0 + 1 < n ? i0 + 1 : n - 1;
-  w1 = src - static_cast<float>(i0);
-}
-
-}  // namespace
-
 Var* Upsample2d(Tape& t, Var* x, int scale, bool bilinear) {
   const Shape& xs = x->value.shape();
   if (xs.rank != 4) ShapeError("upsample", "input must be (B, C, H, W), got " + xs.str());
@@ -348,14 +335,12 @@ Var* Upsample2d(Tape& t, Var* x, int scale, bool bilinear) {
         }
         int64_t y0, y1;
         float wy;
-        BilinearTap(oy, scale, H, y0, y1, wy);
+        LinearTap(oy, scale, H, y0, y1, wy);
         for (int64_t ox = 0; ox < Wo; ++ox) {
           int64_t x0, x1;
           float wx;
-          BilinearTap(ox, scale, W, x0, x1, wx);
-          const float top = src[y0 * W + x0] * (1 - wx) + src[y0 * W + x1] * wx;
-          const float bot = src[y1 * W + x0] * (1 - wx) + src[y1 * W + x1] * wx;
-          dst[oy * Wo + ox] = top * (1 - wy) + bot * wy;
+          LinearTap(ox, scale, W, x0, x1, wx);
+          dst[oy * Wo + ox] = Bilerp(src, W, y0, y1, x0, x1, wy, wx);
         }
       }
     }
@@ -376,16 +361,12 @@ Var* Upsample2d(Tape& t, Var* x, int scale, bool bilinear) {
             }
             int64_t y0, y1;
             float wy;
-            BilinearTap(oy, scale, H, y0, y1, wy);
+            LinearTap(oy, scale, H, y0, y1, wy);
             for (int64_t ox = 0; ox < Wo; ++ox) {
               int64_t x0, x1;
               float wx;
-              BilinearTap(ox, scale, W, x0, x1, wx);
-              const float gv = g[oy * Wo + ox];
-              d[y0 * W + x0] += gv * (1 - wy) * (1 - wx);
-              d[y0 * W + x1] += gv * (1 - wy) * wx;
-              d[y1 * W + x0] += gv * wy * (1 - wx);
-              d[y1 * W + x1] += gv * wy * wx;
+              LinearTap(ox, scale, W, x0, x1, wx);
+              BilerpAdd(d, W, y0, y1, x0, x1, wy, wx, g[oy * Wo + ox]);
             }
           }
         }

@@ -1,5 +1,6 @@
 // Average / max pooling (2-D, no padding) and global average pooling.
 #include "ops/common.h"
+#include "ops/resample_util.h"
 
 namespace ssm::ops {
 
@@ -8,9 +9,7 @@ namespace {
 Var* Pool2d(Tape& t, Var* x, int k, int s, bool is_max) {
   const char* name = is_max ? "max_pool" : "avg_pool";
   const Shape& xs = x->value.shape();
-  if (xs.rank != 4) ShapeError(name, "input must be (B, C, H, W), got " + xs.str());
-  if (k < 1 || s < 1 || xs[2] < k || xs[3] < k)
-    ShapeError(name, "kernel " + std::to_string(k) + " does not fit " + xs.str());
+  CheckPoolInput(name, xs, 4, k, s);
   const int64_t planes = xs[0] * xs[1], H = xs[2], W = xs[3];
   const int64_t Ho = (H - k) / s + 1, Wo = (W - k) / s + 1;
   Tensor y(Shape{xs[0], xs[1], Ho, Wo});  // (B, C, Ho, Wo)
