@@ -156,6 +156,8 @@ export type InterpolationComparison = {
   height: number;
   fps: number;
   steps: InterpolationCompareStep[];
+  /** Where each model's predictions ran, in `models` order (absent from results of before backend selection). */
+  backends?: [EvalBackend, EvalBackend];
 };
 
 export type InterpolationEvaluation = {

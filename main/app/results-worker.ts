@@ -71,9 +71,15 @@ export function checkResult(method: ResultsModelMethod, result: unknown): string
       : 'expected two segmentation evaluations, each with its backend';
   }
   if (method === 'results.compareInterpolate') {
-    return isObject(result) && Array.isArray(result['steps']) && Array.isArray(result['models'])
+    const backends = isObject(result) ? result['backends'] : undefined;
+    return isObject(result) &&
+      Array.isArray(result['steps']) &&
+      Array.isArray(result['models']) &&
+      Array.isArray(backends) &&
+      backends.length === 2 &&
+      backends.every(isBackend)
       ? null
-      : 'expected an interpolation comparison';
+      : 'expected an interpolation comparison with the backend of each model';
   }
   return isObject(result) && isBackend(result['backend']) ? null : 'expected an object with its backend';
 }

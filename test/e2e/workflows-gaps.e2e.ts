@@ -267,6 +267,14 @@ describe('workflow gaps', () => {
       ]);
       expect(Number(cells[2])).toBeGreaterThan(15);
     }
+    // Where each model ran, under the figures (the app's default backend: the CPU engine).
+    for (const [ab, model] of [
+      ['a', 'frame-interp-s4nd'],
+      ['b', trained],
+    ] as const)
+      expect(await page.getByTestId(`compare-backend-${ab}`).innerText()).toMatch(
+        new RegExp(`^[AB]: ${model}\\s+Ran on cpu \\(engine\\)\\.$`),
+      );
     await shot('models-compare-interpolate-light', table);
     expect(problems).toEqual([]);
   }, 420_000);

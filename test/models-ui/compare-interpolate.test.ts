@@ -95,6 +95,11 @@ describe('results.compareInterpolate', () => {
     );
     expect(r.models).toEqual([INTERP, BLEND]);
     expect(r.width).toBe(64);
+    // Where each model ran: the handlers' default backend, the CPU engine, for both.
+    expect(r.backends).toEqual([
+      { requested: 'cpu', used: 'cpu', adapter: null, reason: null, where: 'cpu (engine)' },
+      { requested: 'cpu', used: 'cpu', adapter: null, reason: null, where: 'cpu (engine)' },
+    ]);
     expect(r.steps.map((s) => [s.step, s.frames])).toEqual([
       [2, pairs],
       [3, 2 * pairs],

@@ -65,6 +65,7 @@ describe('results.compareSegment', () => {
 
     const [a, b] = await h['results.compareSegment']({ project, models: [SEG, SEG] }, ctx);
     expect(a).toEqual(b);
+    expect(a.backend).toEqual({ requested: 'cpu', used: 'cpu', adapter: null, reason: null, where: 'cpu (engine)' });
     expect(a.items).toBe(1);
     expect(a.planes).toBe(1);
     expect(a.perClass[0]?.dice).toBeCloseTo(1, 12);

@@ -46,7 +46,13 @@ describe('results worker protocol', () => {
     expect(checkResult('results.classify', { accuracy: 1 })).toMatch(/backend/);
     expect(checkResult('results.compareSegment', [{ backend }, { backend }])).toBeNull();
     expect(checkResult('results.compareSegment', [{ backend }])).toMatch(/two/);
-    expect(checkResult('results.compareInterpolate', { steps: [], models: ['a', 'b'] })).toBeNull();
+    expect(
+      checkResult('results.compareInterpolate', { steps: [], models: ['a', 'b'], backends: [backend, backend] }),
+    ).toBeNull();
+    expect(checkResult('results.compareInterpolate', { steps: [], models: ['a', 'b'] })).toMatch(/backend of each/);
+    expect(
+      checkResult('results.compareInterpolate', { steps: [], models: ['a', 'b'], backends: [backend, {}] }),
+    ).toMatch(/backend of each/);
   });
 
   it('answers calls in flight at once by id; errors come back as AppError; a wrongly shaped result is refused', async () => {

@@ -31,19 +31,23 @@ const MODEL_METHODS: readonly ResultsModelMethod[] = [
 /** A CPU result (or each of a pair) marked as asked for on WebGPU and run on the CPU because of `reason`. */
 function onCpuBecause(result: unknown, reason: string): unknown {
   if (Array.isArray(result)) return result.map((r) => onCpuBecause(r, reason));
-  if (typeof result !== 'object' || result === null || !('backend' in result)) return result;
+  if (typeof result !== 'object' || result === null) return result;
+  // results.compareInterpolate: one backend per model.
+  const pair = (result as { backends?: EvalBackend[] }).backends;
+  if (pair) return { ...result, backends: pair.map((b) => cpuBecause(b, reason)) };
   const b = (result as { backend?: EvalBackend }).backend;
   if (!b) return result;
-  const backend: EvalBackend = {
-    ...b,
-    requested: 'webgpu',
-    used: 'cpu',
-    adapter: null,
-    reason,
-    where: `${b.where} — ${reason}`,
-  };
-  return { ...result, backend };
+  return { ...result, backend: cpuBecause(b, reason) };
 }
+
+const cpuBecause = (b: EvalBackend, reason: string): EvalBackend => ({
+  ...b,
+  requested: 'webgpu',
+  used: 'cpu',
+  adapter: null,
+  reason,
+  where: `${b.where} — ${reason}`,
+});
 
 export function routedResultsHandlers(
   manager: ModelManager,

@@ -84,7 +84,7 @@ export function resultsHandlers(
       });
       // One model after the other on the shared engine.
       return compareInterpolators(
-        async (id, fn) => (await withModel(id, async (m, reg) => ({ value: await fn(m, reg) }))).value,
+        async (id, fn) => withModel(id, async (m, reg) => ({ value: await fn(m, reg) })),
         models,
         { itemId, file, width, pairs },
       );

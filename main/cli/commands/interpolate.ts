@@ -2,13 +2,14 @@
 // with a time-conditioned model (default: the shipped interpolator) to any integer factor K ≥ 2 or any output rate
 // F > 0; each output timestamp is mapped to its two neighbouring source frames and a time t in (0, 1), and source
 // frames on the output grid are copied unchanged. Streaming (two source frames in memory at a time); progress on
-// stderr.
+// stderr. `--backend webgpu` runs the model as the app does with WebGPU selected (models/route.ts), says where on
+// stderr, and the --json summary gains `backend`.
 import path from 'node:path';
 
 import { interpolateVideo, retiming } from '../../models/infer.js';
 import { probeVideo } from '../../media/video.js';
 import { stringOption, UsageError, type Command } from '../command.js';
-import { DATA_DIR_OPTION, loadFor, withSigint } from './model-common.js';
+import { BACKEND_OPTION, backendOption, DATA_DIR_OPTION, modelOnBackend, withSigint } from './model-common.js';
 
 function numberOption(name: string, v: string): number {
   const n = Number(v);
@@ -21,17 +22,19 @@ export const interpolateCommand: Command = {
   summary:
     'raise (or change) a video frame rate by any integer factor or to any fps with a time-conditioned interpolation model, to a video or numbered PNG frames',
   usage:
-    'ssm-studio interpolate <video> (--factor K | --fps F) -o <out.mp4|out.webm|dir/%05d.png> [--model ID] [--json]',
+    'ssm-studio interpolate <video> (--factor K | --fps F) -o <out.mp4|out.webm|dir/%05d.png> [--model ID] [--backend cpu|webgpu] [--json]',
   options: {
     factor: { type: 'string' },
     fps: { type: 'string' },
     out: { type: 'string', short: 'o' },
     model: { type: 'string' },
+    ...BACKEND_OPTION,
     ...DATA_DIR_OPTION,
   },
   async run(args, io) {
     const input = args.positionals[0];
     if (!input || args.positionals.length > 1) throw new UsageError('interpolate takes exactly one video');
+    backendOption(args); // a bad --backend is a usage error before the video is read
     const out = stringOption(args, 'out');
     if (!out) throw new UsageError('-o <out.mp4 | dir/%05d.png> is required');
     const f = stringOption(args, 'factor');
@@ -40,7 +43,7 @@ export const interpolateCommand: Command = {
     const rate = f !== undefined ? { factor: numberOption('factor', f) } : { fps: numberOption('fps', fps as string) };
     const info = await probeVideo(path.resolve(input));
     const timing = retiming(info, rate); // refuses a bad factor / fps before the model loads
-    const { reg, model } = await loadFor(args, 'interpolate');
+    const { reg, model, backend, dispose } = await modelOnBackend(args, 'interpolate', io);
     const t0 = Date.now();
     let last = 0;
     try {
@@ -66,6 +69,7 @@ export const interpolateCommand: Command = {
         sourceFrames: info.frames,
         ...r,
         seconds: (Date.now() - t0) / 1000,
+        ...(backend ? { backend: backend() } : {}),
       };
       io.stdout.write(
         args.values.json
@@ -73,7 +77,7 @@ export const interpolateCommand: Command = {
           : `${out}: ${r.frames} frames at ${r.fps.toFixed(3)} fps (${r.width}×${r.height}, ${timing.factor !== null ? `×${timing.factor}` : `from ${info.fps.toFixed(3)} fps`}, ${r.kept} source frames kept)\n`,
       );
     } finally {
-      model.dispose();
+      await dispose();
     }
     return 0;
   },

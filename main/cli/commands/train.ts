@@ -1,6 +1,8 @@
 // `ssm-studio train --project P --task classify --schedule 14:6,28:3 [--from ID] [--architecture A] [--run-id R]`:
 // trains as a `train` job in its own process (as in the app); progress (loss, throughput, validation) on stderr.
-// Ctrl-C pauses (checkpoint); the same command with --run-id R resumes.
+// Ctrl-C pauses (checkpoint); the same command with --run-id R resumes. `--backend cpu|webgpu` (default cpu) is the
+// job's params.backend (models/train-service.ts: the GPU executor, else the CPU with the reason); with webgpu the
+// first progress line that reports where the steps run is preceded by one "ssm-studio: running on …" line.
 import os from 'node:os';
 import path from 'node:path';
 
@@ -10,7 +12,7 @@ import { AppError } from '../../ipc/app-error.js';
 import { JobHost } from '../../jobs/job-host.js';
 import { resolveDirs } from '../../start/dirs.js';
 import { stringOption, UsageError, type CliIO, type Command } from '../command.js';
-import { DATA_DIR_OPTION } from './model-common.js';
+import { BACKEND_OPTION, backendOption, DATA_DIR_OPTION, describeReport, reportWhere } from './model-common.js';
 
 export function parseSchedule(text: string): TrainStage[] {
   const stages = text.split(',').map((part) => {
@@ -43,10 +45,15 @@ async function runJob(params: TrainParams, dataDir: string, io: CliIO): Promise<
       let id = '';
       let lastAt = 0;
       let lastEpoch = '';
+      let reported = params.backend !== 'webgpu';
       host.on('job', (job) => {
         if (id !== '' && job.id !== id) return;
         const now = Date.now();
         const m = job.progress.metrics;
+        if (!reported && m?.backend) {
+          reported = true;
+          reportWhere(io, describeReport(m.backend));
+        }
         // One line a second, and always the first line of each epoch.
         const epochKey = m ? `${m.stage}/${m.epoch}` : '';
         if (job.state === 'running' && (now - lastAt > 1000 || (m !== undefined && epochKey !== lastEpoch))) {
@@ -86,7 +93,7 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train a model on a project with a progressive-resizing schedule (or fine-tune one with --from)',
   usage:
-    'ssm-studio train --project P --task classify|segment|interpolate --schedule 14:6,28:3 [--from ID] [--architecture A] [--run-id R] [--batch-size B] [--lr LR] [--json]',
+    'ssm-studio train --project P --task classify|segment|interpolate --schedule 14:6,28:3 [--from ID] [--architecture A] [--run-id R] [--batch-size B] [--lr LR] [--backend cpu|webgpu] [--json]',
   options: {
     project: { type: 'string', short: 'p' },
     task: { type: 'string' },
@@ -97,6 +104,7 @@ export const trainCommand: Command = {
     'batch-size': { type: 'string' },
     lr: { type: 'string' },
     name: { type: 'string' },
+    ...BACKEND_OPTION,
     ...DATA_DIR_OPTION,
   },
   async run(args, io) {
@@ -106,7 +114,7 @@ export const trainCommand: Command = {
     if (task !== 'classify' && task !== 'segment' && task !== 'interpolate')
       throw new UsageError(`--task must be classify, segment or interpolate, got '${task}'`);
     const schedule = parseSchedule(stringOption(args, 'schedule') ?? '28:5');
-    const params: TrainParams = { project: path.resolve(project), task, schedule };
+    const params: TrainParams = { project: path.resolve(project), task, schedule, backend: backendOption(args) };
     const opt = (k: string): string | undefined => stringOption(args, k);
     if (opt('from')) params.from = opt('from');
     if (opt('architecture')) params.architecture = opt('architecture');
