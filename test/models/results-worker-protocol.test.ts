@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { onCpuBecause } from '../../main/app/handlers/results-routed.js';
 import { ResultsWorker, WorkerExitedError, checkResult, parseWorkerMessage } from '../../main/app/results-worker.js';
 import { AppError } from '../../main/ipc/app-error.js';
 
@@ -53,6 +54,16 @@ describe('results worker protocol', () => {
     expect(
       checkResult('results.compareInterpolate', { steps: [], models: ['a', 'b'], backends: [backend, {}] }),
     ).toMatch(/backend of each/);
+  });
+
+  it('a re-run on the CPU after the worker died marks every backend of the result (pairs and comparisons too)', () => {
+    const cpu = { requested: 'cpu', used: 'cpu', adapter: null, reason: null, where: 'cpu (engine)' };
+    const why = 'the GPU worker process exited (signal SIGKILL); ran on the CPU';
+    const marked = { requested: 'webgpu', used: 'cpu', adapter: null, reason: why, where: `cpu (engine) — ${why}` };
+    expect(onCpuBecause({ accuracy: 1, backend: cpu }, why)).toEqual({ accuracy: 1, backend: marked });
+    expect(onCpuBecause([{ backend: cpu }, { backend: cpu }], why)).toEqual([{ backend: marked }, { backend: marked }]);
+    expect(onCpuBecause({ steps: [], backends: [cpu, cpu] }, why)).toEqual({ steps: [], backends: [marked, marked] });
+    expect(onCpuBecause({ steps: [] }, why)).toEqual({ steps: [] });
   });
 
   it('answers calls in flight at once by id; errors come back as AppError; a wrongly shaped result is refused', async () => {

@@ -29,7 +29,7 @@ const MODEL_METHODS: readonly ResultsModelMethod[] = [
 ];
 
 /** A CPU result (or each of a pair) marked as asked for on WebGPU and run on the CPU because of `reason`. */
-function onCpuBecause(result: unknown, reason: string): unknown {
+export function onCpuBecause(result: unknown, reason: string): unknown {
   if (Array.isArray(result)) return result.map((r) => onCpuBecause(r, reason));
   if (typeof result !== 'object' || result === null) return result;
   // results.compareInterpolate: one backend per model.
