@@ -108,6 +108,9 @@ describe('ssm-studio --backend', () => {
       const help = cli({}, args[0] as string, '--help');
       expect(help.stdout).toMatch(/\[--backend cpu\|webgpu\]/);
     }
+    const both = cli({}, 'classify', IMAGE, '--backend', 'webgpu', '--runtime', 'onnx');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--runtime chooses a CPU runtime: it cannot be combined with --backend webgpu/);
     const json = cli({}, 'classify', IMAGE, '--backend', 'metal', '--json');
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toEqual({

@@ -18,14 +18,20 @@ export function managerFor(args: ParsedArgs): ModelManager {
   return new ModelManager({ userDir: path.join(dataDir, 'models'), cacheDir });
 }
 
+/** --model, or the shipped default for `task` (refused when it is a model of another task). */
+async function registeredFor(args: ParsedArgs, task: ModelTask, manager: ModelManager): Promise<RegisteredModel> {
+  const id = stringOption(args, 'model');
+  const reg = id ? await manager.get(id) : await manager.defaultFor(task);
+  if (reg.card.task !== task) throw new Error(`model '${reg.card.id}' is a ${reg.card.task} model, not ${task}`);
+  return reg;
+}
+
 export async function loadFor(
   args: ParsedArgs,
   task: ModelTask,
 ): Promise<{ reg: RegisteredModel; model: Model; manager: ModelManager }> {
   const manager = managerFor(args);
-  const id = stringOption(args, 'model');
-  const reg = id ? await manager.get(id) : await manager.defaultFor(task);
-  if (reg.card.task !== task) throw new Error(`model '${reg.card.id}' is a ${reg.card.task} model, not ${task}`);
+  const reg = await registeredFor(args, task, manager);
   const model = await new Engine().loadModel(reg.checkpoint);
   return { reg, model, manager };
 }
@@ -54,15 +60,12 @@ export async function runnerFor(
   if (mode !== 'auto' && mode !== 'engine' && mode !== 'onnx')
     throw new UsageError(`--runtime must be auto, engine or onnx, got '${mode}'`);
   const manager = managerFor(args);
-  const id = stringOption(args, 'model');
-  const reg = id ? await manager.get(id) : await manager.defaultFor(task);
-  if (reg.card.task !== task) throw new Error(`model '${reg.card.id}' is a ${reg.card.task} model, not ${task}`);
+  const reg = await registeredFor(args, task, manager);
   return { reg, runner: await manager.runner(reg, mode satisfies RuntimeMode), manager };
 }
 
 /** `--backend cpu|webgpu` (default cpu): where classify / segment / interpolate / train compute. */
 export const BACKEND_OPTION = { backend: { type: 'string' as const } };
-export const BACKEND_USAGE = '[--backend cpu|webgpu]';
 
 export function backendOption(args: ParsedArgs): BackendName {
   const b = stringOption(args, 'backend') ?? 'cpu';
@@ -147,11 +150,4 @@ export async function modelOnBackend(
     model.dispose();
     throw e;
   }
-}
-
-async function registeredFor(args: ParsedArgs, task: ModelTask, manager: ModelManager): Promise<RegisteredModel> {
-  const id = stringOption(args, 'model');
-  const reg = id ? await manager.get(id) : await manager.defaultFor(task);
-  if (reg.card.task !== task) throw new Error(`model '${reg.card.id}' is a ${reg.card.task} model, not ${task}`);
-  return reg;
 }
