@@ -183,17 +183,23 @@ function axisLengths(g: GraphBuilder, shapeU: string, a: number, lMax: number, r
   return { L, Lk, P: g.op('Add', [L, Lk]) };
 }
 
-/** l = 0 .. Lk-1 as float32 (Lk). */
-function lagRange(g: GraphBuilder, Lk: string): string {
-  return g.op('Cast', [g.op('Range', [g.i64([0], []), g.squeeze(Lk, [0]), g.i64([1], [])])], { to: { i: 1 } });
+/** l = 0 .. Lk-1 as float32 (Lk), or float64 with `to` = 11. */
+function lagRange(g: GraphBuilder, Lk: string, to = 1): string {
+  return g.op('Cast', [g.op('Range', [g.i64([0], []), g.squeeze(Lk, [0]), g.i64([1], [])])], { to: { i: to } });
 }
 
-/** S4D kernel of axis a: (rows, H, Lk). */
+/**
+ * S4D kernel of axis a: (rows, H, Lk), float32. Generated in float64 (the float32 weights are cast exactly, the
+ * float64 rate is used as is) and rounded to float32 once at the end, like the engine (native/src/s4nd, double).
+ * onnxruntime's WebGPU EP has no float64 kernels, so this small (H·N·Lk) part runs on its CPU EP: float32 Cos/Sin on
+ * a GPU are only accurate to ~2e-4 absolute (SwiftShader measured; Vulkan allows 2^-11 on [-π, π]), which made the
+ * exported models miss the 1e-3 parity check there, and a float32 phase Im(dtA)·l loses ~6e-8·|phase| for long kernels.
+ */
 function s4dKernel(
   e: Emit,
   cfg: S4ndLayerConfig,
   params: S4ndParams,
-  w: (name: string, dims: number[]) => string,
+  w32: (name: string, dims: number[]) => string,
   a: number,
   rate: string,
   Lk: string,
@@ -203,12 +209,13 @@ function s4dKernel(
   const N2 = cfg.d_state / 2;
   const rows = cfg.bidirectional ? 2 * cfg.channels : cfg.channels;
   const p = `kernel.${a}`;
+  const w = (name: string, dims: number[]): string => g.op('Cast', [w32(name, dims)], { to: { i: 11 } }); // float64
   const dtBase = e.exp(w(`${p}.inv_dt`, [H, 1])); // (H, 1)
-  const dt = e.mul(dtBase, g.op('Cast', [rate], { to: { i: 1 } })); // (H, 1)
+  const dt = e.mul(dtBase, rate); // (H, 1)
   const aImagW = w(`${p}.A_imag`, [1, N2]);
   const A: Cx = { re: e.neg(e.exp(w(`${p}.A_real`, [1, N2]))), im: e.neg(aImagW) }; // (1, N/2)
   const dtA: Cx = { re: e.mul(dt, A.re), im: e.mul(dt, A.im) }; // (H, N/2)
-  const one = g.f32([1], []);
+  const one = g.f64([1], []);
   const ex = e.cexpScaled(dtA, one); // exp(dtA)
   const q = e.cdiv({ re: e.sub(ex.re, one), im: ex.im }, A); // (exp(dtA) - 1) / A, (H, N/2)
   const B = e.split(w(`${p}.B`, [1, 1, N2, 2]), 4); // (1, 1, N/2)
@@ -217,24 +224,26 @@ function s4dKernel(
   let W = e.cmul(Cp, Bbar); // (rows, H, N/2)
   if (cfg.bandlimit > 0) {
     // Mode kept iff dt_base * |A_imag| / (2 pi) < bandlimit / 2 (rate-free, strict).
-    const freq = e.mul(e.mul(dtBase, g.op('Abs', [aImagW])), g.f32([1 / (2 * Math.PI)], []));
-    const mask = g.op('Cast', [g.op('Less', [freq, g.f32([cfg.bandlimit / 2], [])])], { to: { i: 1 } });
+    const freq = e.mul(e.mul(dtBase, g.op('Abs', [aImagW])), g.f64([1 / (2 * Math.PI)], []));
+    const mask = g.op('Cast', [g.op('Less', [freq, g.f64([cfg.bandlimit / 2], [])])], { to: { i: 11 } });
     W = { re: e.mul(W.re, mask), im: e.mul(W.im, mask) };
   }
-  return vandermonde(e, W, { re: g.unsqueeze(dtA.re, [-1]), im: g.unsqueeze(dtA.im, [-1]) }, Lk, 2);
+  const k = vandermonde(e, W, { re: g.unsqueeze(dtA.re, [-1]), im: g.unsqueeze(dtA.im, [-1]) }, Lk, 2);
+  return g.op('Cast', [k], { to: { i: 1 } });
 }
 
 /**
- * k[r, h, l] = scale * Re Σ_n W[r, h, n] z[h, n]^l with z = exp(dtA): W (rows, H, M), dtA (H, M, 1) -> (rows, H, Lk).
+ * k[r, h, l] = scale * Re Σ_n W[r, h, n] z[h, n]^l with z = exp(dtA), all float64:
+ * W (rows, H, M), dtA (H, M, 1) -> (rows, H, Lk).
  */
 function vandermonde(e: Emit, W: Cx, dtA: Cx, Lk: string, scale: number): string {
   const g = e.g;
-  const V = e.cexpScaled(dtA, lagRange(g, Lk)); // (H, M, Lk)
+  const V = e.cexpScaled(dtA, lagRange(g, Lk, 11)); // (H, M, Lk)
   const perm = { perm: { ints: [1, 0, 2] } };
   const wr = g.op('Transpose', [W.re], perm); // (H, rows, M)
   const wi = g.op('Transpose', [W.im], perm);
   const k = e.sub(g.op('MatMul', [wr, V.re]), g.op('MatMul', [wi, V.im])); // (H, rows, Lk)
-  return g.op('Transpose', [e.mul(k, g.f32([scale], []))], perm); // (rows, H, Lk)
+  return g.op('Transpose', [e.mul(k, g.f64([scale], []))], perm); // (rows, H, Lk)
 }
 
 /**
