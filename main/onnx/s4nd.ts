@@ -278,11 +278,13 @@ function dplrKernel(
     },
     { H, N, rows, bandlimit: cfg.bandlimit, lMax: cfg.l_max[a] ?? 1, lKernel: params.lKernel(a) },
   );
+  // float64 throughout, like the S4D kernel (see s4dKernel); k is rounded to float32 once at the end.
   const cx = (v: { re: ArrayLike<number>; im: ArrayLike<number> }, dims: number[]): Cx => ({
-    re: g.f32(v.re, dims),
-    im: g.f32(v.im, dims),
+    re: g.f64(v.re, dims),
+    im: g.f64(v.im, dims),
   });
-  const dt = e.mul(e.exp(w(`${p}.inv_dt`, [H, 1])), g.op('Cast', [rate], { to: { i: 1 } })); // (H, 1)
+  const invDt = g.op('Cast', [w(`${p}.inv_dt`, [H, 1])], { to: { i: 11 } });
+  const dt = e.mul(e.exp(invDt), rate); // (H, 1)
   // Growth rule of this call: while round(rate·Lk) > l_kernel, l_kernel doubles (c̃ precomputed per doubling).
   // grew[i]: round(rate·Lk) > l_kernel·2^i; the variant with m doublings is picked by a Where chain.
   const cL = g.op('Round', [e.mul(rate, g.op('Cast', [Lk], { to: { i: 11 } }))]);
@@ -293,18 +295,18 @@ function dplrKernel(
   const lKernel = variant((v) => g.f64([v.lKernel]));
   // M = round(l_kernel / rate) (half to even) and the M roots of unity.
   const M = g.op('Cast', [g.op('Round', [g.op('Div', [lKernel, rate])])], { to: { i: 7 } });
-  const Mf = g.op('Cast', [M], { to: { i: 1 } });
-  const theta = e.div(e.mul(lagRange(g, M), g.f32([-2 * Math.PI], [])), Mf); // (M)
+  const Mf = g.op('Cast', [M], { to: { i: 11 } });
+  const theta = e.div(e.mul(lagRange(g, M, 11), g.f64([-2 * Math.PI], [])), Mf); // (M)
   const omega: Cx = { re: g.op('Cos', [theta]), im: g.op('Sin', [theta]) };
-  const halfDt = e.mul(dt, g.f32([0.5], [])); // (H, 1)
-  const one = g.f32([1], []);
+  const halfDt = e.mul(dt, g.f64([0.5], [])); // (H, 1)
+  const one = g.f64([1], []);
   const t: Cx = { re: e.mul(halfDt, e.add(one, omega.re)), im: e.mul(halfDt, omega.im) }; // (H, M)
   // den[h, j, n] = (1 - ω_j) - t[h, j] λ_n, R = 1 / den: (H, M, N)
   const lam = cx(k.lambda, [1, 1, N]);
   const t3: Cx = { re: g.unsqueeze(t.re, [-1]), im: g.unsqueeze(t.im, [-1]) }; // (H, M, 1)
   const tl = e.cmul(t3, lam);
   const oneMinusW: Cx = { re: g.unsqueeze(e.sub(one, omega.re), [-1]), im: g.unsqueeze(e.neg(omega.im), [-1]) }; // (M, 1)
-  const R = e.cdiv({ re: one, im: g.f32([0], []) }, { re: e.sub(oneMinusW.re, tl.re), im: e.sub(oneMinusW.im, tl.im) });
+  const R = e.cdiv({ re: one, im: g.f64([0], []) }, { re: e.sub(oneMinusW.re, tl.re), im: e.sub(oneMinusW.im, tl.im) });
   const Rt: Cx = {
     re: g.op('Transpose', [R.re], { perm: { ints: [0, 2, 1] } }),
     im: g.op('Transpose', [R.im], { perm: { ints: [0, 2, 1] } }),
@@ -320,13 +322,13 @@ function dplrKernel(
     };
   };
   const dims = [rows, H, N];
-  const cb: Cx = { re: variant((v) => g.f32(v.cb.re, dims)), im: variant((v) => g.f32(v.cb.im, dims)) };
-  const cp: Cx = { re: variant((v) => g.f32(v.cp.re, dims)), im: variant((v) => g.f32(v.cp.im, dims)) };
+  const cb: Cx = { re: variant((v) => g.f64(v.cb.re, dims)), im: variant((v) => g.f64(v.cb.im, dims)) };
+  const cp: Cx = { re: variant((v) => g.f64(v.cp.re, dims)), im: variant((v) => g.f64(v.cp.im, dims)) };
   const k00 = cauchyRows(cb);
   const k01 = cauchyRows(cp);
   // Σ_n q[n] R[h, j, n] -> (H, 1, M)
   const qb = cx(k.qb, [N, 1]);
-  const qp = g.f32(k.qp, [N, 1]);
+  const qp = g.f64(k.qp, [N, 1]);
   const vec = (m: string): string => g.unsqueeze(g.squeeze(m, [2]), [1]);
   const k10: Cx = {
     re: vec(e.sub(g.op('MatMul', [R.re, qb.re]), g.op('MatMul', [R.im, qb.im]))),
@@ -340,7 +342,7 @@ function dplrKernel(
   const s = g.op('DFT', [e.join(S)], { axis: { i: 2 }, inverse: { i: 1 } }); // (H, rows, M, 2)
   const re = g.squeeze(g.slice(s, g.i64([0]), g.i64([1]), [3]), [3]);
   const kern = g.slice(re, g.i64([0]), Lk, [2]); // (H, rows, Lk)
-  return g.op('Transpose', [kern], perm); // (rows, H, Lk)
+  return g.op('Cast', [g.op('Transpose', [kern], perm)], { to: { i: 1 } }); // (rows, H, Lk), float32
 }
 
 /**

@@ -75,4 +75,25 @@ describe('onnxruntime WebGPU EP', () => {
     await session.release();
     cpu.dispose();
   });
+
+  test('DPLR layer (16×16 and 8×8): ORT webgpu vs CPU engine within 1e-5 relative', async () => {
+    await testRuntime();
+    // The DPLR kernel (roots of unity by Cos/Sin, Cauchy sums, DFT) is generated in float64 too: 1.3e-7 / 1.2e-7
+    // here; with float32 generation on the GPU 3.1e-5 / 3.0e-5 (same layer, other seeded inputs).
+    const spec: ModelSpec = {
+      input: { channels: 4, size: [16, 16] },
+      layers: [{ type: 's4nd', mode: 'dplr', d_state: 8, linear: true, dt_min: 0.01, dt_max: 0.2 }],
+      loss: { type: 'mse' },
+    };
+    const cpu = Model.create(spec, 3);
+    const bytes = exportOnnx(cpu, { state: { 'layers.0.l_kernel': [0, 0] } }); // not set up yet: C -> C̃ at export
+    const session = await createWebGpuSession(bytes);
+    const inputs = [16, 8].map((n, i) => ({ x: Float32Array.from(seeded(40 + i, 8 * n * n)), shape: [2, 4, n, n] }));
+    const report = await checkParity(cpu, bytes, inputs, 1e-5, { session });
+    for (const r of report.resolutions)
+      console.log(`DPLR ${r.size.join('x')} on ORT webgpu: maxRel ${r.maxRel.toExponential(2)}`);
+    expect(report.ok).toBe(true);
+    await session.release();
+    cpu.dispose();
+  });
 });
