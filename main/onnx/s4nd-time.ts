@@ -51,21 +51,23 @@ export function emitS4ndTime(
   const axes = Array.from({ length: srcSpatial }, (_, i) => 2 + i);
   const tMean = g.op('ReduceMean', [plane], { axes: { ints: axes }, keepdims: { i: 0 } }); // (B, 1)
   const t = g.unsqueeze(g.op('Add', [g.op('Mul', [tMean, g.f32([cfg.std])]), g.f32([cfg.mean])]), [2]); // (B, 1, 1)
+  // K±(τ) in float64 (onnxruntime's WebGPU EP leaves it to its CPU EP: GPU float32 Cos/Sin are ~2e-4 accurate).
+  const t64 = g.op('Cast', [t], { to: { i: 11 } });
   const kernelAt = (tau: string, row: number): string => {
-    const mag = g.op('Exp', [g.op('Mul', [g.f32(dtRe, dims), tau])]); // (B, C, Nh)
-    const ph = g.op('Mul', [g.f32(dtIm, dims), tau]);
+    const mag = g.op('Exp', [g.op('Mul', [g.f64(dtRe, dims), tau])]); // (B, C, Nh)
+    const ph = g.op('Mul', [g.f64(dtIm, dims), tau]);
     const re = g.op('Sub', [
-      g.op('Mul', [g.f32(twice(row, 0), dims), g.op('Cos', [ph])]),
-      g.op('Mul', [g.f32(twice(row, 1), dims), g.op('Sin', [ph])]),
+      g.op('Mul', [g.f64(twice(row, 0), dims), g.op('Cos', [ph])]),
+      g.op('Mul', [g.f64(twice(row, 1), dims), g.op('Sin', [ph])]),
     ]);
     const k = g.op('ReduceSum', [g.op('Mul', [mag, re]), g.i64([2])], { keepdims: { i: 0 } }); // (B, C)
     return g.unsqueeze(
-      k,
+      g.op('Cast', [k], { to: { i: 1 } }),
       Array.from({ length: spatial }, (_, i) => 2 + i),
     ); // (B, C, 1...)
   };
-  const kp = kernelAt(t, 0);
-  const km = kernelAt(g.op('Sub', [g.f32([1]), t]), 1);
+  const kp = kernelAt(t64, 0);
+  const km = kernelAt(g.op('Sub', [g.f64([1]), t64]), 1);
   const u0 = g.slice(x, g.i64([0]), g.i64([C]), [1]);
   const u1 = g.slice(x, g.i64([C]), g.i64([2 * C]), [1]);
   return g.op('Add', [g.op('Mul', [u0, kp]), g.op('Mul', [u1, km])]);

@@ -183,17 +183,23 @@ function axisLengths(g: GraphBuilder, shapeU: string, a: number, lMax: number, r
   return { L, Lk, P: g.op('Add', [L, Lk]) };
 }
 
-/** l = 0 .. Lk-1 as float32 (Lk). */
-function lagRange(g: GraphBuilder, Lk: string): string {
-  return g.op('Cast', [g.op('Range', [g.i64([0], []), g.squeeze(Lk, [0]), g.i64([1], [])])], { to: { i: 1 } });
+/** l = 0 .. Lk-1 as float32 (Lk), or float64 with `to` = 11. */
+function lagRange(g: GraphBuilder, Lk: string, to = 1): string {
+  return g.op('Cast', [g.op('Range', [g.i64([0], []), g.squeeze(Lk, [0]), g.i64([1], [])])], { to: { i: to } });
 }
 
-/** S4D kernel of axis a: (rows, H, Lk). */
+/**
+ * S4D kernel of axis a: (rows, H, Lk), float32. Generated in float64 (the float32 weights are cast exactly, the
+ * float64 rate is used as is) and rounded to float32 once at the end, like the engine (native/src/s4nd, double).
+ * onnxruntime's WebGPU EP has no float64 kernels, so this small (H·N·Lk) part runs on its CPU EP: float32 Cos/Sin on
+ * a GPU are only accurate to ~2e-4 absolute (SwiftShader measured; Vulkan allows 2^-11 on [-π, π]), which made the
+ * exported models miss the 1e-3 parity check there, and a float32 phase Im(dtA)·l loses ~6e-8·|phase| for long kernels.
+ */
 function s4dKernel(
   e: Emit,
   cfg: S4ndLayerConfig,
   params: S4ndParams,
-  w: (name: string, dims: number[]) => string,
+  w32: (name: string, dims: number[]) => string,
   a: number,
   rate: string,
   Lk: string,
@@ -203,12 +209,13 @@ function s4dKernel(
   const N2 = cfg.d_state / 2;
   const rows = cfg.bidirectional ? 2 * cfg.channels : cfg.channels;
   const p = `kernel.${a}`;
+  const w = (name: string, dims: number[]): string => g.op('Cast', [w32(name, dims)], { to: { i: 11 } }); // float64
   const dtBase = e.exp(w(`${p}.inv_dt`, [H, 1])); // (H, 1)
-  const dt = e.mul(dtBase, g.op('Cast', [rate], { to: { i: 1 } })); // (H, 1)
+  const dt = e.mul(dtBase, rate); // (H, 1)
   const aImagW = w(`${p}.A_imag`, [1, N2]);
   const A: Cx = { re: e.neg(e.exp(w(`${p}.A_real`, [1, N2]))), im: e.neg(aImagW) }; // (1, N/2)
   const dtA: Cx = { re: e.mul(dt, A.re), im: e.mul(dt, A.im) }; // (H, N/2)
-  const one = g.f32([1], []);
+  const one = g.f64([1], []);
   const ex = e.cexpScaled(dtA, one); // exp(dtA)
   const q = e.cdiv({ re: e.sub(ex.re, one), im: ex.im }, A); // (exp(dtA) - 1) / A, (H, N/2)
   const B = e.split(w(`${p}.B`, [1, 1, N2, 2]), 4); // (1, 1, N/2)
@@ -217,24 +224,26 @@ function s4dKernel(
   let W = e.cmul(Cp, Bbar); // (rows, H, N/2)
   if (cfg.bandlimit > 0) {
     // Mode kept iff dt_base * |A_imag| / (2 pi) < bandlimit / 2 (rate-free, strict).
-    const freq = e.mul(e.mul(dtBase, g.op('Abs', [aImagW])), g.f32([1 / (2 * Math.PI)], []));
-    const mask = g.op('Cast', [g.op('Less', [freq, g.f32([cfg.bandlimit / 2], [])])], { to: { i: 1 } });
+    const freq = e.mul(e.mul(dtBase, g.op('Abs', [aImagW])), g.f64([1 / (2 * Math.PI)], []));
+    const mask = g.op('Cast', [g.op('Less', [freq, g.f64([cfg.bandlimit / 2], [])])], { to: { i: 11 } });
     W = { re: e.mul(W.re, mask), im: e.mul(W.im, mask) };
   }
-  return vandermonde(e, W, { re: g.unsqueeze(dtA.re, [-1]), im: g.unsqueeze(dtA.im, [-1]) }, Lk, 2);
+  const k = vandermonde(e, W, { re: g.unsqueeze(dtA.re, [-1]), im: g.unsqueeze(dtA.im, [-1]) }, Lk, 2);
+  return g.op('Cast', [k], { to: { i: 1 } });
 }
 
 /**
- * k[r, h, l] = scale * Re Σ_n W[r, h, n] z[h, n]^l with z = exp(dtA): W (rows, H, M), dtA (H, M, 1) -> (rows, H, Lk).
+ * k[r, h, l] = scale * Re Σ_n W[r, h, n] z[h, n]^l with z = exp(dtA), all float64:
+ * W (rows, H, M), dtA (H, M, 1) -> (rows, H, Lk).
  */
 function vandermonde(e: Emit, W: Cx, dtA: Cx, Lk: string, scale: number): string {
   const g = e.g;
-  const V = e.cexpScaled(dtA, lagRange(g, Lk)); // (H, M, Lk)
+  const V = e.cexpScaled(dtA, lagRange(g, Lk, 11)); // (H, M, Lk)
   const perm = { perm: { ints: [1, 0, 2] } };
   const wr = g.op('Transpose', [W.re], perm); // (H, rows, M)
   const wi = g.op('Transpose', [W.im], perm);
   const k = e.sub(g.op('MatMul', [wr, V.re]), g.op('MatMul', [wi, V.im])); // (H, rows, Lk)
-  return g.op('Transpose', [e.mul(k, g.f32([scale], []))], perm); // (rows, H, Lk)
+  return g.op('Transpose', [e.mul(k, g.f64([scale], []))], perm); // (rows, H, Lk)
 }
 
 /**
@@ -269,11 +278,13 @@ function dplrKernel(
     },
     { H, N, rows, bandlimit: cfg.bandlimit, lMax: cfg.l_max[a] ?? 1, lKernel: params.lKernel(a) },
   );
+  // float64 throughout, like the S4D kernel (see s4dKernel); k is rounded to float32 once at the end.
   const cx = (v: { re: ArrayLike<number>; im: ArrayLike<number> }, dims: number[]): Cx => ({
-    re: g.f32(v.re, dims),
-    im: g.f32(v.im, dims),
+    re: g.f64(v.re, dims),
+    im: g.f64(v.im, dims),
   });
-  const dt = e.mul(e.exp(w(`${p}.inv_dt`, [H, 1])), g.op('Cast', [rate], { to: { i: 1 } })); // (H, 1)
+  const invDt = g.op('Cast', [w(`${p}.inv_dt`, [H, 1])], { to: { i: 11 } });
+  const dt = e.mul(e.exp(invDt), rate); // (H, 1)
   // Growth rule of this call: while round(rate·Lk) > l_kernel, l_kernel doubles (c̃ precomputed per doubling).
   // grew[i]: round(rate·Lk) > l_kernel·2^i; the variant with m doublings is picked by a Where chain.
   const cL = g.op('Round', [e.mul(rate, g.op('Cast', [Lk], { to: { i: 11 } }))]);
@@ -284,18 +295,18 @@ function dplrKernel(
   const lKernel = variant((v) => g.f64([v.lKernel]));
   // M = round(l_kernel / rate) (half to even) and the M roots of unity.
   const M = g.op('Cast', [g.op('Round', [g.op('Div', [lKernel, rate])])], { to: { i: 7 } });
-  const Mf = g.op('Cast', [M], { to: { i: 1 } });
-  const theta = e.div(e.mul(lagRange(g, M), g.f32([-2 * Math.PI], [])), Mf); // (M)
+  const Mf = g.op('Cast', [M], { to: { i: 11 } });
+  const theta = e.div(e.mul(lagRange(g, M, 11), g.f64([-2 * Math.PI], [])), Mf); // (M)
   const omega: Cx = { re: g.op('Cos', [theta]), im: g.op('Sin', [theta]) };
-  const halfDt = e.mul(dt, g.f32([0.5], [])); // (H, 1)
-  const one = g.f32([1], []);
+  const halfDt = e.mul(dt, g.f64([0.5], [])); // (H, 1)
+  const one = g.f64([1], []);
   const t: Cx = { re: e.mul(halfDt, e.add(one, omega.re)), im: e.mul(halfDt, omega.im) }; // (H, M)
   // den[h, j, n] = (1 - ω_j) - t[h, j] λ_n, R = 1 / den: (H, M, N)
   const lam = cx(k.lambda, [1, 1, N]);
   const t3: Cx = { re: g.unsqueeze(t.re, [-1]), im: g.unsqueeze(t.im, [-1]) }; // (H, M, 1)
   const tl = e.cmul(t3, lam);
   const oneMinusW: Cx = { re: g.unsqueeze(e.sub(one, omega.re), [-1]), im: g.unsqueeze(e.neg(omega.im), [-1]) }; // (M, 1)
-  const R = e.cdiv({ re: one, im: g.f32([0], []) }, { re: e.sub(oneMinusW.re, tl.re), im: e.sub(oneMinusW.im, tl.im) });
+  const R = e.cdiv({ re: one, im: g.f64([0], []) }, { re: e.sub(oneMinusW.re, tl.re), im: e.sub(oneMinusW.im, tl.im) });
   const Rt: Cx = {
     re: g.op('Transpose', [R.re], { perm: { ints: [0, 2, 1] } }),
     im: g.op('Transpose', [R.im], { perm: { ints: [0, 2, 1] } }),
@@ -311,13 +322,13 @@ function dplrKernel(
     };
   };
   const dims = [rows, H, N];
-  const cb: Cx = { re: variant((v) => g.f32(v.cb.re, dims)), im: variant((v) => g.f32(v.cb.im, dims)) };
-  const cp: Cx = { re: variant((v) => g.f32(v.cp.re, dims)), im: variant((v) => g.f32(v.cp.im, dims)) };
+  const cb: Cx = { re: variant((v) => g.f64(v.cb.re, dims)), im: variant((v) => g.f64(v.cb.im, dims)) };
+  const cp: Cx = { re: variant((v) => g.f64(v.cp.re, dims)), im: variant((v) => g.f64(v.cp.im, dims)) };
   const k00 = cauchyRows(cb);
   const k01 = cauchyRows(cp);
   // Σ_n q[n] R[h, j, n] -> (H, 1, M)
   const qb = cx(k.qb, [N, 1]);
-  const qp = g.f32(k.qp, [N, 1]);
+  const qp = g.f64(k.qp, [N, 1]);
   const vec = (m: string): string => g.unsqueeze(g.squeeze(m, [2]), [1]);
   const k10: Cx = {
     re: vec(e.sub(g.op('MatMul', [R.re, qb.re]), g.op('MatMul', [R.im, qb.im]))),
@@ -331,7 +342,7 @@ function dplrKernel(
   const s = g.op('DFT', [e.join(S)], { axis: { i: 2 }, inverse: { i: 1 } }); // (H, rows, M, 2)
   const re = g.squeeze(g.slice(s, g.i64([0]), g.i64([1]), [3]), [3]);
   const kern = g.slice(re, g.i64([0]), Lk, [2]); // (H, rows, Lk)
-  return g.op('Transpose', [kern], perm); // (rows, H, Lk)
+  return g.op('Cast', [g.op('Transpose', [kern], perm)], { to: { i: 1 } }); // (rows, H, Lk), float32
 }
 
 /**

@@ -180,7 +180,7 @@ describe('inference with WebGPU selected: onnxruntime WebGPU EP', () => {
     }
   }, 300_000);
 
-  it('the shipped brain segmenter on a 128×128 DICOM slice: where the EP passes the check it runs there, else on the GPU executor; masks match the CPU', async () => {
+  it('the shipped brain segmenter on a 128×128 DICOM slice: passes the check on the EP and runs there; masks match the CPU', async () => {
     const manager = managerIn('segment');
     const cpu = await infer(manager, { project: ct, task: 'segment', backend: 'cpu' });
     const gpu = await infer(manager, { project: ct, task: 'segment', backend: 'webgpu' });
@@ -191,18 +191,13 @@ describe('inference with WebGPU selected: onnxruntime WebGPU EP', () => {
       [48, 48],
     ]);
     console.log(`brain U-Net ORT-WebGPU parity: ${JSON.stringify(verdict)}`);
-    expect(gpu.result.backend).toMatchObject({ requested: 'webgpu', used: 'webgpu' });
-    if (verdict.ok) {
-      expect(gpu.result.runtime).toEqual(['onnx-webgpu']);
-      expect(gpu.result.backend?.reason).toBeNull();
-      expect(gpu.messages.at(-1)).toMatch(/^done on onnxruntime webgpu \(/);
-    } else {
-      // SwiftShader: max rel ~1.5e-3 against 1e-3 (its ~2e-4-accurate sin/cos in the graph's DFT twiddles).
-      for (const r of verdict.maxRel) expect(r).toBeGreaterThan(PARITY_TOLERANCE.rel);
-      expect(gpu.result.runtime).toBeUndefined();
-      expect(gpu.result.backend?.reason).toMatch(/^onnxruntime webgpu not used: the ONNX parity check failed/);
-      expect(gpu.messages.at(-1)).toMatch(/^done on webgpu \(.*\) — onnxruntime webgpu not used: /);
-    }
+    // The exported S4D kernels are generated in float64 (onnxruntime runs that part on its CPU EP), so the check passes
+    // on SwiftShader too: max rel ~4e-7 (it failed at 1.5e-3 / 1.2e-3 when the kernels used the GPU's float32 sin/cos).
+    expect(verdict.ok).toBe(true);
+    for (const r of verdict.maxRel) expect(r).toBeLessThan(1e-5);
+    expect(gpu.result.backend).toMatchObject({ requested: 'webgpu', used: 'webgpu', reason: null });
+    expect(gpu.result.runtime).toEqual(['onnx-webgpu']);
+    expect(gpu.messages.at(-1)).toMatch(/^done on onnxruntime webgpu \(/);
     const [c] = cpu.saved;
     const [g] = gpu.saved;
     if (c?.kind !== 'mask' || g?.kind !== 'mask') throw new Error('expected mask suggestions');
@@ -321,9 +316,9 @@ describe('inference with WebGPU selected: onnxruntime WebGPU EP', () => {
     store.close();
     const sc = await onCpu['results.segment']({ project: brain, model: 'brain-mri-s4nd-unet', itemId, slice: 12 }, ctx);
     const sg = await onGpu['results.segment']({ project: brain, model: 'brain-mri-s4nd-unet', itemId, slice: 12 }, ctx);
-    // ORT-WebGPU when the brain U-Net passes the check on this adapter, else the GPU executor (SwiftShader).
-    expect(sg.backend).toMatchObject({ requested: 'webgpu', used: 'webgpu' });
-    expect(sg.backend?.where).toMatch(/^(onnxruntime webgpu|webgpu) \(/);
+    // The brain U-Net passes the check on the EP (see above), so it runs on ORT-WebGPU.
+    expect(sg.backend).toMatchObject({ requested: 'webgpu', used: 'webgpu', reason: null });
+    expect(sg.backend?.where).toMatch(/^onnxruntime webgpu \(/);
     const mc = Buffer.from(sc.maskBase64, 'base64');
     const mg = Buffer.from(sg.maskBase64, 'base64');
     let differ = 0;

@@ -63,7 +63,7 @@ describe('S4ND options through the exporter vs engine predict', () => {
     ],
     ['S4D 1-D', s4ndModel(4, [32], { type: 's4nd', d_state: 8, dt_min: 0.01, dt_max: 0.3 }), [[32], [16], [64]]],
     [
-      'S4D 1-D long (L = 256, N = 64; float32 Vandermonde phases up to dt * Im A * l)',
+      'S4D 1-D long (L = 256, N = 64; Vandermonde phases up to dt * Im A * l)',
       s4ndModel(4, [256], { type: 's4nd', d_state: 64, dt_min: 0.01, dt_max: 0.2 }),
       [[256], [512], [100]],
     ],
