@@ -13,12 +13,12 @@
 // engine, per-axis rates in the registered export) run on the checkpoint exported in memory with `rate` as an input,
 // itself parity-checked on the EP (its own cache key, variant 'rate-input'); if that graph cannot be built or fails,
 // those inputs run on the CPU engine, counted in cpuPredictions with the reason.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { RuntimeKind } from '../../contract/models.js';
 import { Engine, type Model } from '../engine/model.js';
+import { JsonRecordCache, modelFilesHash } from './json-cache.js';
 import { parityInputs, PARITY_TOLERANCE, type RegisteredModel } from './manager.js';
 import {
   disagreement,
@@ -59,34 +59,9 @@ const isVerdict = (v: unknown): v is WebGpuVerdict => {
 };
 
 /** The verdicts file. Unreadable or malformed content reads as empty. */
-export class WebGpuParityCache {
-  constructor(readonly file: string) {}
-
-  async read(): Promise<Record<string, WebGpuVerdict>> {
-    const text = await readFile(this.file, 'utf8').catch(() => null);
-    if (text === null) return {};
-    try {
-      const parsed = JSON.parse(text) as { version?: unknown; verdicts?: unknown } | null;
-      if (parsed?.version !== 1 || typeof parsed.verdicts !== 'object' || parsed.verdicts === null) return {};
-      const out: Record<string, WebGpuVerdict> = {};
-      for (const [k, v] of Object.entries(parsed.verdicts)) if (isVerdict(v)) out[k] = v;
-      return out;
-    } catch {
-      return {};
-    }
-  }
-
-  async get(key: string): Promise<WebGpuVerdict | null> {
-    return (await this.read())[key] ?? null;
-  }
-
-  /** Adds one verdict (read-merge-write, atomic rename). */
-  async put(key: string, verdict: WebGpuVerdict): Promise<void> {
-    const verdicts = { ...(await this.read()), [key]: verdict };
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, `${JSON.stringify({ version: 1, verdicts }, null, 1)}\n`);
-    await rename(tmp, this.file);
+export class WebGpuParityCache extends JsonRecordCache<WebGpuVerdict> {
+  constructor(file: string) {
+    super(file, 'verdicts', isVerdict);
   }
 }
 
@@ -149,10 +124,7 @@ export class WebGpuOnnxRunner implements Predictor {
   static async open(reg: RegisteredModel, opts: WebGpuRunnerOptions): Promise<WebGpuOnnxRunner> {
     if (!reg.onnx) throw new WebGpuUnavailableError(`model '${reg.card.id}' has no ONNX file`);
     const bytes = new Uint8Array(await readFile(reg.onnx));
-    const h = createHash('sha256');
-    if (reg.hasEngine) h.update(await readFile(reg.checkpoint));
-    h.update(bytes);
-    const hash = h.digest('hex');
+    const hash = await modelFilesHash(reg, bytes);
     const adapter = await webGpuAdapterDescription();
     const cache = new WebGpuParityCache(path.join(opts.cacheDir, WEBGPU_PARITY_FILE));
     const key = WebGpuOnnxRunner.key(reg, hash, 'file', adapter);

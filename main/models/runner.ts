@@ -17,8 +17,7 @@
 // Imported third-party ONNX models have no engine checkpoint and always run on onnxruntime, through their
 // input/output mapping. This is the CPU backend's runner; with WebGPU selected, route.ts runs models on onnxruntime's
 // WebGPU EP (runner-webgpu.ts, OnnxRunner with ep 'webgpu') or the GPU executor, and this chooser is the last resort.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -27,6 +26,7 @@ import { Engine, type Model } from '../engine/model.js';
 import { AppError } from '../ipc/app-error.js';
 import type * as OnnxRuntime from '../onnx/runtime.js';
 import type { OnnxSession } from '../onnx/runtime.js';
+import { JsonRecordCache, modelFilesHash } from './json-cache.js';
 import type * as RunnerOrt from './runner-ort.js';
 import type { RegisteredModel } from './manager.js';
 
@@ -249,11 +249,6 @@ export function disagreement(a: Output, b: Output): { maxAbs: number; maxRel: nu
   return { maxAbs: num, maxRel: den === 0 ? num : num / den };
 }
 
-interface CacheFile {
-  version: 1;
-  decisions: Record<string, RuntimeDecision>;
-}
-
 const isDecision = (v: unknown): v is RuntimeDecision => {
   if (typeof v !== 'object' || v === null) return false;
   const d = v as Record<string, unknown>;
@@ -265,37 +260,9 @@ const isDecision = (v: unknown): v is RuntimeDecision => {
 };
 
 /** The decisions file (`runtime-choice.json` in the cache dir). Unreadable or malformed content reads as empty. */
-export class RuntimeChoiceCache {
-  constructor(readonly file: string) {}
-
-  async read(): Promise<Record<string, RuntimeDecision>> {
-    const text = await readFile(this.file, 'utf8').catch(() => null);
-    if (text === null) return {};
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (typeof parsed !== 'object' || parsed === null) return {};
-      const { version, decisions } = parsed as Partial<CacheFile>;
-      if (version !== 1 || typeof decisions !== 'object' || decisions === null) return {};
-      const out: Record<string, RuntimeDecision> = {};
-      for (const [k, v] of Object.entries(decisions)) if (isDecision(v)) out[k] = v;
-      return out;
-    } catch {
-      return {};
-    }
-  }
-
-  async get(key: string): Promise<RuntimeDecision | null> {
-    return (await this.read())[key] ?? null;
-  }
-
-  /** Adds one decision (read-merge-write; atomic rename so a reader never sees half a file). */
-  async put(key: string, decision: RuntimeDecision): Promise<void> {
-    const decisions = { ...(await this.read()), [key]: decision };
-    const body: CacheFile = { version: 1, decisions };
-    await mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(body, null, 1)}\n`);
-    await rename(tmp, this.file);
+export class RuntimeChoiceCache extends JsonRecordCache<RuntimeDecision> {
+  constructor(file: string) {
+    super(file, 'decisions', isDecision);
   }
 }
 
@@ -415,12 +382,7 @@ export class ModelRunner implements Predictor {
 
   /** sha256 over the model's files (checkpoint, then ONNX): a retrained or replaced model is measured afresh. */
   private modelHash(): Promise<string> {
-    this.hashPromise ??= (async () => {
-      const h = createHash('sha256');
-      if (this.reg.hasEngine) h.update(await readFile(this.reg.checkpoint));
-      if (this.reg.onnx) h.update(await readFile(this.reg.onnx));
-      return h.digest('hex');
-    })();
+    this.hashPromise ??= modelFilesHash(this.reg);
     return this.hashPromise;
   }
 
