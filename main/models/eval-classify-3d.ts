@@ -9,12 +9,11 @@ import type { ClassifyEvaluation, EvalSplit } from '../../contract/results.js';
 import { AppError } from '../ipc/app-error.js';
 import { probeVideo, type VideoInfo } from '../media/video.js';
 import type { ProjectStore } from '../project/store.js';
-import { resample } from './dataset.js';
 import { classifyScores, splitOfItem } from './eval-classify.js';
 import type { RegisteredModel } from './manager.js';
-import { normalizeInPlace } from './media-input.js';
-import { argmax, softmax } from './metrics.js';
-import { clipStarts, decodeClipTensor } from './project-data-3d.js';
+import { meanClipProbs } from './infer-3d.js';
+import { argmax } from './metrics.js';
+import { clipStarts } from './project-data-3d.js';
 import type { Predictor } from './runner.js';
 import { rateFor } from './zoo.js';
 
@@ -43,29 +42,19 @@ async function probsAt(
   rate: number,
   signal?: AbortSignal,
 ): Promise<{ probs: number[][]; first: number[] }> {
-  const C = reg.card.input.channels;
-  const K = Math.max(1, reg.card.classes.length);
-  const src = [f, f, f];
-  const dst = [to, to, to];
-  const per = C * to ** 3;
   const probs: number[][] = [];
   const first: number[] = [];
   for (const e of examples) {
     const starts = clipStarts(e.from, e.to, f, CLIPS);
-    const x = new Float32Array(starts.length * per); // (clips, C, to, to, to)
-    for (const [i, start] of starts.entries()) {
-      const count = Math.min(f, e.to - start + 1);
-      const clip = await decodeClipTensor(e.path, e.info, start, count, C, src, signal); // (C, f, f, f)
-      const fed = to === f ? clip : resample(clip, C, src, dst);
-      x.set(normalizeInPlace(fed, reg.card.input.normalize), i * per);
-    }
-    const out = await model.predict(x, [starts.length, C, ...dst], { rate, signal }); // (clips, K)
-    const mean = new Array<number>(K).fill(0);
-    for (let i = 0; i < starts.length; i++) {
-      const p = softmax(out.data.subarray(i * K, (i + 1) * K));
-      for (let c = 0; c < K; c++) mean[c] = (mean[c] as number) + (p[c] as number) / starts.length;
-    }
-    probs.push(mean);
+    const clips = {
+      file: e.path,
+      info: e.info,
+      starts,
+      frames: (start: number) => Math.min(f, e.to - start + 1),
+      src: [f, f, f],
+      dst: [to, to, to],
+    };
+    probs.push(await meanClipProbs(model, reg.card, clips, { rate, signal }));
     first.push(starts[0] ?? 0);
   }
   return { probs, first };

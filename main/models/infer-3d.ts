@@ -9,7 +9,8 @@
 import type { ModelCard, ModelTask } from '../../contract/models.js';
 import type { MediaKind } from '../../contract/media.js';
 import { AppError } from '../ipc/app-error.js';
-import { probeVideo } from '../media/video.js';
+import { probeVideo, type VideoInfo } from '../media/video.js';
+import { resample } from './dataset.js';
 import { classifyImage, type TopClass } from './infer.js';
 import { normalizeInPlace } from './media-input.js';
 import { softmax } from './metrics.js';
@@ -42,28 +43,60 @@ export async function classifyVideo(
     : [...card.input.size];
   const [F] = size as [number];
   const info = await probeVideo(file, opts.signal);
-  const C = card.input.channels;
   const starts = clipStarts(0, info.frames - 1, F, opts.clips ?? 4);
-  const k = Math.max(1, card.classes.length);
-  const mean = new Array<number>(k).fill(0);
-  const per = C * size.reduce((a, b) => a * b, 1);
-  const x = new Float32Array(starts.length * per); // (clips, C, F, H, W)
-  for (const [i, start] of starts.entries()) {
-    const clip = await decodeClipTensor(file, info, start, F, C, size, opts.signal);
-    x.set(normalizeInPlace(clip, card.input.normalize), i * per);
-  }
-  const out = await model.predict(x, [starts.length, C, ...size], {
-    rate: rateFor(card.input.size, size),
-    signal: opts.signal,
-  });
-  for (let i = 0; i < starts.length; i++) {
-    const p = softmax(out.data.subarray(i * k, (i + 1) * k));
-    for (let c = 0; c < k; c++) mean[c] = (mean[c] as number) + (p[c] as number) / starts.length;
-  }
+  const mean = await meanClipProbs(
+    model,
+    card,
+    { file, info, starts, frames: () => F, src: size, dst: size },
+    {
+      rate: rateFor(card.input.size, size),
+      signal: opts.signal,
+    },
+  );
   return mean
     .map((v, index) => ({ index, label: card.classes[index] ?? String(index), p: Math.round(v * 1e4) / 1e4 }))
     .sort((a, b) => b.p - a.p)
     .slice(0, opts.top ?? 5);
+}
+
+/** Clips of one video: their start frames, how many frames each decodes, decoded at `src` and fed at `dst`. */
+export interface ClipSet {
+  file: string;
+  info: VideoInfo;
+  starts: number[];
+  frames: (start: number) => number;
+  /** (F, H, W) decoded / fed; the clip is resampled when they differ. */
+  src: number[];
+  dst: number[];
+}
+
+/**
+ * [async] Mean class probabilities (K) of a 3-D classifier over a video's clips: each decoded (C, src), resampled to
+ * `dst` if needed, normalised with the card's statistics, all fed as one batch (clips, C, dst) at `rate`.
+ */
+export async function meanClipProbs(
+  model: Predictor,
+  card: Pick<ModelCard, 'input' | 'classes'>,
+  clips: ClipSet,
+  opts: { rate: number; signal?: AbortSignal | undefined },
+): Promise<number[]> {
+  const C = card.input.channels;
+  const K = Math.max(1, card.classes.length);
+  const per = C * clips.dst.reduce((a, b) => a * b, 1);
+  const same = clips.src.every((v, i) => v === clips.dst[i]);
+  const x = new Float32Array(clips.starts.length * per); // (clips, C, F, H, W)
+  for (const [i, start] of clips.starts.entries()) {
+    const clip = await decodeClipTensor(clips.file, clips.info, start, clips.frames(start), C, clips.src, opts.signal);
+    const fed = same ? clip : resample(clip, C, clips.src, clips.dst);
+    x.set(normalizeInPlace(fed, card.input.normalize), i * per);
+  }
+  const out = await model.predict(x, [clips.starts.length, C, ...clips.dst], opts); // (clips, K)
+  const mean = new Array<number>(K).fill(0);
+  for (let i = 0; i < clips.starts.length; i++) {
+    const p = softmax(out.data.subarray(i * K, (i + 1) * K));
+    for (let c = 0; c < K; c++) mean[c] = (mean[c] as number) + (p[c] as number) / clips.starts.length;
+  }
+  return mean;
 }
 
 /**
